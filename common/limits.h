@@ -1,0 +1,46 @@
+// Every maximum Strata enforces, in one place. Units come last in each name; each limit says why
+// it exists. Code that needs a bound includes this header instead of inventing a local constant.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace strata::limits {
+
+// --- Record batches -------------------------------------------------------------------------
+// Largest encoded batch (header + records, as stored). Bounds the memory one producer request can
+// pin and the size of one fetch response entry. Kafka's default message.max.bytes is ~1 MiB; we
+// allow larger batches because Strata producers batch up to 128 KiB by default and compression
+// ratios can make the uncompressed side much larger.
+inline constexpr uint32_t batch_bytes_max = 16u << 20;  // 16 MiB
+// Largest records section after LZ4 decompression. Stops a tiny "zip bomb" batch from making the
+// reader allocate gigabytes.
+inline constexpr uint32_t batch_uncompressed_bytes_max = 64u << 20;  // 64 MiB
+// Records in one batch. record_count is an i32 on the wire; this keeps offsets-per-batch sane.
+inline constexpr int32_t batch_records_max = 1 << 20;
+// Headers on one record. Each header costs parsing work; Kafka clients rarely send more than ~10.
+inline constexpr int32_t record_headers_max = 1024;
+
+// --- Segments ---------------------------------------------------------------------------------
+// Segment file size bounds. The sparse index stores file positions as u32, so a segment must stay
+// below 4 GiB; the minimum keeps a segment large enough to hold at least one maximal batch header.
+inline constexpr uint64_t segment_bytes_max = (4ull << 30) - 1;
+inline constexpr uint64_t segment_bytes_min = 4096;
+// The index stores offsets relative to the segment base as u32.
+inline constexpr int64_t segment_offsets_max = INT32_MAX;
+
+// --- Memory maps ------------------------------------------------------------------------------
+// Read-only mappings of sealed segments kept open at once (process-wide cache). Linux's default
+// vm.max_map_count is 65530; a broker with many partitions must stay well clear of it.
+inline constexpr size_t mmaps_open_max = 1024;
+
+// --- Durability -------------------------------------------------------------------------------
+// Appends that may wait for one log's next fsync at once. A full queue pushes back on producers
+// instead of growing without bound.
+inline constexpr size_t durable_waiters_max = 65536;
+
+// --- Tools ----------------------------------------------------------------------------------
+// Bytes of a record key or value that `strata log dump --records` prints before eliding.
+inline constexpr size_t dump_value_bytes_max = 256;
+
+}  // namespace strata::limits

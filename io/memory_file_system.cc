@@ -1,0 +1,335 @@
+// MemoryFileSystem: files in memory, with optional durability tracking for FaultFileSystem.
+#include "io/memory_file_system.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+
+namespace strata::io {
+namespace internal {
+
+// One change made since the last successful Sync: a write of `bytes` at `pos`, or (when `resize`
+// is set) a change of the file size to `pos`.
+struct PendingOp {
+  bool resize = false;
+  uint64_t pos = 0;
+  std::vector<std::byte> bytes;
+};
+
+struct MemNode {
+  absl::Mutex mu;
+  // Current contents; size() is the file size. Replaced wholesale (never reallocated in place)
+  // when it must grow past its capacity while mapped, so live mappings keep valid memory.
+  std::shared_ptr<std::vector<std::byte>> data ABSL_GUARDED_BY(mu) =
+      std::make_shared<std::vector<std::byte>>();
+  // Durability tracking (FaultFileSystem only).
+  std::vector<std::byte> durable ABSL_GUARDED_BY(mu);
+  std::vector<PendingOp> pending ABSL_GUARDED_BY(mu);
+};
+
+}  // namespace internal
+
+using internal::MemNode;
+using internal::PendingOp;
+
+namespace {
+
+std::string Parent(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+// Resizes the node's buffer, replacing it if it is shared with a mapping and must reallocate.
+void ResizeLocked(MemNode& node, uint64_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(node.mu) {
+  auto& buf = node.data;
+  if (size > buf->capacity() && buf.use_count() > 1) {
+    auto fresh = std::make_shared<std::vector<std::byte>>();
+    fresh->reserve(std::max<uint64_t>(size, buf->size() * 2));
+    fresh->assign(buf->begin(), buf->end());
+    buf = std::move(fresh);
+  }
+  buf->resize(size);
+}
+
+}  // namespace
+
+class MemMapping final : public Mapping {
+ public:
+  MemMapping(MemoryFileSystem* fs, std::string path, std::shared_ptr<MemNode> node,
+             std::shared_ptr<std::vector<std::byte>> buf, size_t size, bool writable)
+      : Mapping(buf->data(), size, writable),
+        fs_(fs),
+        path_(std::move(path)),
+        node_(std::move(node)),
+        buf_(std::move(buf)) {}
+
+  absl::Status Write(uint64_t pos, std::span<const std::byte> bytes) override {
+    if (!writable_) return absl::FailedPreconditionError("write to a read-only mapping");
+    if (pos > size_ || bytes.size() > size_ - pos) {
+      return absl::OutOfRangeError(absl::StrCat("mapping write [", pos, ", +", bytes.size(),
+                                                ") past mapping size ", size_));
+    }
+    size_t apply = bytes.size();
+    absl::Status fault = fs_->OnWrite(path_, &apply);
+    absl::MutexLock lock(&node_->mu);
+    if (node_->data != buf_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mapping of ", path_, " is stale (the file was replaced)"));
+    }
+    std::memcpy(buf_->data() + pos, bytes.data(), apply);
+    if (fs_->track_durability_ && apply > 0) {
+      node_->pending.push_back(
+          PendingOp{false, pos, std::vector<std::byte>(bytes.begin(), bytes.begin() + apply)});
+    }
+    return fault;
+  }
+
+ private:
+  MemoryFileSystem* fs_;
+  std::string path_;
+  std::shared_ptr<MemNode> node_;
+  std::shared_ptr<std::vector<std::byte>> buf_;
+};
+
+class MemFile final : public File {
+ public:
+  MemFile(MemoryFileSystem* fs, std::string path, std::shared_ptr<MemNode> node, bool writable)
+      : fs_(fs), path_(std::move(path)), node_(std::move(node)), writable_(writable) {}
+
+  const std::string& path() const override { return path_; }
+
+  absl::StatusOr<size_t> ReadAt(uint64_t pos, std::span<std::byte> out) override {
+    absl::MutexLock lock(&node_->mu);
+    const auto& buf = *node_->data;
+    if (pos >= buf.size()) return size_t{0};
+    size_t n = std::min<uint64_t>(out.size(), buf.size() - pos);
+    std::memcpy(out.data(), buf.data() + pos, n);
+    return n;
+  }
+
+  absl::Status WriteAt(uint64_t pos, std::span<const std::byte> bytes) override {
+    STRATA_RETURN_IF_ERROR(CheckWritable());
+    size_t apply = bytes.size();
+    absl::Status fault = fs_->OnWrite(path_, &apply);
+    absl::MutexLock lock(&node_->mu);
+    if (apply > 0) {
+      if (pos + apply > node_->data->size()) ResizeLocked(*node_, pos + apply);
+      std::memcpy(node_->data->data() + pos, bytes.data(), apply);
+      if (fs_->track_durability_) {
+        node_->pending.push_back(
+            PendingOp{false, pos, std::vector<std::byte>(bytes.begin(), bytes.begin() + apply)});
+      }
+    }
+    return fault;
+  }
+
+  absl::Status Sync() override {
+    STRATA_RETURN_IF_ERROR(fs_->OnSync(path_));
+    if (fs_->track_durability_) {
+      absl::MutexLock lock(&node_->mu);
+      node_->durable = *node_->data;
+      node_->pending.clear();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Size() override {
+    absl::MutexLock lock(&node_->mu);
+    return uint64_t(node_->data->size());
+  }
+
+  absl::Status Truncate(uint64_t size) override {
+    STRATA_RETURN_IF_ERROR(CheckWritable());
+    absl::MutexLock lock(&node_->mu);
+    ResizeLocked(*node_, size);
+    if (fs_->track_durability_) node_->pending.push_back(PendingOp{true, size, {}});
+    return absl::OkStatus();
+  }
+
+  absl::Status Allocate(uint64_t size) override {
+    STRATA_RETURN_IF_ERROR(CheckWritable());
+    absl::MutexLock lock(&node_->mu);
+    if (node_->data->size() >= size) return absl::OkStatus();
+    ResizeLocked(*node_, size);
+    if (fs_->track_durability_) node_->pending.push_back(PendingOp{true, size, {}});
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<Mapping>> Map(uint64_t size, bool writable) override {
+    if (writable) STRATA_RETURN_IF_ERROR(CheckWritable());
+    absl::MutexLock lock(&node_->mu);
+    if (size > node_->data->size()) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot map ", size, " bytes of ", path_,
+                                                     ": the file has ", node_->data->size()));
+    }
+    return std::shared_ptr<Mapping>(
+        new MemMapping(fs_, path_, node_, node_->data, size, writable));
+  }
+
+ private:
+  absl::Status CheckWritable() {
+    if (!writable_) return absl::PermissionDeniedError(path_ + " is open read-only");
+    return absl::OkStatus();
+  }
+
+  MemoryFileSystem* fs_;
+  std::string path_;
+  std::shared_ptr<MemNode> node_;
+  bool writable_;
+};
+
+MemoryFileSystem::MemoryFileSystem(bool track_durability) : track_durability_(track_durability) {}
+MemoryFileSystem::~MemoryFileSystem() = default;
+
+absl::StatusOr<std::shared_ptr<MemNode>> MemoryFileSystem::Find(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return absl::NotFoundError(path + ": no such file");
+  return it->second;
+}
+
+absl::StatusOr<std::unique_ptr<File>> MemoryFileSystem::Open(const std::string& path,
+                                                             OpenMode mode) {
+  absl::MutexLock lock(&mu_);
+  std::string parent = Parent(path);
+  if (!parent.empty() && !dirs_.count(parent)) {
+    return absl::NotFoundError(absl::StrCat("open ", path, ": no such directory ", parent));
+  }
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    if (mode == OpenMode::kReadOnly || mode == OpenMode::kReadWrite) {
+      return absl::NotFoundError(absl::StrCat("open ", path, ": no such file"));
+    }
+    it = files_.emplace(path, std::make_shared<MemNode>()).first;
+  } else if (mode == OpenMode::kCreateNew) {
+    return absl::AlreadyExistsError(absl::StrCat("open ", path, ": file exists"));
+  }
+  return std::unique_ptr<File>(
+      new MemFile(this, path, it->second, mode != OpenMode::kReadOnly));
+}
+
+absl::Status MemoryFileSystem::CreateDirs(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string prefix = path.substr(0, i);
+      if (files_.count(prefix)) return absl::FailedPreconditionError(prefix + " is a file");
+      dirs_.insert(prefix);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryFileSystem::ListDir(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  if (!dirs_.count(path)) return absl::NotFoundError(absl::StrCat("opendir ", path, ": no such directory"));
+  std::string prefix = path + "/";
+  std::set<std::string> names;
+  auto collect = [&](const std::string& p) {
+    if (!absl::StartsWith(p, prefix)) return;
+    std::string rest = p.substr(prefix.size());
+    if (!rest.empty() && rest.find('/') == std::string::npos) names.insert(rest);
+  };
+  for (const auto& [p, node] : files_) collect(p);
+  for (const auto& d : dirs_) collect(d);
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+absl::Status MemoryFileSystem::Remove(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  if (files_.erase(path) == 0) return absl::NotFoundError(absl::StrCat("unlink ", path, ": no such file"));
+  return absl::OkStatus();
+}
+
+absl::Status MemoryFileSystem::RemoveAll(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  std::string prefix = path + "/";
+  files_.erase(path);
+  for (auto it = files_.begin(); it != files_.end();) {
+    it = absl::StartsWith(it->first, prefix) ? files_.erase(it) : std::next(it);
+  }
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    it = (*it == path || absl::StartsWith(*it, prefix)) ? dirs_.erase(it) : std::next(it);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemoryFileSystem::Rename(const std::string& from, const std::string& to) {
+  absl::MutexLock lock(&mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return absl::NotFoundError(absl::StrCat("rename ", from, ": no such file"));
+  auto node = it->second;
+  files_.erase(it);
+  files_[to] = std::move(node);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> MemoryFileSystem::Exists(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  return files_.count(path) > 0 || dirs_.count(path) > 0;
+}
+
+absl::StatusOr<std::vector<std::byte>> MemoryFileSystem::TEST_Contents(const std::string& path) {
+  STRATA_ASSIGN_OR_RETURN(auto node, Find(path));
+  absl::MutexLock lock(&node->mu);
+  return *node->data;
+}
+
+absl::Status MemoryFileSystem::TEST_Overwrite(const std::string& path, uint64_t pos,
+                                              std::span<const std::byte> bytes) {
+  STRATA_ASSIGN_OR_RETURN(auto node, Find(path));
+  absl::MutexLock lock(&node->mu);
+  if (pos + bytes.size() > node->data->size()) {
+    return absl::OutOfRangeError("TEST_Overwrite past the end of " + path);
+  }
+  std::memcpy(node->data->data() + pos, bytes.data(), bytes.size());
+  if (track_durability_) {
+    // A deliberate corruption is "already on disk": apply it to the durable copy too.
+    if (pos + bytes.size() <= node->durable.size()) {
+      std::memcpy(node->durable.data() + pos, bytes.data(), bytes.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void MemoryFileSystem::CrashAll(
+    const std::function<KeepDecision(const std::string&, size_t)>& decide) {
+  std::vector<std::pair<std::string, std::shared_ptr<MemNode>>> nodes;
+  {
+    absl::MutexLock lock(&mu_);
+    nodes.assign(files_.begin(), files_.end());
+  }
+  for (auto& [path, node] : nodes) {
+    absl::MutexLock lock(&node->mu);
+    // Rebuild from the durable image, replaying a prefix of the changes made since.
+    auto fresh = std::make_shared<std::vector<std::byte>>(node->durable);
+    size_t n = node->pending.size();
+    KeepDecision keep{};
+    size_t torn_bytes = 0;
+    if (n > 0) {
+      keep = decide(path, n);
+      keep.whole_ops = std::min(keep.whole_ops, n);
+      if (keep.whole_ops < n && !node->pending[keep.whole_ops].resize) {
+        double f = std::clamp(keep.torn_fraction, 0.0, 1.0);
+        torn_bytes = size_t(f * double(node->pending[keep.whole_ops].bytes.size()));
+      }
+    }
+    auto apply = [&](const PendingOp& op, size_t len) {
+      if (op.resize) {
+        fresh->resize(op.pos);
+        return;
+      }
+      if (op.pos + len > fresh->size()) fresh->resize(op.pos + len);
+      std::memcpy(fresh->data() + op.pos, op.bytes.data(), len);
+    };
+    for (size_t i = 0; i < keep.whole_ops; ++i) apply(node->pending[i], node->pending[i].bytes.size());
+    if (torn_bytes > 0) apply(node->pending[keep.whole_ops], torn_bytes);
+    node->data = std::move(fresh);
+    node->durable = *node->data;
+    node->pending.clear();
+  }
+}
+
+}  // namespace strata::io

@@ -1,0 +1,81 @@
+// MemoryFileSystem: an io::FileSystem whose files live in memory. Fast and hermetic, for tests.
+//
+// It can also track durability (what the last Sync made durable, and every change since) so that
+// FaultFileSystem (fault_file_system.h) can simulate crashes; plain MemoryFileSystem does not pay
+// for that tracking.
+//
+// Thread-safe. Mapping semantics match POSIX closely enough for the log: a mapping sees later
+// writes to the file, survives Remove, and keeps the bytes of the buffer it was made from if the
+// file is later replaced wholesale (as a crash does).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "io/file_system.h"
+
+namespace strata::io {
+
+namespace internal {
+struct MemNode;
+}
+
+class MemoryFileSystem : public FileSystem {
+ public:
+  MemoryFileSystem() : MemoryFileSystem(/*track_durability=*/false) {}
+  ~MemoryFileSystem() override;
+
+  absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
+  absl::Status CreateDirs(const std::string& path) override;
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
+  absl::Status Remove(const std::string& path) override;
+  absl::Status RemoveAll(const std::string& path) override;
+  absl::Status Rename(const std::string& from, const std::string& to) override;
+  absl::StatusOr<bool> Exists(const std::string& path) override;
+  absl::Status SyncDir(const std::string& path) override { return absl::OkStatus(); }
+
+  // Test helpers: the whole current contents of a file, and overwriting bytes in place (to
+  // corrupt a file deliberately). Neither counts as a write for durability tracking.
+  absl::StatusOr<std::vector<std::byte>> TEST_Contents(const std::string& path);
+  absl::Status TEST_Overwrite(const std::string& path, uint64_t pos,
+                              std::span<const std::byte> bytes);
+
+ protected:
+  explicit MemoryFileSystem(bool track_durability);
+
+  // Fault hooks, overridden by FaultFileSystem. `bytes_to_apply` starts at bytes.size(); a hook
+  // may lower it to tear the write. A non-OK status fails the operation after applying
+  // `bytes_to_apply` bytes.
+  virtual absl::Status OnWrite(const std::string& path, size_t* bytes_to_apply) {
+    return absl::OkStatus();
+  }
+  virtual absl::Status OnSync(const std::string& path) { return absl::OkStatus(); }
+
+  // Replaces every file's contents with what a crash would leave (FaultFileSystem::Crash).
+  // `decide(path, pending_ops)` says how many of a file's changes since its last Sync survive
+  // whole, and what fraction of the next one (if it is a write) survives as a torn prefix.
+  struct KeepDecision {
+    size_t whole_ops = 0;
+    double torn_fraction = 0;
+  };
+  void CrashAll(
+      const std::function<KeepDecision(const std::string& path, size_t pending_ops)>& decide);
+
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<internal::MemNode>> files_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+  const bool track_durability_;
+
+  friend class MemFile;
+  friend class MemMapping;
+
+ private:
+  absl::StatusOr<std::shared_ptr<internal::MemNode>> Find(const std::string& path);
+};
+
+}  // namespace strata::io
