@@ -1,0 +1,157 @@
+// Building, checking and reading record batches (see batch_format.h and docs/format.md).
+//
+// A batch is a contiguous byte string. BatchBuilder makes one from records; ParseBatchHeader and
+// VerifyBatch check one; BatchReader iterates its records, decompressing LZ4 when needed. The
+// leader assigns offsets by stamping base_offset and leader_epoch, which lie outside the checksum,
+// so stamping never re-encodes or re-hashes a batch.
+//
+// None of these types is thread-safe; a BatchReader's Records point into the batch bytes or into
+// the reader's own decompression buffer and stay valid while both live.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "log/batch_format.h"
+
+namespace strata::log {
+
+enum class Compression : uint8_t { kNone = 0, kLz4 = 3 };
+
+// "none" / "lz4" for tools and errors.
+std::string_view CompressionName(Compression c);
+
+struct RecordHeader {
+  std::string_view key;
+  std::optional<std::string_view> value;  // Kafka allows a null header value
+};
+
+// One record as written by a producer.
+struct RecordInput {
+  int64_t timestamp_ms = 0;
+  std::optional<std::string_view> key;    // nullopt = null key
+  std::optional<std::string_view> value;  // nullopt = null value (a tombstone)
+  std::vector<RecordHeader> headers;
+};
+
+// One record as read back from a batch. Views point into the batch or the reader's buffer.
+struct Record {
+  int64_t offset = 0;        // base_offset + offset_delta
+  int64_t timestamp_ms = 0;  // first_timestamp + timestamp_delta
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  std::vector<RecordHeader> headers;
+};
+
+// The decoded fixed header.
+struct BatchHeader {
+  int64_t base_offset = 0;
+  int32_t batch_length = 0;
+  int32_t leader_epoch = 0;
+  uint8_t magic = 0;
+  uint64_t checksum = 0;
+  uint16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  int64_t first_timestamp = 0;
+  int64_t max_timestamp = 0;
+  int64_t producer_id = batch_format::kNoProducerId;
+  int16_t producer_epoch = batch_format::kNoProducerEpoch;
+  int32_t base_sequence = batch_format::kNoSequence;
+  int32_t record_count = 0;
+
+  int64_t last_offset() const { return base_offset + last_offset_delta; }
+  // Whole batch size in bytes, header included.
+  size_t size_bytes() const { return batch_format::kLogOverheadBytes + size_t(batch_length); }
+  Compression compression() const {
+    return Compression(attributes & batch_format::kCompressionMask);
+  }
+};
+
+struct BatchOptions {
+  Compression compression = Compression::kNone;
+  int64_t base_offset = 0;  // usually stamped later by the leader
+  int32_t leader_epoch = 0;
+  int64_t producer_id = batch_format::kNoProducerId;
+  int16_t producer_epoch = batch_format::kNoProducerEpoch;
+  int32_t base_sequence = batch_format::kNoSequence;
+};
+
+// Accumulates records and encodes them into one batch. Offsets deltas are 0..n-1 in Add order.
+class BatchBuilder {
+ public:
+  explicit BatchBuilder(BatchOptions options = {});
+
+  void Add(const RecordInput& record);
+  int32_t record_count() const { return record_count_; }
+  // Size of the encoded (uncompressed) batch so far; a producer uses it to decide when to send.
+  size_t size_bytes() const { return batch_format::kHeaderBytes + records_.size(); }
+
+  // Encodes the batch: header, records (compressed if asked), checksum.
+  // InvalidArgument if empty; ResourceExhausted if larger than limits::batch_bytes_max.
+  absl::StatusOr<std::vector<std::byte>> Build() const;
+
+ private:
+  BatchOptions options_;
+  std::string records_;  // Kafka v2 encoded records, back to back
+  int32_t record_count_ = 0;
+  int64_t first_timestamp_ = 0;
+  int64_t max_timestamp_ = 0;
+};
+
+// Decodes and sanity-checks the fixed header at the front of `bytes` without verifying the
+// checksum. Errors (DataLoss unless noted):
+//   OutOfRange  fewer than kHeaderBytes bytes, or fewer than the whole batch (a torn tail).
+//   DataLoss    wrong magic, batch_length too small or over limits::batch_bytes_max,
+//               negative record_count or last_offset_delta < record_count - 1 etc.
+absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes);
+
+// ParseBatchHeader plus the XXH3-64 checksum over [25, end). `bytes` may hold more than one
+// batch; only the first is checked. DataLoss on a mismatch, naming both checksums.
+absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes);
+
+// Writes base_offset and leader_epoch into a batch's header in place (outside the checksum).
+void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_epoch);
+
+// XXH3-64 of bytes [25, end) of one whole batch.
+uint64_t ComputeBatchChecksum(std::span<const std::byte> batch);
+
+// Iterates the records of one batch. Open verifies the checksum and decompresses the records
+// section if needed; Next decodes one record at a time.
+class BatchReader {
+ public:
+  static absl::StatusOr<BatchReader> Open(std::span<const std::byte> batch);
+
+  const BatchHeader& header() const { return header_; }
+  // The next record, or nullopt after the last. DataLoss if a record is malformed or the
+  // record count does not match the records section.
+  absl::StatusOr<std::optional<Record>> Next();
+  // Decodes every remaining record.
+  absl::StatusOr<std::vector<Record>> ReadAll();
+
+ private:
+  BatchReader() = default;
+  BatchHeader header_;
+  std::vector<std::byte> decompressed_;    // owned records section when compressed
+  std::span<const std::byte> records_;     // the (decompressed) records section
+  size_t pos_ = 0;
+  int32_t index_ = 0;
+};
+
+// Varints as used by the Kafka v2 record format (zigzag for signed values). Exposed for tests and
+// for the protocol layer.
+namespace varint {
+// Appends the zigzag varint encoding of `v` to `out`.
+void PutVarint(std::string& out, int32_t v);
+void PutVarlong(std::string& out, int64_t v);
+// Decodes a zigzag varint at `in[*pos]`, advancing *pos. DataLoss if truncated or overlong.
+absl::StatusOr<int32_t> GetVarint(std::span<const std::byte> in, size_t* pos);
+absl::StatusOr<int64_t> GetVarlong(std::span<const std::byte> in, size_t* pos);
+}  // namespace varint
+
+}  // namespace strata::log

@@ -1,0 +1,634 @@
+#include "log/log.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "common/limits.h"
+#include "common/logging.h"
+#include "log/flusher.h"
+
+namespace strata::log {
+
+// --- LogConfig --------------------------------------------------------------------------------
+
+absl::Status LogConfig::Validate() const {
+  if (segment_bytes < limits::segment_bytes_min || segment_bytes > limits::segment_bytes_max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment_bytes ", segment_bytes, " is outside [", limits::segment_bytes_min,
+                     ", ", limits::segment_bytes_max, "]"));
+  }
+  if (segment_ms <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("segment_ms ", segment_ms, " must be > 0"));
+  }
+  if (index_interval_bytes == 0) {
+    return absl::InvalidArgumentError("index_interval_bytes must be > 0");
+  }
+  if (retention_ms < -1 || retention_bytes < -1) {
+    return absl::InvalidArgumentError("retention_ms and retention_bytes must be >= 0, or -1");
+  }
+  if (flush.interval_ms < 0) {
+    return absl::InvalidArgumentError("flush interval_ms must be >= 0 (0 disables it)");
+  }
+  return absl::OkStatus();
+}
+
+Clock SystemClock() {
+  return [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+}
+
+// --- Open and recovery ------------------------------------------------------------------------
+
+Log::Log(LogOptions options) : options_(std::move(options)) {}
+
+Log::~Log() {
+  absl::Status st = Close();
+  if (!st.ok()) {
+    LogEvent(LogLevel::kError, absl::StrCat("closing log ", options_.dir, ": ", st.ToString()));
+  }
+  if (options_.flusher != nullptr) options_.flusher->Unregister(this);
+}
+
+SegmentEnv Log::Env() const {
+  SegmentEnv env;
+  env.fs = options_.fs;
+  env.dir = options_.dir;
+  env.map_cache = options_.map_cache;
+  env.index_interval_bytes = options_.config.index_interval_bytes;
+  env.segment_bytes = options_.config.segment_bytes;
+  return env;
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
+  if (options.fs == nullptr) options.fs = &io::RealFileSystem();
+  if (!options.clock) options.clock = SystemClock();
+  if (options.map_cache == nullptr) options.map_cache = &MapCache::Default();
+  if (options.dir.empty()) return absl::InvalidArgumentError("log directory is empty");
+  STRATA_RETURN_IF_ERROR(options.config.Validate());
+  std::unique_ptr<Log> log(new Log(std::move(options)));
+  STRATA_RETURN_IF_ERROR(log->Recover());
+  if (log->options_.flusher != nullptr) log->options_.flusher->Register(log.get());
+  return log;
+}
+
+absl::StatusOr<int64_t> Log::ReadRecoveryPoint() {
+  std::string path = io::JoinPath(options_.dir, kRecoveryPointFile);
+  STRATA_ASSIGN_OR_RETURN(bool exists, options_.fs->Exists(path));
+  if (!exists) return int64_t{0};
+  STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(*options_.fs, path));
+  std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  int64_t offset = 0;
+  if (!absl::SimpleAtoi(text, &offset) || offset < 0) {
+    // The file is written atomically, so this is damage; scanning everything is always safe.
+    LogEvent(LogLevel::kWarn, absl::StrCat(path, " is unreadable; rescanning every segment"));
+    return int64_t{0};
+  }
+  return offset;
+}
+
+absl::Status Log::WriteRecoveryPoint(int64_t offset) {
+  std::string text = absl::StrCat(offset, "\n");
+  return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kRecoveryPointFile),
+                             {reinterpret_cast<const std::byte*>(text.data()), text.size()});
+}
+
+absl::Status Log::Recover() {
+  io::FileSystem& fs = *options_.fs;
+  const std::string& dir = options_.dir;
+  STRATA_RETURN_IF_ERROR(fs.CreateDirs(dir));
+  STRATA_ASSIGN_OR_RETURN(auto names, fs.ListDir(dir));
+  std::vector<int64_t> bases;
+  for (const auto& name : names) {
+    if (absl::EndsWith(name, ".tmp")) {
+      STRATA_RETURN_IF_ERROR(fs.Remove(io::JoinPath(dir, name)));  // an interrupted atomic write
+      continue;
+    }
+    if (!absl::EndsWith(name, ".log") || name.size() != 24) continue;
+    int64_t base = 0;
+    if (!absl::SimpleAtoi(name.substr(0, 20), &base)) continue;
+    bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  const std::string marker = io::JoinPath(dir, kCleanShutdownFile);
+  STRATA_ASSIGN_OR_RETURN(recovery_.clean_shutdown, fs.Exists(marker));
+  int64_t recovery_point = INT64_MAX;
+  if (!recovery_.clean_shutdown) {
+    STRATA_ASSIGN_OR_RETURN(recovery_point, ReadRecoveryPoint());
+  }
+
+  SegmentEnv env = Env();
+  std::vector<std::shared_ptr<Segment>> segments;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const bool last = i + 1 == bases.size();
+    std::shared_ptr<Segment> seg;
+    bool scanned = false;
+    if (bases[i] < recovery_point || recovery_.clean_shutdown) {
+      auto trusted = Segment::OpenTrusted(env, bases[i]);
+      if (trusted.ok()) {
+        seg = std::move(*trusted);
+      } else {
+        LogEvent(LogLevel::kWarn, absl::StrCat("segment ", SegmentFileStem(bases[i]), " in ", dir,
+                                               ": ", trusted.status().message(),
+                                               "; rebuilding its indexes by a full scan"));
+      }
+    }
+    if (seg == nullptr) {
+      STRATA_ASSIGN_OR_RETURN(auto opened, Segment::OpenScanned(env, bases[i]));
+      auto& [scanned_seg, report] = opened;
+      ++recovery_.segments_scanned;
+      scanned = true;
+      if (report.problem) {
+        if (last && !report.valid_data_after_problem) {
+          recovery_.torn_tail_truncated = true;
+          recovery_.torn_tail_position = report.valid_bytes;
+          LogEvent(LogLevel::kWarn,
+                   absl::StrCat("torn tail in ", scanned_seg->log_path(), " (",
+                                report.problem->message(), "); truncating to position ",
+                                report.valid_bytes, ", offset ", report.next_offset));
+        } else {
+          return absl::DataLossError(absl::StrCat(
+              "corrupt log: ", report.problem->message(),
+              ". The partition stays offline rather than skip data; inspect it with "
+              "`strata log verify ", dir, "`"));
+        }
+      }
+      seg = std::move(scanned_seg);
+    }
+    if (!segments.empty() && segments.back()->next_offset() != seg->base_offset()) {
+      return absl::DataLossError(absl::StrCat(
+          "corrupt log: ", seg->log_path(), " starts at offset ", seg->base_offset(),
+          " but the previous segment ends at offset ", segments.back()->next_offset()));
+    }
+    if (scanned && !last) STRATA_RETURN_IF_ERROR(seg->Seal());  // persist its rebuilt indexes
+    segments.push_back(std::move(seg));
+  }
+  if (segments.empty()) {
+    STRATA_ASSIGN_OR_RETURN(auto seg, Segment::Create(env, 0));
+    segments.push_back(std::move(seg));
+  }
+  Segment& active = *segments.back();
+  if (!active.writable()) STRATA_RETURN_IF_ERROR(active.OpenForAppend());
+  // After kill -9 the recovered bytes may still be only in the page cache: make them durable so
+  // everything below the log end can be reported durable.
+  STRATA_RETURN_IF_ERROR(active.Sync());
+  STRATA_RETURN_IF_ERROR(WriteRecoveryPoint(active.base_offset()));
+  if (recovery_.clean_shutdown) {
+    // From here on a crash must not look like a clean shutdown.
+    STRATA_RETURN_IF_ERROR(fs.Remove(marker));
+    STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  }
+
+  log_start_.store(segments.front()->base_offset());
+  log_end_.store(active.next_offset());
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    durable_ = active.next_offset();
+  }
+  if (!active.empty()) {
+    active_since_ms_ = std::min(options_.clock(), active.first_batch_timestamp());
+  }
+  absl::MutexLock lock(&segments_mu_);
+  segments_ = std::move(segments);
+  return absl::OkStatus();
+}
+
+// --- State ------------------------------------------------------------------------------------
+
+absl::Status Log::health() const {
+  if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+  absl::MutexLock lock(&fail_mu_);
+  return failure_;
+}
+
+absl::Status Log::CheckWritable() const {
+  if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+  absl::MutexLock lock(&fail_mu_);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "log ", options_.dir, " refuses writes after an earlier I/O failure (", failure_.ToString(),
+      "); reopen it to recover from disk"));
+}
+
+void Log::Fail(const absl::Status& cause) {
+  {
+    absl::MutexLock lock(&fail_mu_);
+    if (!failed_.load()) failure_ = cause;
+    failed_.store(true, std::memory_order_release);
+  }
+  LogEvent(LogLevel::kError,
+           absl::StrCat("log ", options_.dir, " is now read-only: ", cause.ToString()));
+  std::multimap<int64_t, DurableCallback> waiters;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    waiters.swap(waiters_);
+  }
+  for (auto& [offset, done] : waiters) done(CheckWritable());
+}
+
+std::vector<std::shared_ptr<Segment>> Log::SnapshotSegments() const {
+  absl::ReaderMutexLock lock(&segments_mu_);
+  return segments_;
+}
+
+std::shared_ptr<Segment> Log::Active() const {
+  absl::ReaderMutexLock lock(&segments_mu_);
+  return segments_.back();
+}
+
+std::shared_ptr<Segment> Log::SegmentFor(int64_t offset) const {
+  absl::ReaderMutexLock lock(&segments_mu_);
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), offset,
+      [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
+  if (it == segments_.begin()) return nullptr;
+  return *std::prev(it);
+}
+
+int64_t Log::durable_offset() const {
+  absl::MutexLock lock(&waiters_mu_);
+  return durable_;
+}
+
+std::vector<SegmentInfo> Log::Segments() const {
+  auto segs = SnapshotSegments();
+  std::vector<SegmentInfo> out;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    out.push_back({segs[i]->base_offset(), segs[i]->next_offset(), segs[i]->size_bytes(),
+                   segs[i]->max_timestamp(), i + 1 == segs.size(), segs[i]->log_path()});
+  }
+  return out;
+}
+
+uint64_t Log::size_bytes() const {
+  uint64_t total = 0;
+  for (const auto& s : SnapshotSegments()) total += s->size_bytes();
+  return total;
+}
+
+// --- Appends ----------------------------------------------------------------------------------
+
+absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  auto header = VerifyBatch(batch);
+  if (!header.ok()) {
+    return absl::Status(header.status().code(),
+                        absl::StrCat("rejected batch: ", header.status().message()));
+  }
+  absl::StatusOr<AppendResult> result;
+  {
+    absl::MutexLock lock(&writer_mu_);
+    int64_t base = log_end_.load(std::memory_order_relaxed);
+    StampBatch(batch, base, leader_epoch);
+    header->base_offset = base;
+    header->leader_epoch = leader_epoch;
+    result = AppendChecked(batch, *header);
+  }
+  if (result.ok()) AfterAppend(batch.size());
+  return result;
+}
+
+absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> batch) {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  auto header = VerifyBatch(batch);
+  if (!header.ok()) {
+    return absl::Status(header.status().code(),
+                        absl::StrCat("rejected batch: ", header.status().message()));
+  }
+  absl::StatusOr<AppendResult> result;
+  {
+    absl::MutexLock lock(&writer_mu_);
+    int64_t end = log_end_.load(std::memory_order_relaxed);
+    if (header->base_offset > end) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "follower batch starts at offset ", header->base_offset, " but the log ends at ", end,
+          ": a gap of ", header->base_offset - end, " offsets; fetch from offset ", end));
+    }
+    if (header->base_offset < end) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "follower batch starts at offset ", header->base_offset,
+          ", below the log end ", end, ": it overlaps existing offsets; truncate first"));
+    }
+    result = AppendChecked(batch, *header);
+  }
+  if (result.ok()) AfterAppend(batch.size());
+  return result;
+}
+
+absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch,
+                                                const BatchHeader& header) {
+  if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+  if (batch.size() != header.size_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
+                                                   batch.size(), " bytes for a batch of ",
+                                                   header.size_bytes()));
+  }
+  if (batch.size() > options_.config.segment_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch of ", batch.size(), " bytes is larger than segment_bytes ",
+        options_.config.segment_bytes, "; raise segment_bytes or send smaller batches"));
+  }
+  STRATA_RETURN_IF_ERROR(MaybeRollFor(batch.size(), header.last_offset_delta));
+  std::shared_ptr<Segment> active = Active();
+  absl::Status st = active->Append(batch, header);
+  if (!st.ok()) {
+    Fail(st);
+    return st;
+  }
+  if (active_since_ms_ == 0) active_since_ms_ = options_.clock();
+  log_end_.store(header.last_offset() + 1, std::memory_order_release);
+  return AppendResult{header.base_offset, header.last_offset(), header.max_timestamp};
+}
+
+absl::Status Log::MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta) {
+  std::shared_ptr<Segment> active = Active();
+  if (active->empty()) return absl::OkStatus();
+  const int64_t end = log_end_.load(std::memory_order_relaxed);
+  const bool full = !active->HasRoomFor(batch_bytes);
+  const bool old = active_since_ms_ != 0 &&
+                   options_.clock() - active_since_ms_ >= options_.config.segment_ms;
+  const bool offsets_exhausted =
+      end + last_offset_delta - active->base_offset() > limits::segment_offsets_max;
+  if (full || old || offsets_exhausted) return RollLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Log::Roll() {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&writer_mu_);
+  if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+  if (Active()->empty()) return absl::OkStatus();
+  return RollLocked();
+}
+
+absl::Status Log::RollLocked() {
+  std::shared_ptr<Segment> active = Active();
+  // Seal syncs the old segment first: every segment but the last is always fully durable, which
+  // is what lets recovery call damage in an earlier segment corruption rather than a torn tail.
+  absl::Status st = active->Seal();
+  if (st.ok()) {
+    auto fresh = Segment::Create(Env(), log_end_.load(std::memory_order_relaxed));
+    if (fresh.ok()) {
+      st = WriteRecoveryPoint((*fresh)->base_offset());
+      if (st.ok()) {
+        absl::MutexLock lock(&segments_mu_);
+        segments_.push_back(std::move(*fresh));
+      }
+    } else {
+      st = fresh.status();
+    }
+  }
+  if (!st.ok()) {
+    Fail(st);
+    return st;
+  }
+  active_since_ms_ = 0;
+  return absl::OkStatus();
+}
+
+void Log::AfterAppend(uint64_t bytes) {
+  uint64_t appended = appended_bytes_.fetch_add(bytes, std::memory_order_acq_rel) + bytes;
+  int64_t zero = 0;
+  dirty_since_ms_.compare_exchange_strong(zero, options_.clock());
+  const FlushPolicy& policy = options_.config.flush;
+  uint64_t unflushed = appended - flushed_bytes_.load(std::memory_order_acquire);
+  bool due = policy.always || (policy.bytes > 0 && unflushed >= policy.bytes);
+  if (!due) return;
+  if (options_.flusher != nullptr) {
+    options_.flusher->Notify();
+  } else {
+    // No flusher: flush inline. A failure is sticky in the log and surfaces on the next call.
+    (void)Flush();
+  }
+}
+
+// --- Reads ------------------------------------------------------------------------------------
+
+absl::StatusOr<ReadResult> Log::Read(int64_t offset, size_t max_bytes) const {
+  int64_t start = log_start_offset();
+  int64_t end = log_end_offset();
+  if (offset < start) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is below the log start offset ", start));
+  }
+  if (offset > end) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is past the log end offset ", end));
+  }
+  if (offset == end) return ReadResult{nullptr, {}, end, end, 0};
+  for (auto seg = SegmentFor(offset); seg != nullptr;) {
+    STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes));
+    if (r) return std::move(*r);
+    // Nothing at `offset` in this segment (it ends there): continue in the next one.
+    int64_t next = seg->next_offset();
+    auto following = SegmentFor(next);
+    if (following == seg || following == nullptr) break;
+    seg = following;
+  }
+  return ReadResult{nullptr, {}, offset, offset, 0};
+}
+
+absl::StatusOr<std::optional<int64_t>> Log::OffsetForTimestamp(int64_t ts_ms) const {
+  for (const auto& seg : SnapshotSegments()) {
+    if (seg->max_timestamp() < ts_ms) continue;
+    STRATA_ASSIGN_OR_RETURN(auto found, seg->FindOffsetByTimestamp(ts_ms));
+    if (found && *found >= log_start_offset()) return found;
+  }
+  return std::nullopt;
+}
+
+// --- Truncation and retention -----------------------------------------------------------------
+
+absl::Status Log::TruncateTo(int64_t offset) {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&writer_mu_);
+  if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+  if (offset < log_start_offset()) {
+    return absl::OutOfRangeError(absl::StrCat("cannot truncate to offset ", offset,
+                                              ": below the log start offset ",
+                                              log_start_offset()));
+  }
+  if (offset >= log_end_offset()) return absl::OkStatus();
+  absl::MutexLock flush_lock(&flush_mu_);
+  std::shared_ptr<Segment> target = SegmentFor(offset);
+  std::vector<std::shared_ptr<Segment>> doomed;
+  {
+    absl::MutexLock seg_lock(&segments_mu_);
+    while (segments_.back() != target) {
+      doomed.push_back(segments_.back());
+      segments_.pop_back();
+    }
+  }
+  absl::Status st;
+  for (auto& seg : doomed) {
+    if (st.ok()) st = seg->DeleteFiles();
+  }
+  // The target's index files on disk go stale: make recovery rescan it.
+  if (st.ok()) st = WriteRecoveryPoint(target->base_offset());
+  if (st.ok() && !target->writable()) st = target->OpenForAppend();
+  if (st.ok()) st = target->TruncateTo(offset);
+  if (st.ok()) st = target->Sync();
+  if (!st.ok()) {
+    Fail(st);
+    return st;
+  }
+  int64_t new_end = target->next_offset();
+  log_end_.store(new_end, std::memory_order_release);
+  if (target->empty()) active_since_ms_ = 0;
+  // Appends waiting on truncated offsets will never be durable.
+  std::vector<DurableCallback> orphans;
+  {
+    absl::MutexLock wlock(&waiters_mu_);
+    durable_ = std::min(durable_, new_end);
+    for (auto it = waiters_.lower_bound(new_end); it != waiters_.end();) {
+      orphans.push_back(std::move(it->second));
+      it = waiters_.erase(it);
+    }
+  }
+  for (auto& done : orphans) {
+    done(absl::AbortedError(absl::StrCat("offsets from ", new_end, " were truncated")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RetentionResult> Log::ApplyRetention() {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&writer_mu_);
+  if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+  const LogConfig& cfg = options_.config;
+  const int64_t now = options_.clock();
+  auto expired = [&](const Segment& s) {
+    return cfg.retention_ms >= 0 && !s.empty() && now - s.max_timestamp() > cfg.retention_ms;
+  };
+  // An active segment whose every record has expired is rolled so it can be deleted too.
+  if (expired(*Active())) STRATA_RETURN_IF_ERROR(RollLocked());
+
+  RetentionResult result;
+  auto segs = SnapshotSegments();
+  uint64_t total = 0;
+  for (const auto& s : segs) total += s->size_bytes();
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    const Segment& s = *segs[i];
+    bool over_bytes =
+        cfg.retention_bytes >= 0 && total - s.size_bytes() >= uint64_t(cfg.retention_bytes);
+    if (!expired(s) && !over_bytes) break;
+    {
+      absl::MutexLock seg_lock(&segments_mu_);
+      segments_.erase(segments_.begin());
+      log_start_.store(segments_.front()->base_offset(), std::memory_order_release);
+    }
+    absl::Status st = segs[i]->DeleteFiles();
+    if (!st.ok()) {
+      Fail(st);
+      return st;
+    }
+    total -= s.size_bytes();
+    result.bytes_deleted += s.size_bytes();
+    ++result.segments_deleted;
+  }
+  return result;
+}
+
+// --- Durability -------------------------------------------------------------------------------
+
+absl::Status Log::Flush() {
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&flush_mu_);
+  const int64_t target_end = log_end_offset();
+  const uint64_t target_bytes = appended_bytes_.load(std::memory_order_acquire);
+  // A roll between reading target_end and here has already synced the older segment.
+  absl::Status st = Active()->Sync();
+  if (!st.ok()) {
+    Fail(st);
+    return st;
+  }
+  STRATA_RETURN_IF_ERROR(CheckWritable());  // a concurrent failure wins
+  flushed_bytes_.store(target_bytes, std::memory_order_release);
+  if (appended_bytes_.load(std::memory_order_acquire) == target_bytes) {
+    dirty_since_ms_.store(0, std::memory_order_release);
+  }
+  std::vector<DurableCallback> ready;
+  {
+    absl::MutexLock wlock(&waiters_mu_);
+    durable_ = std::max(durable_, target_end);
+    auto stop = waiters_.lower_bound(durable_);
+    for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
+    waiters_.erase(waiters_.begin(), stop);
+  }
+  for (auto& done : ready) done(absl::OkStatus());
+  return absl::OkStatus();
+}
+
+absl::Status Log::FlushIfDue(int64_t now_ms) {
+  const FlushPolicy& policy = options_.config.flush;
+  uint64_t unflushed = appended_bytes_.load(std::memory_order_acquire) -
+                       flushed_bytes_.load(std::memory_order_acquire);
+  if (unflushed == 0) return absl::OkStatus();
+  int64_t dirty_since = dirty_since_ms_.load(std::memory_order_acquire);
+  bool due = policy.always || (policy.bytes > 0 && unflushed >= policy.bytes) ||
+             (policy.interval_ms > 0 && dirty_since != 0 &&
+              now_ms - dirty_since >= policy.interval_ms);
+  if (!due) return absl::OkStatus();
+  return Flush();
+}
+
+absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
+  if (offset >= log_end_offset()) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the log end ",
+                                              log_end_offset()));
+  }
+  absl::Status health = CheckWritable();
+  if (!health.ok()) {
+    done(health);
+    return absl::OkStatus();
+  }
+  bool ready = false;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    if (offset < durable_) {
+      ready = true;
+    } else if (waiters_.size() >= limits::durable_waiters_max) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("log ", options_.dir, " already has ", waiters_.size(),
+                       " appends waiting for an fsync; retry after they complete"));
+    } else {
+      waiters_.emplace(offset, std::move(done));
+    }
+  }
+  if (ready) done(absl::OkStatus());
+  else if (options_.flusher != nullptr) options_.flusher->Notify();
+  return absl::OkStatus();
+}
+
+std::future<absl::Status> Log::WaitDurable(int64_t offset) {
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  auto future = promise->get_future();
+  absl::Status st = WhenDurable(offset, [promise](absl::Status s) { promise->set_value(s); });
+  if (!st.ok()) promise->set_value(st);
+  return future;
+}
+
+// --- Shutdown ---------------------------------------------------------------------------------
+
+absl::Status Log::Close() {
+  absl::MutexLock lock(&writer_mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  // A log that failed must not claim a clean shutdown: the next open has to recover from disk.
+  STRATA_RETURN_IF_ERROR(health());
+  STRATA_RETURN_IF_ERROR(Flush());
+  STRATA_RETURN_IF_ERROR(Active()->Seal());
+  return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kCleanShutdownFile), {});
+}
+
+void Log::TEST_Abandon() {
+  absl::MutexLock lock(&writer_mu_);
+  closed_ = true;
+}
+
+}  // namespace strata::log

@@ -1,0 +1,193 @@
+// Log: the ordered, segmented, durable record log of one partition.
+//
+// Owns a directory of segments (segment.h). The last segment is active: appends go there, and it
+// rolls when full or old. Offsets are assigned by the log for a leader (Append) or given by the
+// batch for a follower (AppendWithOffsets). Reads return whole batches as zero-copy views.
+// Durability follows the LogConfig flush policy; fsyncs are group-committed and waiters are told
+// through WhenDurable/WaitDurable. Recovery rules live in docs/recovery.md.
+//
+// Thread-safety: all methods are thread-safe. Writers (Append*, TruncateTo, Roll, ApplyRetention,
+// Close) are serialized by writer_mu_; readers (Read, OffsetForTimestamp, accessors) never take
+// it and never block a writer for longer than copying a shared_ptr out of the segment list.
+// Flush may run concurrently with appends.
+//
+// Invariant: a failed write or fsync makes the log refuse every later append and flush (with
+// FailedPrecondition naming the first failure) until it is reopened, which recovers from disk.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "io/file_system.h"
+#include "log/log_config.h"
+#include "log/map_cache.h"
+#include "log/segment.h"
+
+namespace strata::log {
+
+class Flusher;
+
+struct LogOptions {
+  io::FileSystem* fs = nullptr;  // default: io::RealFileSystem()
+  std::string dir;               // the partition directory, created if missing
+  LogConfig config;
+  Clock clock;                   // default: SystemClock()
+  MapCache* map_cache = nullptr; // default: MapCache::Default()
+  Flusher* flusher = nullptr;    // optional: time-based flushes and group commit off-thread
+};
+
+struct AppendResult {
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+  int64_t max_timestamp = 0;
+};
+
+struct SegmentInfo {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;
+  uint64_t size_bytes = 0;
+  int64_t max_timestamp = 0;
+  bool active = false;
+  std::string path;
+};
+
+struct RetentionResult {
+  int segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+};
+
+// What Open found: how recovery went (for logs and tools).
+struct RecoveryInfo {
+  bool clean_shutdown = false;
+  int segments_scanned = 0;
+  bool torn_tail_truncated = false;
+  uint64_t torn_tail_position = 0;  // in the last segment
+};
+
+using DurableCallback = absl::AnyInvocable<void(absl::Status)>;
+
+class Log {
+ public:
+  // Opens (or creates) the log in options.dir and recovers it (docs/recovery.md).
+  // DataLoss naming the file and position when a segment is corrupt in the middle.
+  static absl::StatusOr<std::unique_ptr<Log>> Open(LogOptions options);
+  ~Log();
+
+  // Clean shutdown: flushes, writes the active segment's index files, trims it, and writes the
+  // clean-shutdown marker. The log refuses appends afterwards. Called by the destructor if needed.
+  absl::Status Close();
+
+  // Leader append: checks the batch (structure and checksum), stamps base_offset = log end and
+  // `leader_epoch` into `batch` in place, and appends it.
+  //   InvalidArgument    larger than the segment size
+  //   DataLoss           malformed batch or checksum mismatch (nothing written)
+  //   FailedPrecondition the log failed earlier or is closed
+  absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
+  // Follower append: the batch keeps its offsets, and its base offset must equal the log end.
+  //   OutOfRange      a gap (base offset past the log end)
+  //   InvalidArgument an overlap (base offset below the log end; truncate first)
+  absl::StatusOr<AppendResult> AppendWithOffsets(std::span<const std::byte> batch);
+
+  // Whole batches from the one containing `offset`, up to max_bytes (but always at least one
+  // batch so a consumer makes progress), from one segment. An empty result at the log end.
+  //   OutOfRange  offset below the log start or past the log end
+  absl::StatusOr<ReadResult> Read(int64_t offset, size_t max_bytes) const;
+  // The first offset whose record timestamp is >= ts_ms; nullopt when every record is older.
+  absl::StatusOr<std::optional<int64_t>> OffsetForTimestamp(int64_t ts_ms) const;
+
+  int64_t log_start_offset() const { return log_start_.load(std::memory_order_acquire); }
+  int64_t log_end_offset() const { return log_end_.load(std::memory_order_acquire); }
+  // Every offset below this is fsynced.
+  int64_t durable_offset() const;
+
+  // Removes the batch containing `offset` and everything after it (a follower truncating to its
+  // leader's epoch end). The log end becomes that batch's base offset. A no-op at or past the end.
+  //   OutOfRange  offset below the log start
+  absl::Status TruncateTo(int64_t offset);
+  // Seals the active segment and starts a new one (no-op when the active segment is empty).
+  absl::Status Roll();
+  // Deletes whole sealed segments past retention_bytes / retention_ms and advances the log start.
+  absl::StatusOr<RetentionResult> ApplyRetention();
+
+  // fsyncs the active segment now and completes the waiters it covers.
+  absl::Status Flush();
+  // Flushes if the policy says one is due at `now_ms` (called by a Flusher).
+  absl::Status FlushIfDue(int64_t now_ms);
+  // Calls `done` once every offset <= `offset` is durable (or with the error that prevents it).
+  // ResourceExhausted when limits::durable_waiters_max appends are already waiting.
+  absl::Status WhenDurable(int64_t offset, DurableCallback done);
+  std::future<absl::Status> WaitDurable(int64_t offset);
+
+  absl::Status health() const;
+  std::vector<SegmentInfo> Segments() const;
+  uint64_t size_bytes() const;
+  const RecoveryInfo& recovery() const { return recovery_; }
+  const std::string& dir() const { return options_.dir; }
+  const LogConfig& config() const { return options_.config; }
+
+  // File names inside a log directory.
+  static constexpr const char* kCleanShutdownFile = "clean-shutdown";
+  static constexpr const char* kRecoveryPointFile = "recovery-point";
+
+  // Simulates the process dying: the log stops without flushing, sealing or writing the
+  // clean-shutdown marker. Crash tests call this before dropping the object.
+  void TEST_Abandon();
+
+ private:
+  explicit Log(LogOptions options);
+  absl::Status Recover();
+  absl::StatusOr<AppendResult> AppendChecked(std::span<const std::byte> batch,
+                                             const BatchHeader& header)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status WriteRecoveryPoint(int64_t offset);
+  absl::StatusOr<int64_t> ReadRecoveryPoint();
+  absl::Status CheckWritable() const;
+  void Fail(const absl::Status& cause);
+  void AfterAppend(uint64_t bytes);
+  std::shared_ptr<Segment> Active() const;
+  std::shared_ptr<Segment> SegmentFor(int64_t offset) const;
+  std::vector<std::shared_ptr<Segment>> SnapshotSegments() const;
+  SegmentEnv Env() const;
+
+  LogOptions options_;
+  RecoveryInfo recovery_;
+
+  absl::Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(flush_mu_);
+  bool closed_ ABSL_GUARDED_BY(writer_mu_) = false;
+  // Wall-clock ms of the active segment's first append (0 while empty); segment_ms counts from it.
+  int64_t active_since_ms_ ABSL_GUARDED_BY(writer_mu_) = 0;
+
+  mutable absl::Mutex segments_mu_;
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(segments_mu_);
+
+  std::atomic<int64_t> log_start_{0};
+  std::atomic<int64_t> log_end_{0};
+
+  // Flush state. flush_mu_ serializes fsyncs; waiters_mu_ guards the waiters and durable_.
+  absl::Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(waiters_mu_);
+  mutable absl::Mutex waiters_mu_;
+  int64_t durable_ ABSL_GUARDED_BY(waiters_mu_) = 0;  // offsets below are durable
+  std::multimap<int64_t, DurableCallback> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+  std::atomic<uint64_t> appended_bytes_{0};  // total ever appended
+  std::atomic<uint64_t> flushed_bytes_{0};   // appended_bytes_ as of the last fsync's start
+  std::atomic<int64_t> dirty_since_ms_{0};   // when unflushed data first appeared; 0 = clean
+
+  // The first write or fsync failure; sticky.
+  mutable absl::Mutex fail_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(fail_mu_);
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace strata::log

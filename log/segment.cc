@@ -1,0 +1,400 @@
+#include "log/segment.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
+
+namespace strata::log {
+namespace {
+
+constexpr size_t kZeroChunkBytes = 64 * 1024;
+// Ahead of the write position, the active mapping is prefaulted in chunks of this size so that
+// appends do not take a page fault per 4 KiB (see docs/performance.md).
+constexpr uint64_t kPrefaultChunkBytes = 4ull << 20;
+
+bool AllZero(std::span<const std::byte> bytes) {
+  // Word-at-a-time; this runs once per recovery over a preallocated tail.
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    if (w != 0) return false;
+  }
+  for (; i < bytes.size(); ++i) {
+    if (bytes[i] != std::byte{0}) return false;
+  }
+  return true;
+}
+
+size_t IndexCapacity(uint64_t capacity_bytes, uint32_t interval) {
+  uint64_t by_interval = capacity_bytes / std::max<uint32_t>(interval, 1);
+  uint64_t by_batch = capacity_bytes / batch_format::kHeaderBytes;
+  return size_t(std::min(by_interval, by_batch)) + 2;
+}
+
+}  // namespace
+
+std::string SegmentFileStem(int64_t base_offset) {
+  return absl::StrFormat("%020d", base_offset);
+}
+
+Segment::Segment(const SegmentEnv& env, int64_t base_offset)
+    : env_(env),
+      base_offset_(base_offset),
+      log_path_(io::JoinPath(env.dir, SegmentFileStem(base_offset) + ".log")),
+      index_path_(io::JoinPath(env.dir, SegmentFileStem(base_offset) + ".index")),
+      time_index_path_(io::JoinPath(env.dir, SegmentFileStem(base_offset) + ".timeindex")),
+      next_offset_(base_offset) {}
+
+Segment::~Segment() { env_.map_cache->Erase(this); }
+
+void Segment::ResetIndexes(uint64_t capacity_bytes) {
+  size_t cap = IndexCapacity(capacity_bytes, env_.index_interval_bytes);
+  offset_index_ = std::make_unique<OffsetIndex>(cap);
+  time_index_ = std::make_unique<TimeIndex>(cap);
+  bytes_since_index_entry_ = 0;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(const SegmentEnv& env,
+                                                         int64_t base_offset) {
+  std::unique_ptr<Segment> seg(new Segment(env, base_offset));
+  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kCreateNew));
+  seg->ResetIndexes(env.segment_bytes);
+  STRATA_RETURN_IF_ERROR(seg->OpenForAppend());
+  return seg;
+}
+
+ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
+                         const BatchVisitor& on_batch) {
+  ScanReport r;
+  r.next_offset = base_offset;
+  uint64_t pos = 0;
+  while (pos < image.size()) {
+    auto rest = image.subspan(pos);
+    auto header = VerifyBatch(rest);
+    absl::Status bad;
+    if (!header.ok()) {
+      if (AllZero(rest)) break;  // preallocated space: the end of the data
+      bad = header.status();
+      // Is there a whole, valid batch right after the bad one? Then this is damage in the
+      // middle of the log, not a write torn by a crash.
+      auto shape = ParseBatchHeader(rest);
+      if (shape.ok() && shape->size_bytes() < rest.size()) {
+        r.valid_data_after_problem = VerifyBatch(rest.subspan(shape->size_bytes())).ok();
+      }
+    } else if (header->base_offset < r.next_offset) {
+      bad = absl::DataLossError(absl::StrCat("batch base offset ", header->base_offset,
+                                             " is below the expected ", r.next_offset));
+      r.valid_data_after_problem = true;
+    }
+    if (!bad.ok()) {
+      r.problem = absl::Status(bad.code(), absl::StrCat("at position ", pos, ": ", bad.message()));
+      break;
+    }
+    if (on_batch) on_batch(*header, pos);
+    pos += header->size_bytes();
+    r.valid_bytes = pos;
+    r.next_offset = header->last_offset() + 1;
+    r.max_timestamp = std::max(r.max_timestamp, header->max_timestamp);
+    ++r.batches;
+  }
+  return r;
+}
+
+void Segment::IndexBatch(const BatchHeader& h, uint64_t position, uint64_t size) {
+  int64_t max_ts = std::max(max_timestamp_.load(std::memory_order_relaxed), h.max_timestamp);
+  if (bytes_since_index_entry_ >= env_.index_interval_bytes) {
+    offset_index_->Append({uint32_t(h.base_offset - base_offset_), uint32_t(position)});
+    time_index_->MaybeAppend({max_ts, uint32_t(h.last_offset() - base_offset_)});
+    bytes_since_index_entry_ = 0;
+  }
+  bytes_since_index_entry_ += size;
+  if (position == 0) first_batch_timestamp_.store(h.max_timestamp, std::memory_order_release);
+  max_timestamp_.store(max_ts, std::memory_order_release);
+}
+
+void Segment::AdoptScan(std::span<const std::byte> image, uint64_t from_position,
+                        int64_t from_offset) {
+  ScanReport r = Scan(image.subspan(from_position), from_offset,
+                      [&](const BatchHeader& h, uint64_t pos) {
+                        IndexBatch(h, from_position + pos, h.size_bytes());
+                      });
+  end_.store(from_position + r.valid_bytes, std::memory_order_release);
+  next_offset_.store(r.next_offset, std::memory_order_release);
+}
+
+absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenScanned(
+    const SegmentEnv& env, int64_t base_offset) {
+  std::unique_ptr<Segment> seg(new Segment(env, base_offset));
+  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kReadWrite));
+  STRATA_ASSIGN_OR_RETURN(uint64_t size, seg->file_->Size());
+  seg->ResetIndexes(std::max(size, env.segment_bytes));
+  seg->capacity_bytes_ = size;
+  STRATA_ASSIGN_OR_RETURN(auto mapping, seg->file_->Map(size, /*writable=*/false));
+  std::span<const std::byte> image(mapping->data(), mapping->size());
+  ScanReport report = Scan(image, base_offset, [&](const BatchHeader& h, uint64_t pos) {
+    seg->IndexBatch(h, pos, h.size_bytes());
+  });
+  seg->end_.store(report.valid_bytes, std::memory_order_release);
+  seg->next_offset_.store(report.next_offset, std::memory_order_release);
+  if (report.problem) {
+    report.problem = absl::Status(report.problem->code(),
+                                  absl::StrCat(seg->log_path_, " ", report.problem->message()));
+  }
+  return std::make_pair(std::move(seg), std::move(report));
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenTrusted(const SegmentEnv& env,
+                                                              int64_t base_offset) {
+  std::unique_ptr<Segment> seg(new Segment(env, base_offset));
+  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kReadWrite));
+  STRATA_ASSIGN_OR_RETURN(uint64_t size, seg->file_->Size());
+  seg->capacity_bytes_ = size;
+  size_t cap = IndexCapacity(std::max(size, env.segment_bytes), env.index_interval_bytes);
+  STRATA_ASSIGN_OR_RETURN(auto index_bytes, io::ReadWholeFile(*env.fs, seg->index_path_));
+  STRATA_ASSIGN_OR_RETURN(auto time_bytes, io::ReadWholeFile(*env.fs, seg->time_index_path_));
+  STRATA_ASSIGN_OR_RETURN(seg->offset_index_, OffsetIndex::Decode(index_bytes, cap, size));
+  STRATA_ASSIGN_OR_RETURN(seg->time_index_, TimeIndex::Decode(time_bytes, cap));
+
+  // The indexes are sparse: walk the batches after the last entry to find the end.
+  STRATA_ASSIGN_OR_RETURN(auto mapping, seg->file_->Map(size, /*writable=*/false));
+  std::span<const std::byte> image(mapping->data(), mapping->size());
+  OffsetIndexEntry last = seg->offset_index_->Last();
+  if (auto t = seg->time_index_->LastBefore(INT64_MAX)) {
+    seg->max_timestamp_.store(t->timestamp_ms);
+  }
+  if (size > 0) {
+    auto first = ParseBatchHeader(image);
+    if (first.ok()) seg->first_batch_timestamp_.store(first->max_timestamp);
+  }
+  seg->bytes_since_index_entry_ = 0;
+  ScanReport tail = Scan(image.subspan(last.position), base_offset + last.relative_offset,
+                         [&](const BatchHeader& h, uint64_t pos) {
+                           seg->IndexBatch(h, last.position + pos, h.size_bytes());
+                         });
+  if (tail.problem) {
+    return absl::DataLossError(absl::StrCat(seg->log_path_, " at position ",
+                                            last.position + tail.valid_bytes, ": ",
+                                            tail.problem->message()));
+  }
+  seg->end_.store(last.position + tail.valid_bytes);
+  seg->next_offset_.store(tail.next_offset);
+  return seg;
+}
+
+bool Segment::writable() const {
+  absl::MutexLock lock(&mapping_mu_);
+  return write_mapping_ != nullptr;
+}
+
+bool Segment::HasRoomFor(uint64_t bytes) const {
+  return size_bytes() + bytes <= capacity_bytes_;
+}
+
+absl::Status Segment::ZeroRange(io::Mapping& mapping, uint64_t from, uint64_t to) {
+  static const std::byte kZeros[kZeroChunkBytes] = {};
+  for (uint64_t p = from; p < to;) {
+    uint64_t n = std::min<uint64_t>(kZeroChunkBytes, to - p);
+    STRATA_RETURN_IF_ERROR(mapping.Write(p, {kZeros, n}));
+    p += n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Segment::OpenForAppend() {
+  uint64_t end = size_bytes();
+  STRATA_ASSIGN_OR_RETURN(uint64_t old_size, file_->Size());
+  uint64_t cap = std::max(env_.segment_bytes, end);
+  STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
+  env_.map_cache->Erase(this);
+  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
+  if (old_size > end) {
+    // Bytes past the valid data (a torn tail, or stale preallocated space) must not come back
+    // after a crash and be mistaken for batches.
+    std::span<const std::byte> stale(mapping->data() + end, std::min(old_size, cap) - end);
+    if (!std::all_of(stale.begin(), stale.end(), [](std::byte b) { return b == std::byte{0}; })) {
+      STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, end, std::min(old_size, cap)));
+      STRATA_RETURN_IF_ERROR(file_->Sync());
+    }
+  }
+  mapping->Prefault(end, kPrefaultChunkBytes);
+  prefaulted_to_ = end + kPrefaultChunkBytes;
+  capacity_bytes_ = cap;
+  absl::MutexLock lock(&mapping_mu_);
+  write_mapping_ = std::move(mapping);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader& header) {
+  std::shared_ptr<io::Mapping> mapping;
+  {
+    absl::MutexLock lock(&mapping_mu_);
+    mapping = write_mapping_;
+  }
+  if (mapping == nullptr) {
+    return absl::FailedPreconditionError(log_path_ + " is sealed; it takes no appends");
+  }
+  uint64_t pos = end_.load(std::memory_order_relaxed);
+  if (pos + batch.size() > capacity_bytes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("batch of ", batch.size(), " bytes does not fit in ", log_path_));
+  }
+  // Keep the pages ahead of the writer faulted in, one chunk at a time.
+  if (pos + batch.size() + kPrefaultChunkBytes / 2 > prefaulted_to_ &&
+      prefaulted_to_ < capacity_bytes_) {
+    mapping->Prefault(prefaulted_to_, kPrefaultChunkBytes);
+    prefaulted_to_ += kPrefaultChunkBytes;
+  }
+  STRATA_RETURN_IF_ERROR(mapping->Write(pos, batch));
+  IndexBatch(header, pos, batch.size());
+  next_offset_.store(header.last_offset() + 1, std::memory_order_release);
+  end_.store(pos + batch.size(), std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Sync() { return file_->Sync(); }
+
+absl::Status Segment::WriteIndexFiles() {
+  STRATA_RETURN_IF_ERROR(io::WriteFileAtomic(*env_.fs, index_path_, offset_index_->Encode()));
+  return io::WriteFileAtomic(*env_.fs, time_index_path_, time_index_->Encode());
+}
+
+absl::Status Segment::Seal() {
+  STRATA_RETURN_IF_ERROR(file_->Sync());
+  STRATA_RETURN_IF_ERROR(WriteIndexFiles());
+  // Trimming is safe with readers on the write mapping: none reads past end_.
+  STRATA_RETURN_IF_ERROR(file_->Truncate(size_bytes()));
+  capacity_bytes_ = size_bytes();
+  absl::MutexLock lock(&mapping_mu_);
+  write_mapping_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status Segment::DeleteFiles() {
+  env_.map_cache->Erase(this);
+  STRATA_RETURN_IF_ERROR(env_.fs->Remove(log_path_));
+  for (const auto& p : {index_path_, time_index_path_}) {
+    absl::Status st = env_.fs->Remove(p);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<io::Mapping>> Segment::ReadMapping() const {
+  {
+    absl::MutexLock lock(&mapping_mu_);
+    if (write_mapping_ != nullptr) return write_mapping_;
+  }
+  return env_.map_cache->Get(this, [this]() -> absl::StatusOr<std::shared_ptr<io::Mapping>> {
+    return file_->Map(size_bytes(), /*writable=*/false);
+  });
+}
+
+absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const std::byte> data,
+                                                              int64_t offset) const {
+  int64_t rel = std::max<int64_t>(0, offset - base_offset_);
+  OffsetIndexEntry e = offset_index_->Lookup(uint32_t(std::min<int64_t>(rel, UINT32_MAX)));
+  uint64_t pos = e.position < data.size() ? e.position : 0;
+  while (pos < data.size()) {
+    auto h = ParseBatchHeader(data.subspan(pos));
+    if (!h.ok()) {
+      return absl::DataLossError(absl::StrCat(log_path_, " at position ", pos,
+                                              ": unreadable batch: ", h.status().message()));
+    }
+    if (h->last_offset() >= offset) return pos;
+    pos += h->size_bytes();
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t max_bytes) const {
+  uint64_t end = size_bytes();
+  if (end == 0 || offset >= next_offset()) return std::nullopt;
+  STRATA_ASSIGN_OR_RETURN(auto mapping, ReadMapping());
+  std::span<const std::byte> data(mapping->data(), std::min<uint64_t>(end, mapping->size()));
+  STRATA_ASSIGN_OR_RETURN(auto start, FindPosition(data, offset));
+  if (!start) return std::nullopt;
+  ReadResult r;
+  uint64_t pos = *start;
+  while (pos < data.size()) {
+    auto h = ParseBatchHeader(data.subspan(pos));
+    if (!h.ok()) {
+      return absl::DataLossError(absl::StrCat(log_path_, " at position ", pos,
+                                              ": unreadable batch: ", h.status().message()));
+    }
+    uint64_t size = h->size_bytes();
+    if (r.batch_count > 0 && (pos - *start) + size > max_bytes) break;
+    if (r.batch_count == 0) r.first_offset = h->base_offset;
+    r.next_offset = h->last_offset() + 1;
+    ++r.batch_count;
+    pos += size;
+  }
+  r.bytes = data.subspan(*start, pos - *start);
+  r.keepalive = std::move(mapping);
+  return r;
+}
+
+absl::StatusOr<std::optional<int64_t>> Segment::FindOffsetByTimestamp(int64_t ts_ms) const {
+  if (max_timestamp() < ts_ms || empty()) return std::nullopt;
+  int64_t start_offset = base_offset_;
+  if (auto e = time_index_->LastBefore(ts_ms)) start_offset = base_offset_ + e->relative_offset + 1;
+  STRATA_ASSIGN_OR_RETURN(auto mapping, ReadMapping());
+  std::span<const std::byte> data(mapping->data(),
+                                  std::min<uint64_t>(size_bytes(), mapping->size()));
+  STRATA_ASSIGN_OR_RETURN(auto start, FindPosition(data, start_offset));
+  if (!start) return std::nullopt;
+  for (uint64_t pos = *start; pos < data.size();) {
+    auto h = ParseBatchHeader(data.subspan(pos));
+    if (!h.ok()) return h.status();
+    if (h->max_timestamp >= ts_ms) {
+      STRATA_ASSIGN_OR_RETURN(auto reader, BatchReader::Open(data.subspan(pos, h->size_bytes())));
+      while (true) {
+        STRATA_ASSIGN_OR_RETURN(auto rec, reader.Next());
+        if (!rec) break;
+        if (rec->offset >= start_offset && rec->timestamp_ms >= ts_ms) return rec->offset;
+      }
+    }
+    pos += h->size_bytes();
+  }
+  return std::nullopt;
+}
+
+absl::Status Segment::TruncateTo(int64_t offset) {
+  std::shared_ptr<io::Mapping> mapping;
+  {
+    absl::MutexLock lock(&mapping_mu_);
+    mapping = write_mapping_;
+  }
+  if (mapping == nullptr) return absl::FailedPreconditionError(log_path_ + " is not writable");
+  uint64_t end = size_bytes();
+  std::span<const std::byte> data(mapping->data(), end);
+  STRATA_ASSIGN_OR_RETURN(auto pos, FindPosition(data, offset));
+  if (!pos) return absl::OkStatus();
+  auto h = ParseBatchHeader(data.subspan(*pos));
+  if (!h.ok()) return h.status();
+  int64_t new_next = h->base_offset;
+  // Publish the shorter end first so readers stop before the bytes being zeroed.
+  end_.store(*pos, std::memory_order_release);
+  next_offset_.store(new_next, std::memory_order_release);
+  STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, *pos, end));
+  uint32_t rel = uint32_t(new_next - base_offset_);
+  offset_index_->TruncateTo(rel);
+  time_index_->TruncateTo(rel);
+  // Recompute what the indexes summarise from the batches that remain.
+  int64_t max_ts = INT64_MIN;
+  for (uint64_t p = 0; p < *pos;) {
+    auto b = ParseBatchHeader(data.subspan(p));
+    if (!b.ok()) return b.status();
+    max_ts = std::max(max_ts, b->max_timestamp);
+    p += b->size_bytes();
+  }
+  max_timestamp_.store(max_ts, std::memory_order_release);
+  if (*pos == 0) first_batch_timestamp_.store(INT64_MIN, std::memory_order_release);
+  bytes_since_index_entry_ = *pos - offset_index_->Last().position;
+  return absl::OkStatus();
+}
+
+}  // namespace strata::log
