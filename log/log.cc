@@ -149,9 +149,9 @@ absl::Status Log::Recover() {
           recovery_.torn_tail_truncated = true;
           recovery_.torn_tail_position = report.valid_bytes;
           LogEvent(LogLevel::kWarn,
-                   absl::StrCat("torn tail in ", scanned_seg->log_path(), " (",
-                                report.problem->message(), "); truncating to position ",
-                                report.valid_bytes, ", offset ", report.next_offset));
+                   absl::StrCat("torn tail: ", report.problem->message(),
+                                "; truncating to position ", report.valid_bytes, ", offset ",
+                                report.next_offset));
         } else {
           return absl::DataLossError(absl::StrCat(
               "corrupt log: ", report.problem->message(),
@@ -191,11 +191,16 @@ absl::Status Log::Recover() {
     absl::MutexLock lock(&waiters_mu_);
     durable_ = active.next_offset();
   }
+  {
+    absl::MutexLock lock(&segments_mu_);
+    segments_ = std::move(segments);
+  }
+  absl::MutexLock lock(&writer_mu_);
   if (!active.empty()) {
+    // A recovered segment's age counts from its first batch's timestamp (capped at now).
     active_since_ms_ = std::min(options_.clock(), active.first_batch_timestamp());
   }
-  absl::MutexLock lock(&segments_mu_);
-  segments_ = std::move(segments);
+  closed_ = false;
   return absl::OkStatus();
 }
 

@@ -165,7 +165,8 @@ class Log {
   RecoveryInfo recovery_;
 
   absl::Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(flush_mu_);
-  bool closed_ ABSL_GUARDED_BY(writer_mu_) = false;
+  // True until Recover succeeds, and after Close.
+  bool closed_ ABSL_GUARDED_BY(writer_mu_) = true;
   // Wall-clock ms of the active segment's first append (0 while empty); segment_ms counts from it.
   int64_t active_since_ms_ ABSL_GUARDED_BY(writer_mu_) = 0;
 

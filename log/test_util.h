@@ -1,0 +1,58 @@
+// Helpers for log/ tests: building batches with known contents.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "log/batch.h"
+
+namespace strata::log::testing {
+
+// A batch of `count` records whose values are "<tag>-<i>" padded to `value_bytes` (at least the
+// tag), with timestamps ts_ms, ts_ms+1, ... Aborts the test binary if building fails.
+inline std::vector<std::byte> MakeBatch(int count, int64_t ts_ms, const std::string& tag = "v",
+                                        size_t value_bytes = 0,
+                                        Compression compression = Compression::kNone) {
+  BatchBuilder b(BatchOptions{.compression = compression});
+  std::vector<std::string> values;
+  values.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    std::string v = tag + "-" + std::to_string(i);
+    if (v.size() < value_bytes) v.resize(value_bytes, 'x');
+    values.push_back(std::move(v));
+  }
+  for (int i = 0; i < count; ++i) {
+    RecordInput r;
+    r.timestamp_ms = ts_ms + i;
+    r.key = "k" + std::to_string(i % 7);
+    r.value = values[i];
+    b.Add(r);
+  }
+  auto built = b.Build();
+  if (!built.ok()) std::abort();
+  return std::move(*built);
+}
+
+// The values of every record in `bytes` (back-to-back batches), in order.
+inline std::vector<std::string> Values(std::span<const std::byte> bytes) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    auto header = ParseBatchHeader(bytes.subspan(pos));
+    if (!header.ok()) std::abort();
+    auto reader = BatchReader::Open(bytes.subspan(pos, header->size_bytes()));
+    if (!reader.ok()) std::abort();
+    while (true) {
+      auto rec = reader->Next();
+      if (!rec.ok()) std::abort();
+      if (!*rec) break;
+      out.emplace_back((*rec)->value ? std::string((*rec)->value->data(), (*rec)->value->size())
+                                     : std::string("<null>"));
+    }
+    pos += reader->header().size_bytes();
+  }
+  return out;
+}
+
+}  // namespace strata::log::testing
