@@ -1,0 +1,610 @@
+// Encoding, validation and decoding of record batches. docs/format.md is the spec this follows.
+#include "log/batch.h"
+
+#include <lz4frame.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "common/endian.h"
+#include "common/limits.h"
+
+namespace strata::log {
+
+namespace bf = batch_format;
+
+namespace {
+
+// Smallest legal batch_length: a header with an empty records section. Real batches are larger
+// (record_count >= 1), but this is the bound that says "these bytes cannot even be framed".
+constexpr int32_t kBatchLengthMin = int32_t(bf::kHeaderBytes - bf::kLogOverheadBytes);
+
+// Varint sizes for sizing a record body before writing it.
+size_t VarintSize(int32_t v) {
+  uint32_t u = (uint32_t(v) << 1) ^ uint32_t(v >> 31);
+  size_t n = 1;
+  while (u >= 0x80) {
+    u >>= 7;
+    ++n;
+  }
+  return n;
+}
+size_t VarlongSize(int64_t v) {
+  uint64_t u = (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+  size_t n = 1;
+  while (u >= 0x80) {
+    u >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// A key, value or header value: varint length (-1 = null) then the bytes. Sizes past INT32_MAX
+// cannot occur in a buildable batch (Build rejects anything over limits::batch_bytes_max), so the
+// narrowing here can only produce bytes that are never emitted.
+size_t NullableBytesSize(const std::optional<std::string_view>& s) {
+  if (!s.has_value()) return VarintSize(-1);
+  return VarintSize(int32_t(s->size())) + s->size();
+}
+void PutNullableBytes(std::string& out, const std::optional<std::string_view>& s) {
+  if (!s.has_value()) {
+    varint::PutVarint(out, -1);
+    return;
+  }
+  varint::PutVarint(out, int32_t(s->size()));
+  out.append(*s);
+}
+
+std::string_view AsStringView(std::span<const std::byte> bytes) {
+  return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+struct Lz4DctxDeleter {
+  void operator()(LZ4F_dctx* ctx) const { LZ4F_freeDecompressionContext(ctx); }
+};
+
+// Compresses `src` into one LZ4 frame with independent blocks, appended to `out`.
+absl::Status CompressLz4(std::string_view src, std::vector<std::byte>& out) {
+  LZ4F_preferences_t prefs = {};
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.frameInfo.contentSize = src.size();
+  // The batch checksum already covers these bytes; a frame content checksum would be redundant.
+  prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
+  size_t bound = LZ4F_compressFrameBound(src.size(), &prefs);
+  size_t start = out.size();
+  out.resize(start + bound);
+  size_t n = LZ4F_compressFrame(out.data() + start, bound, src.data(), src.size(), &prefs);
+  if (LZ4F_isError(n)) {
+    return absl::InternalError(
+        absl::StrFormat("LZ4F_compressFrame failed: %s", LZ4F_getErrorName(n)));
+  }
+  out.resize(start + n);
+  return absl::OkStatus();
+}
+
+// Decompresses exactly one LZ4 frame that must fill `src`, refusing to produce more than
+// limits::batch_uncompressed_bytes_max bytes.
+absl::StatusOr<std::vector<std::byte>> DecompressLz4(std::span<const std::byte> src) {
+  LZ4F_dctx* raw = nullptr;
+  size_t rc = LZ4F_createDecompressionContext(&raw, LZ4F_VERSION);
+  if (LZ4F_isError(rc)) {
+    return absl::InternalError(
+        absl::StrFormat("LZ4F_createDecompressionContext failed: %s", LZ4F_getErrorName(rc)));
+  }
+  std::unique_ptr<LZ4F_dctx, Lz4DctxDeleter> ctx(raw);
+
+  // One byte beyond the limit: a frame that writes into it is over the limit, while a frame of
+  // exactly the limit still has room to consume its end mark.
+  constexpr size_t kCapacityMax = size_t(limits::batch_uncompressed_bytes_max) + 1;
+
+  // Size the output from the frame's content size when it has one (ours always do); liblz4 checks
+  // that size against what the frame really holds. Otherwise start small and grow.
+  LZ4F_frameInfo_t info = {};
+  size_t in_pos = src.size();
+  size_t rc_info = LZ4F_getFrameInfo(ctx.get(), &info, src.data(), &in_pos);
+  if (LZ4F_isError(rc_info)) {
+    return absl::DataLossError(
+        absl::StrFormat("LZ4 frame header is invalid: %s", LZ4F_getErrorName(rc_info)));
+  }
+  if (info.contentSize > limits::batch_uncompressed_bytes_max) {
+    return absl::DataLossError(absl::StrFormat(
+        "LZ4 frame declares %d bytes, over limits::batch_uncompressed_bytes_max (%d bytes)",
+        info.contentSize, limits::batch_uncompressed_bytes_max));
+  }
+  size_t initial = info.contentSize != 0 ? size_t(info.contentSize) + 1
+                                         : std::max<size_t>(64 << 10, src.size() * 2);
+  std::vector<std::byte> out(std::min(kCapacityMax, initial));
+  size_t out_pos = 0;
+  for (;;) {
+    if (out_pos == out.size()) {
+      if (out.size() == kCapacityMax) break;  // reported below
+      out.resize(std::min(kCapacityMax, out.size() * 2));
+    }
+    size_t dst_size = out.size() - out_pos;
+    size_t src_size = src.size() - in_pos;
+    size_t hint = LZ4F_decompress(ctx.get(), out.data() + out_pos, &dst_size, src.data() + in_pos,
+                                  &src_size, nullptr);
+    if (LZ4F_isError(hint)) {
+      return absl::DataLossError(absl::StrFormat("LZ4 frame is corrupt after %d of %d bytes: %s",
+                                                 in_pos, src.size(), LZ4F_getErrorName(hint)));
+    }
+    in_pos += src_size;
+    out_pos += dst_size;
+    if (hint == 0) break;  // the frame is complete
+    if (in_pos == src.size() && out_pos < out.size()) {
+      return absl::DataLossError(
+          absl::StrFormat("LZ4 frame is truncated: all %d compressed bytes consumed but the frame "
+                          "is not complete",
+                          src.size()));
+    }
+    if (src_size == 0 && dst_size == 0 && out_pos < out.size()) {
+      return absl::DataLossError("LZ4 decompression made no progress");
+    }
+  }
+  if (out_pos > limits::batch_uncompressed_bytes_max) {
+    return absl::DataLossError(
+        absl::StrFormat("LZ4 records section decompresses to more than "
+                        "limits::batch_uncompressed_bytes_max (%d bytes)",
+                        limits::batch_uncompressed_bytes_max));
+  }
+  if (in_pos != src.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "%d trailing bytes after the LZ4 frame in the records section", src.size() - in_pos));
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+// Reads a varint length that must be -1 (null) or fit in what remains of `in`.
+absl::StatusOr<std::optional<std::string_view>> GetNullableBytes(std::span<const std::byte> in,
+                                                                 size_t* pos,
+                                                                 std::string_view what) {
+  STRATA_ASSIGN_OR_RETURN(int32_t len, varint::GetVarint(in, pos));
+  if (len == -1) return std::optional<std::string_view>();
+  if (len < -1) {
+    return absl::DataLossError(absl::StrFormat("%s length %d is negative", what, len));
+  }
+  if (size_t(len) > in.size() - *pos) {
+    return absl::DataLossError(absl::StrFormat("%s length %d overruns the record (%d bytes left)",
+                                               what, len, in.size() - *pos));
+  }
+  std::string_view s = AsStringView(in.subspan(*pos, size_t(len)));
+  *pos += size_t(len);
+  return std::optional<std::string_view>(s);
+}
+
+// The body of one record (everything after its length prefix), which must be consumed exactly.
+// `index` is the record's position in the batch.
+absl::StatusOr<Record> DecodeRecordBody(std::span<const std::byte> body, const BatchHeader& header,
+                                        int32_t index) {
+  size_t pos = 0;
+  if (body.empty()) return absl::DataLossError("record body is empty");
+  // Record attributes are unused in Kafka's v2 format; like Kafka, read and ignore them.
+  ++pos;
+  STRATA_ASSIGN_OR_RETURN(int64_t timestamp_delta, varint::GetVarlong(body, &pos));
+  STRATA_ASSIGN_OR_RETURN(int32_t offset_delta, varint::GetVarint(body, &pos));
+  // Batches are dense (last_offset_delta == record_count - 1), so record i has offset delta i.
+  // If compaction ever leaves gaps, this becomes "strictly increasing, <= last_offset_delta".
+  if (offset_delta != index) {
+    return absl::DataLossError(
+        absl::StrFormat("offset_delta %d should be %d", offset_delta, index));
+  }
+
+  Record record;
+  record.offset = header.base_offset + offset_delta;
+  // Wrapping arithmetic mirrors the builder, so every int64 timestamp round-trips.
+  record.timestamp_ms = int64_t(uint64_t(header.first_timestamp) + uint64_t(timestamp_delta));
+  STRATA_ASSIGN_OR_RETURN(record.key, GetNullableBytes(body, &pos, "key"));
+  STRATA_ASSIGN_OR_RETURN(record.value, GetNullableBytes(body, &pos, "value"));
+
+  STRATA_ASSIGN_OR_RETURN(int32_t header_count, varint::GetVarint(body, &pos));
+  if (header_count < 0) {
+    return absl::DataLossError(absl::StrFormat("header count %d is negative", header_count));
+  }
+  if (header_count > limits::record_headers_max) {
+    return absl::DataLossError(
+        absl::StrFormat("header count %d exceeds limits::record_headers_max %d", header_count,
+                        limits::record_headers_max));
+  }
+  record.headers.reserve(size_t(header_count));
+  for (int32_t i = 0; i < header_count; ++i) {
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string_view> key,
+                            GetNullableBytes(body, &pos, "header key"));
+    if (!key.has_value()) {
+      return absl::DataLossError(absl::StrFormat("header %d has a null key", i));
+    }
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string_view> value,
+                            GetNullableBytes(body, &pos, "header value"));
+    record.headers.push_back(RecordHeader{*key, value});
+  }
+  if (pos != body.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "record length says %d bytes but its fields end after %d", body.size(), pos));
+  }
+  return record;
+}
+
+// Walks an encoded records section the way BatchReader does. Build runs it before compressing so
+// a builder never emits a batch its readers would refuse (e.g. a record over
+// limits::record_headers_max); it costs a fraction of the compression it precedes.
+absl::Status CheckRecordsSection(std::span<const std::byte> section, int32_t record_count) {
+  BatchHeader header;
+  header.record_count = record_count;
+  header.last_offset_delta = record_count - 1;
+  size_t pos = 0;
+  for (int32_t i = 0; i < record_count; ++i) {
+    absl::StatusOr<int32_t> length = varint::GetVarint(section, &pos);
+    if (!length.ok()) return length.status();
+    if (*length < 0 || size_t(*length) > section.size() - pos) {
+      return absl::InternalError(absl::StrFormat("record %d has bad length %d", i, *length));
+    }
+    absl::StatusOr<Record> record =
+        DecodeRecordBody(section.subspan(pos, size_t(*length)), header, i);
+    if (!record.ok()) {
+      return absl::Status(record.status().code(),
+                          absl::StrFormat("record %d: %s", i, record.status().message()));
+    }
+    pos += size_t(*length);
+  }
+  if (pos != section.size()) {
+    return absl::InternalError(
+        absl::StrFormat("%d bytes left after the last record", section.size() - pos));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string_view CompressionName(Compression c) {
+  switch (c) {
+    case Compression::kNone:
+      return "none";
+    case Compression::kLz4:
+      return "lz4";
+  }
+  return "unknown";
+}
+
+// --- Varints ---------------------------------------------------------------------------------
+
+namespace varint {
+
+void PutVarint(std::string& out, int32_t v) {
+  // Zigzag, as Kafka's ByteUtils.writeVarint: small magnitudes of either sign stay short.
+  uint32_t u = (uint32_t(v) << 1) ^ uint32_t(v >> 31);
+  while (u >= 0x80) {
+    out.push_back(char(uint8_t(u) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(char(uint8_t(u)));
+}
+
+void PutVarlong(std::string& out, int64_t v) {
+  uint64_t u = (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+  while (u >= 0x80) {
+    out.push_back(char(uint8_t(u) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(char(uint8_t(u)));
+}
+
+namespace {
+// Unsigned LEB128 of at most `max_bytes` bytes whose value fits in U. Kafka's reader
+// silently drops the excess bits of the last byte; we refuse them, since no writer produces them.
+template <typename U>
+absl::StatusOr<U> GetUnsigned(std::span<const std::byte> in, size_t* pos, int max_bytes,
+                              std::string_view what) {
+  constexpr int kBits = std::numeric_limits<U>::digits;
+  U u = 0;
+  size_t p = *pos;
+  for (int i = 0; i < max_bytes; ++i) {
+    if (p >= in.size()) {
+      return absl::DataLossError(
+          absl::StrFormat("%s truncated at byte %d (position %d)", what, i, p));
+    }
+    uint8_t b = uint8_t(in[p++]);
+    int shift = 7 * i;
+    if (i == max_bytes - 1) {
+      if ((b & 0x80) != 0) break;  // overlong, reported below
+      if ((b >> (kBits - shift)) != 0) {
+        return absl::DataLossError(
+            absl::StrFormat("%s overflows %d bits (last byte 0x%02x)", what, kBits, b));
+      }
+    }
+    u |= U(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *pos = p;
+      return u;
+    }
+  }
+  return absl::DataLossError(
+      absl::StrFormat("%s is longer than %d bytes (position %d)", what, max_bytes, *pos));
+}
+}  // namespace
+
+absl::StatusOr<int32_t> GetVarint(std::span<const std::byte> in, size_t* pos) {
+  STRATA_ASSIGN_OR_RETURN(uint32_t u, GetUnsigned<uint32_t>(in, pos, 5, "varint"));
+  return int32_t((u >> 1) ^ (~(u & 1) + 1));
+}
+
+absl::StatusOr<int64_t> GetVarlong(std::span<const std::byte> in, size_t* pos) {
+  STRATA_ASSIGN_OR_RETURN(uint64_t u, GetUnsigned<uint64_t>(in, pos, 10, "varlong"));
+  return int64_t((u >> 1) ^ (~(u & 1) + 1));
+}
+
+}  // namespace varint
+
+// --- Building --------------------------------------------------------------------------------
+
+BatchBuilder::BatchBuilder(BatchOptions options) : options_(options) {}
+
+void BatchBuilder::Add(const RecordInput& record) {
+  if (record_count_ == 0) {
+    first_timestamp_ = record.timestamp_ms;
+    max_timestamp_ = record.timestamp_ms;
+  } else {
+    max_timestamp_ = std::max(max_timestamp_, record.timestamp_ms);
+  }
+  // Wrapping subtraction: defined for any pair of timestamps, and undone exactly by the reader.
+  int64_t timestamp_delta = int64_t(uint64_t(record.timestamp_ms) - uint64_t(first_timestamp_));
+  int32_t offset_delta = record_count_;
+
+  size_t body_bytes = 1 + VarlongSize(timestamp_delta) + VarintSize(offset_delta) +
+                      NullableBytesSize(record.key) + NullableBytesSize(record.value) +
+                      VarintSize(int32_t(record.headers.size()));
+  for (const RecordHeader& h : record.headers) {
+    body_bytes += NullableBytesSize(h.key) + NullableBytesSize(h.value);
+  }
+
+  varint::PutVarint(records_, int32_t(body_bytes));
+  size_t body_start = records_.size();
+  records_.push_back(0);  // record attributes: unused in v2
+  varint::PutVarlong(records_, timestamp_delta);
+  varint::PutVarint(records_, offset_delta);
+  PutNullableBytes(records_, record.key);
+  PutNullableBytes(records_, record.value);
+  varint::PutVarint(records_, int32_t(record.headers.size()));
+  for (const RecordHeader& h : record.headers) {
+    PutNullableBytes(records_, h.key);
+    PutNullableBytes(records_, h.value);
+  }
+  assert(records_.size() - body_start == body_bytes);
+  (void)body_start;
+  ++record_count_;
+}
+
+absl::StatusOr<std::vector<std::byte>> BatchBuilder::Build() const {
+  if (record_count_ == 0) {
+    return absl::InvalidArgumentError("cannot build a batch with no records");
+  }
+  if (record_count_ > limits::batch_records_max) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("batch has %d records; limits::batch_records_max is %d", record_count_,
+                        limits::batch_records_max));
+  }
+  // A reader refuses to decompress past this, so never write a batch it would refuse.
+  if (records_.size() > limits::batch_uncompressed_bytes_max) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("records section is %d bytes; limits::batch_uncompressed_bytes_max is %d",
+                        records_.size(), limits::batch_uncompressed_bytes_max));
+  }
+
+  const auto* records = reinterpret_cast<const std::byte*>(records_.data());
+  if (absl::Status s = CheckRecordsSection({records, records_.size()}, record_count_); !s.ok()) {
+    // The only way a well-formed Add can produce an unreadable record is by exceeding a per-record
+    // limit (headers), which is the caller's mistake.
+    return absl::InvalidArgumentError(absl::StrFormat("batch cannot be built: %s", s.message()));
+  }
+
+  std::vector<std::byte> out(bf::kHeaderBytes);
+  switch (options_.compression) {
+    case Compression::kNone:
+      out.insert(out.end(), records, records + records_.size());
+      break;
+    case Compression::kLz4:
+      STRATA_RETURN_IF_ERROR(CompressLz4(records_, out));
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unsupported compression code %d", int(options_.compression)));
+  }
+  if (out.size() > limits::batch_bytes_max) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("encoded batch is %d bytes; limits::batch_bytes_max is %d", out.size(),
+                        limits::batch_bytes_max));
+  }
+
+  std::byte* h = out.data();
+  PutI64(h + bf::kBaseOffsetPos, options_.base_offset);
+  PutI32(h + bf::kBatchLengthPos, int32_t(out.size() - bf::kLogOverheadBytes));
+  PutI32(h + bf::kLeaderEpochPos, options_.leader_epoch);
+  h[bf::kMagicPos] = std::byte(bf::kMagic);
+  PutU16(h + bf::kAttributesPos, uint16_t(options_.compression) & bf::kCompressionMask);
+  PutI32(h + bf::kLastOffsetDeltaPos, record_count_ - 1);
+  PutI64(h + bf::kFirstTimestampPos, first_timestamp_);
+  PutI64(h + bf::kMaxTimestampPos, max_timestamp_);
+  PutI64(h + bf::kProducerIdPos, options_.producer_id);
+  PutI16(h + bf::kProducerEpochPos, options_.producer_epoch);
+  PutI32(h + bf::kBaseSequencePos, options_.base_sequence);
+  PutI32(h + bf::kRecordCountPos, record_count_);
+  // Last: the checksum covers every byte written above from kChecksumCoverPos on.
+  PutU64(h + bf::kChecksumPos, ComputeBatchChecksum(out));
+
+  // Check the batch before anyone writes it: the header must pass the same checks a reader runs.
+  if (absl::StatusOr<BatchHeader> parsed = ParseBatchHeader(out); !parsed.ok()) {
+    return absl::InternalError(absl::StrFormat("built a batch that fails its own header check: %s",
+                                               parsed.status().message()));
+  }
+  return out;
+}
+
+// --- Checking --------------------------------------------------------------------------------
+
+absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes) {
+  if (bytes.size() < bf::kHeaderBytes) {
+    return absl::OutOfRangeError(absl::StrFormat("batch header needs %d bytes but only %d remain",
+                                                 bf::kHeaderBytes, bytes.size()));
+  }
+  const std::byte* p = bytes.data();
+  BatchHeader h;
+  h.base_offset = GetI64(p + bf::kBaseOffsetPos);
+  h.batch_length = GetI32(p + bf::kBatchLengthPos);
+  h.leader_epoch = GetI32(p + bf::kLeaderEpochPos);
+  h.magic = uint8_t(p[bf::kMagicPos]);
+  h.checksum = GetU64(p + bf::kChecksumPos);
+  h.attributes = GetU16(p + bf::kAttributesPos);
+  h.last_offset_delta = GetI32(p + bf::kLastOffsetDeltaPos);
+  h.first_timestamp = GetI64(p + bf::kFirstTimestampPos);
+  h.max_timestamp = GetI64(p + bf::kMaxTimestampPos);
+  h.producer_id = GetI64(p + bf::kProducerIdPos);
+  h.producer_epoch = GetI16(p + bf::kProducerEpochPos);
+  h.base_sequence = GetI32(p + bf::kBaseSequencePos);
+  h.record_count = GetI32(p + bf::kRecordCountPos);
+
+  // Every check on the header's own numbers comes before the "is the whole batch here" check, so
+  // garbage (including an all-zero header) is DataLoss and only a plausible batch cut short is
+  // OutOfRange, the torn-tail signal.
+  if (h.batch_length < kBatchLengthMin) {
+    return absl::DataLossError(absl::StrFormat("batch_length %d is below the minimum %d",
+                                               h.batch_length, kBatchLengthMin));
+  }
+  if (h.size_bytes() > limits::batch_bytes_max) {
+    return absl::DataLossError(
+        absl::StrFormat("batch_length %d makes a %d-byte batch, over limits::batch_bytes_max %d",
+                        h.batch_length, h.size_bytes(), limits::batch_bytes_max));
+  }
+  if (h.magic != bf::kMagic) {
+    return absl::DataLossError(
+        absl::StrFormat("magic %d is not the batch format's %d", h.magic, bf::kMagic));
+  }
+  if (h.record_count <= 0) {
+    return absl::DataLossError(absl::StrFormat("record_count %d is not positive", h.record_count));
+  }
+  if (h.record_count > limits::batch_records_max) {
+    return absl::DataLossError(
+        absl::StrFormat("record_count %d exceeds limits::batch_records_max %d", h.record_count,
+                        limits::batch_records_max));
+  }
+  if (h.last_offset_delta != h.record_count - 1) {
+    return absl::DataLossError(
+        absl::StrFormat("last_offset_delta %d does not match record_count %d (expected %d)",
+                        h.last_offset_delta, h.record_count, h.record_count - 1));
+  }
+  if (h.max_timestamp < h.first_timestamp) {
+    return absl::DataLossError(absl::StrFormat("max_timestamp %d is before first_timestamp %d",
+                                               h.max_timestamp, h.first_timestamp));
+  }
+  if (bytes.size() < h.size_bytes()) {
+    return absl::OutOfRangeError(
+        absl::StrFormat("batch at offset %d needs %d bytes but only %d remain", h.base_offset,
+                        h.size_bytes(), bytes.size()));
+  }
+  return h;
+}
+
+absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes) {
+  STRATA_ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(bytes));
+  uint64_t computed = ComputeBatchChecksum(bytes.first(h.size_bytes()));
+  if (computed != h.checksum) {
+    return absl::DataLossError(absl::StrFormat(
+        "batch at offset %d: checksum mismatch, stored 0x%016x but computed 0x%016x", h.base_offset,
+        h.checksum, computed));
+  }
+  return h;
+}
+
+void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_epoch) {
+  assert(batch.size() >= bf::kHeaderBytes);
+  PutI64(batch.data() + bf::kBaseOffsetPos, base_offset);
+  PutI32(batch.data() + bf::kLeaderEpochPos, leader_epoch);
+}
+
+uint64_t ComputeBatchChecksum(std::span<const std::byte> batch) {
+  assert(batch.size() >= bf::kChecksumCoverPos);
+  if (batch.size() < bf::kChecksumCoverPos) return XXH3_64bits(nullptr, 0);
+  return XXH3_64bits(batch.data() + bf::kChecksumCoverPos, batch.size() - bf::kChecksumCoverPos);
+}
+
+// --- Reading ---------------------------------------------------------------------------------
+
+absl::StatusOr<BatchReader> BatchReader::Open(std::span<const std::byte> batch) {
+  BatchReader reader;
+  STRATA_ASSIGN_OR_RETURN(reader.header_, VerifyBatch(batch));
+  std::span<const std::byte> section =
+      batch.subspan(bf::kHeaderBytes, reader.header_.size_bytes() - bf::kHeaderBytes);
+  switch (reader.header_.compression()) {
+    case Compression::kNone:
+      reader.records_ = section;
+      break;
+    case Compression::kLz4: {
+      absl::StatusOr<std::vector<std::byte>> out = DecompressLz4(section);
+      if (!out.ok()) {
+        return absl::DataLossError(absl::StrFormat(
+            "batch at offset %d: %s", reader.header_.base_offset, out.status().message()));
+      }
+      reader.decompressed_ = *std::move(out);
+      reader.records_ = reader.decompressed_;
+      break;
+    }
+    default:
+      return absl::DataLossError(
+          absl::StrFormat("batch at offset %d: unsupported compression code %d",
+                          reader.header_.base_offset, int(reader.header_.compression())));
+  }
+  return reader;
+}
+
+absl::StatusOr<std::optional<Record>> BatchReader::Next() {
+  // For a compressed batch, take the section from decompressed_ itself rather than records_: a
+  // copied reader's records_ would still point into the original reader's buffer.
+  std::span<const std::byte> section = header_.compression() == Compression::kNone
+                                           ? records_
+                                           : std::span<const std::byte>(decompressed_);
+  auto error = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrFormat("batch at offset %d, record %d of %d: %s",
+                                               header_.base_offset, index_, header_.record_count,
+                                               what));
+  };
+  if (index_ >= header_.record_count) {
+    if (pos_ != section.size()) {
+      return error(absl::StrFormat("%d bytes left in the records section after the last record",
+                                   section.size() - pos_));
+    }
+    return std::optional<Record>();
+  }
+  if (pos_ >= section.size()) return error("the records section ended early");
+
+  // Errors leave pos_ and index_ alone, so calling Next again reports the same error.
+  size_t pos = pos_;
+  absl::StatusOr<int32_t> length = varint::GetVarint(section, &pos);
+  if (!length.ok()) return error(length.status().message());
+  if (*length < 0) return error(absl::StrFormat("record length %d is negative", *length));
+  if (size_t(*length) > section.size() - pos) {
+    return error(absl::StrFormat("record length %d overruns the records section (%d bytes left)",
+                                 *length, section.size() - pos));
+  }
+  absl::StatusOr<Record> record =
+      DecodeRecordBody(section.subspan(pos, size_t(*length)), header_, index_);
+  if (!record.ok()) return error(record.status().message());
+  pos_ = pos + size_t(*length);
+  ++index_;
+  return std::optional<Record>(*std::move(record));
+}
+
+absl::StatusOr<std::vector<Record>> BatchReader::ReadAll() {
+  std::vector<Record> records;
+  if (index_ < header_.record_count) records.reserve(size_t(header_.record_count - index_));
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(std::optional<Record> record, Next());
+    if (!record.has_value()) return records;
+    records.push_back(*std::move(record));
+  }
+}
+
+}  // namespace strata::log
