@@ -427,7 +427,7 @@ absl::StatusOr<ReadResult> Log::Read(int64_t offset, size_t max_bytes) const {
   }
   if (offset == end) return ReadResult{nullptr, {}, end, end, 0};
   for (auto seg = SegmentFor(offset); seg != nullptr;) {
-    STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes));
+    STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes, end));
     if (r) return std::move(*r);
     // Nothing at `offset` in this segment (it ends there): continue in the next one.
     int64_t next = seg->next_offset();

@@ -439,6 +439,14 @@ TEST_CASE("a bad batch in the middle of the log is reported, never skipped", "[l
     CHECK_THAT(std::string(st.message()), Catch::Contains(segs[0].path));
     CHECK_THAT(std::string(st.message()), Catch::Contains("position"));
   }
+  SECTION("a damaged length field in the active segment") {
+    // batch_length lies outside the checksum; damage there must not pass for a torn tail.
+    std::byte big[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{0}, std::byte{0}};
+    REQUIRE(f.fs.TEST_Overwrite(segs.back().path, 8, big).ok());
+    auto st = Log::Open(f.Options()).status();
+    CHECK(absl::IsDataLoss(st));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("corrupt"));
+  }
   SECTION("in the active segment, followed by valid batches") {
     // Corrupt the first batch's records: its header still says where the next batch starts.
     std::byte flip{0x77};
@@ -496,23 +504,23 @@ TEST_CASE("readers see only whole batches while a writer appends", "[log][concur
   constexpr int kBatches = 2000;
   std::atomic<bool> done{false};
   std::atomic<int64_t> records_seen{0};
+  absl::Mutex errors_mu;
+  std::vector<std::string> errors;  // Catch's assertions are not thread-safe: collect, then check
+  auto report = [&](const absl::Status& st) {
+    absl::MutexLock lock(&errors_mu);
+    errors.push_back(st.ToString());
+  };
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
       int64_t offset = 0;
       while (!done.load() || offset < log->log_end_offset()) {
         auto r = log->Read(offset, 8192);
-        if (!r.ok()) {
-          FAIL_CHECK(r.status().ToString());
-          return;
-        }
+        if (!r.ok()) return report(r.status());
         size_t pos = 0;
         while (pos < r->bytes.size()) {
           auto h = VerifyBatch(r->bytes.subspan(pos));
-          if (!h.ok()) {
-            FAIL_CHECK(h.status().ToString());
-            return;
-          }
+          if (!h.ok()) return report(h.status());
           pos += h->size_bytes();
         }
         offset = r->next_offset;
@@ -523,6 +531,8 @@ TEST_CASE("readers see only whole batches while a writer appends", "[log][concur
   for (int i = 0; i < kBatches; ++i) MustAppend(*log, MakeBatch(1 + i % 5, i, "c", i % 300));
   done.store(true);
   for (auto& t : readers) t.join();
+  CHECK(errors.empty());
+  for (const auto& e : errors) UNSCOPED_INFO(e);
   CHECK(records_seen.load() == 3 * log->log_end_offset());
 }
 

@@ -29,6 +29,19 @@ bool AllZero(std::span<const std::byte> bytes) {
   return true;
 }
 
+// True if a whole batch with a good checksum and base offset >= min_offset starts anywhere in
+// image[from, end). Used only when recovery has already hit bad bytes.
+bool FindValidBatchAfter(std::span<const std::byte> image, uint64_t from, int64_t min_offset) {
+  uint64_t end = image.size();
+  while (end > from && image[end - 1] == std::byte{0}) --end;  // skip preallocated zeros
+  for (uint64_t p = from; p + batch_format::kHeaderBytes <= end; ++p) {
+    if (image[p + batch_format::kMagicPos] != std::byte{batch_format::kMagic}) continue;
+    auto h = VerifyBatch(image.subspan(p));
+    if (h.ok() && h->base_offset >= min_offset) return true;
+  }
+  return false;
+}
+
 size_t IndexCapacity(uint64_t capacity_bytes, uint32_t interval) {
   uint64_t by_interval = capacity_bytes / std::max<uint32_t>(interval, 1);
   uint64_t by_batch = capacity_bytes / batch_format::kHeaderBytes;
@@ -79,12 +92,10 @@ ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
     if (!header.ok()) {
       if (AllZero(rest)) break;  // preallocated space: the end of the data
       bad = header.status();
-      // Is there a whole, valid batch right after the bad one? Then this is damage in the
-      // middle of the log, not a write torn by a crash.
-      auto shape = ParseBatchHeader(rest);
-      if (shape.ok() && shape->size_bytes() < rest.size()) {
-        r.valid_data_after_problem = VerifyBatch(rest.subspan(shape->size_bytes())).ok();
-      }
+      // Is there a whole, valid batch anywhere after the bad bytes? Then this is damage in the
+      // middle of the log, not a write torn by a crash (a torn write is always the last one).
+      // The search goes byte by byte because the bad header's own length may be the damage.
+      r.valid_data_after_problem = FindValidBatchAfter(image, pos + 1, r.next_offset);
     } else if (header->base_offset < r.next_offset) {
       bad = absl::DataLossError(absl::StrCat("batch base offset ", header->base_offset,
                                              " is below the expected ", r.next_offset));
@@ -310,7 +321,8 @@ absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const st
   return std::nullopt;
 }
 
-absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t max_bytes) const {
+absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t max_bytes,
+                                                        int64_t end_offset) const {
   uint64_t end = size_bytes();
   if (end == 0 || offset >= next_offset()) return std::nullopt;
   STRATA_ASSIGN_OR_RETURN(auto mapping, ReadMapping());
@@ -326,12 +338,14 @@ absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t m
                                               ": unreadable batch: ", h.status().message()));
     }
     uint64_t size = h->size_bytes();
+    if (h->last_offset() >= end_offset) break;  // appended but not yet published to readers
     if (r.batch_count > 0 && (pos - *start) + size > max_bytes) break;
     if (r.batch_count == 0) r.first_offset = h->base_offset;
     r.next_offset = h->last_offset() + 1;
     ++r.batch_count;
     pos += size;
   }
+  if (r.batch_count == 0) return std::nullopt;
   r.bytes = data.subspan(*start, pos - *start);
   r.keepalive = std::move(mapping);
   return r;

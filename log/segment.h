@@ -45,8 +45,9 @@ struct ScanReport {
   int64_t next_offset = 0;    // offset after the last valid batch (base offset when empty)
   int64_t max_timestamp = INT64_MIN;
   int64_t batches = 0;
-  std::optional<absl::Status> problem;  // DataLoss/OutOfRange with the position
-  // True when a valid batch follows the bad bytes: the damage is in the middle, not a torn tail.
+  std::optional<absl::Status> problem;  // what is wrong at position valid_bytes
+  // True when a whole valid batch lies anywhere after the bad bytes: the damage is in the middle
+  // of the log, not a torn tail (which is always the last write).
   bool valid_data_after_problem = false;
 };
 
@@ -106,9 +107,11 @@ class Segment {
   // Removes the files. The object stays readable for readers still holding it.
   absl::Status DeleteFiles();
 
-  // Whole batches from the one containing `offset`, at most max_bytes (but at least one batch).
-  // nullopt when `offset` is at or past this segment's end.
-  absl::StatusOr<std::optional<ReadResult>> Read(int64_t offset, size_t max_bytes) const;
+  // Whole batches from the one containing `offset`, at most max_bytes (but at least one batch),
+  // and only batches that end below `end_offset` (the log end or high watermark the caller
+  // publishes). nullopt when there is no such batch.
+  absl::StatusOr<std::optional<ReadResult>> Read(int64_t offset, size_t max_bytes,
+                                                 int64_t end_offset) const;
   // The first offset whose record timestamp is >= ts_ms, or nullopt.
   absl::StatusOr<std::optional<int64_t>> FindOffsetByTimestamp(int64_t ts_ms) const;
 

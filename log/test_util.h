@@ -15,9 +15,11 @@ inline std::vector<std::byte> MakeBatch(int count, int64_t ts_ms, const std::str
                                         size_t value_bytes = 0,
                                         Compression compression = Compression::kNone) {
   BatchBuilder b(BatchOptions{.compression = compression});
-  std::vector<std::string> values;
+  std::vector<std::string> values, keys;
   values.reserve(count);
+  keys.reserve(count);
   for (int i = 0; i < count; ++i) {
+    keys.push_back("k" + std::to_string(i % 7));
     std::string v = tag + "-" + std::to_string(i);
     if (v.size() < value_bytes) v.resize(value_bytes, 'x');
     values.push_back(std::move(v));
@@ -25,7 +27,7 @@ inline std::vector<std::byte> MakeBatch(int count, int64_t ts_ms, const std::str
   for (int i = 0; i < count; ++i) {
     RecordInput r;
     r.timestamp_ms = ts_ms + i;
-    r.key = "k" + std::to_string(i % 7);
+    r.key = keys[i];
     r.value = values[i];
     b.Add(r);
   }
