@@ -34,6 +34,10 @@ inline constexpr int64_t segment_offsets_max = INT32_MAX;
 // vm.max_map_count is 65530; a broker with many partitions must stay well clear of it.
 inline constexpr size_t mmaps_open_max = 1024;
 
+// Pending prefault hints (log/prefaulter.h). Each covers a few MiB ahead of one active segment;
+// a full queue drops hints, which only costs the appender some page faults.
+inline constexpr size_t prefault_requests_max = 1024;
+
 // --- Durability -------------------------------------------------------------------------------
 // Appends that may wait for one log's next fsync at once. A full queue pushes back on producers
 // instead of growing without bound.

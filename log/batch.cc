@@ -2,7 +2,6 @@
 #include "log/batch.h"
 
 #include <lz4frame.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cassert>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/endian.h"
+#include "common/xxh3.h"
 #include "common/limits.h"
 
 namespace strata::log {
@@ -527,8 +527,8 @@ void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_
 
 uint64_t ComputeBatchChecksum(std::span<const std::byte> batch) {
   assert(batch.size() >= bf::kChecksumCoverPos);
-  if (batch.size() < bf::kChecksumCoverPos) return XXH3_64bits(nullptr, 0);
-  return XXH3_64bits(batch.data() + bf::kChecksumCoverPos, batch.size() - bf::kChecksumCoverPos);
+  if (batch.size() < bf::kChecksumCoverPos) return Xxh3_64(nullptr, 0);
+  return Xxh3_64(batch.data() + bf::kChecksumCoverPos, batch.size() - bf::kChecksumCoverPos);
 }
 
 // --- Reading ---------------------------------------------------------------------------------

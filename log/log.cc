@@ -62,6 +62,7 @@ SegmentEnv Log::Env() const {
   env.map_cache = options_.map_cache;
   env.index_interval_bytes = options_.config.index_interval_bytes;
   env.segment_bytes = options_.config.segment_bytes;
+  env.prefaulter = options_.prefaulter;
   return env;
 }
 
@@ -69,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.fs == nullptr) options.fs = &io::RealFileSystem();
   if (!options.clock) options.clock = SystemClock();
   if (options.map_cache == nullptr) options.map_cache = &MapCache::Default();
+  if (options.prefaulter == nullptr) options.prefaulter = &Prefaulter::Default();
   if (options.dir.empty()) return absl::InvalidArgumentError("log directory is empty");
   STRATA_RETURN_IF_ERROR(options.config.Validate());
   std::unique_ptr<Log> log(new Log(std::move(options)));
@@ -548,6 +550,7 @@ absl::Status Log::Flush() {
   const uint64_t target_bytes = appended_bytes_.load(std::memory_order_acquire);
   // A roll between reading target_end and here has already synced the older segment.
   absl::Status st = Active()->Sync();
+  fsyncs_.fetch_add(1, std::memory_order_relaxed);
   if (!st.ok()) {
     Fail(st);
     return st;

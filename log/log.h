@@ -43,6 +43,7 @@ struct LogOptions {
   Clock clock;                   // default: SystemClock()
   MapCache* map_cache = nullptr; // default: MapCache::Default()
   Flusher* flusher = nullptr;    // optional: time-based flushes and group commit off-thread
+  Prefaulter* prefaulter = nullptr;  // default: Prefaulter::Default()
 };
 
 struct AppendResult {
@@ -128,6 +129,8 @@ class Log {
   std::future<absl::Status> WaitDurable(int64_t offset);
 
   absl::Status health() const;
+  // fsyncs of this log since it was opened (a group commit counts once).
+  uint64_t fsync_count() const { return fsyncs_.load(std::memory_order_relaxed); }
   std::vector<SegmentInfo> Segments() const;
   uint64_t size_bytes() const;
   const RecoveryInfo& recovery() const { return recovery_; }
@@ -184,6 +187,7 @@ class Log {
   std::atomic<uint64_t> appended_bytes_{0};  // total ever appended
   std::atomic<uint64_t> flushed_bytes_{0};   // appended_bytes_ as of the last fsync's start
   std::atomic<int64_t> dirty_since_ms_{0};   // when unflushed data first appeared; 0 = clean
+  std::atomic<uint64_t> fsyncs_{0};
 
   // The first write or fsync failure; sticky.
   mutable absl::Mutex fail_mu_;

@@ -11,9 +11,11 @@ namespace strata::log {
 namespace {
 
 constexpr size_t kZeroChunkBytes = 64 * 1024;
-// Ahead of the write position, the active mapping is prefaulted in chunks of this size so that
+// Ahead of the write position, the active mapping is prefaulted in chunks of this size, asked for
+// while the writer is still this far (kPrefaultLeadBytes) from the end of the window, so that
 // appends do not take a page fault per 4 KiB (see docs/performance.md).
 constexpr uint64_t kPrefaultChunkBytes = 4ull << 20;
+constexpr uint64_t kPrefaultLeadBytes = 8ull << 20;
 
 bool AllZero(std::span<const std::byte> bytes) {
   // Word-at-a-time; this runs once per recovery over a preallocated tail.
@@ -231,8 +233,8 @@ absl::Status Segment::OpenForAppend() {
       STRATA_RETURN_IF_ERROR(file_->Sync());
     }
   }
-  mapping->Prefault(end, kPrefaultChunkBytes);
-  prefaulted_to_ = end + kPrefaultChunkBytes;
+  mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
+  prefault_requested_to_ = end + kPrefaultChunkBytes;
   capacity_bytes_ = cap;
   absl::MutexLock lock(&mapping_mu_);
   write_mapping_ = std::move(mapping);
@@ -253,11 +255,15 @@ absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader
     return absl::ResourceExhaustedError(
         absl::StrCat("batch of ", batch.size(), " bytes does not fit in ", log_path_));
   }
-  // Keep the pages ahead of the writer faulted in, one chunk at a time.
-  if (pos + batch.size() + kPrefaultChunkBytes / 2 > prefaulted_to_ &&
-      prefaulted_to_ < capacity_bytes_) {
-    mapping->Prefault(prefaulted_to_, kPrefaultChunkBytes);
-    prefaulted_to_ += kPrefaultChunkBytes;
+  // Keep the pages ahead of the writer faulted in, one chunk at a time, off this thread.
+  while (pos + batch.size() + kPrefaultLeadBytes > prefault_requested_to_ &&
+         prefault_requested_to_ < capacity_bytes_) {
+    if (env_.prefaulter != nullptr) {
+      env_.prefaulter->Request(mapping, prefault_requested_to_, kPrefaultChunkBytes);
+    } else {
+      mapping->Prefault(prefault_requested_to_, kPrefaultChunkBytes);
+    }
+    prefault_requested_to_ += kPrefaultChunkBytes;
   }
   STRATA_RETURN_IF_ERROR(mapping->Write(pos, batch));
   IndexBatch(header, pos, batch.size());

@@ -26,6 +26,7 @@
 #include "log/batch.h"
 #include "log/index.h"
 #include "log/map_cache.h"
+#include "log/prefaulter.h"
 
 namespace strata::log {
 
@@ -57,6 +58,7 @@ struct SegmentEnv {
   MapCache* map_cache = nullptr;
   uint32_t index_interval_bytes = 4096;
   uint64_t segment_bytes = 1ull << 30;  // capacity of an active segment
+  Prefaulter* prefaulter = nullptr;     // null: prefault synchronously on the append path
 };
 
 // "00000000000000000042" for 42.
@@ -153,7 +155,7 @@ class Segment {
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;
   uint64_t bytes_since_index_entry_ = 0;  // writer only
-  uint64_t prefaulted_to_ = 0;            // writer only: end of the prefaulted write window
+  uint64_t prefault_requested_to_ = 0;    // writer only: end of the prefault window asked for
 
   std::atomic<uint64_t> end_{0};
   std::atomic<int64_t> next_offset_;
