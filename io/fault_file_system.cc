@@ -6,15 +6,23 @@
 namespace strata::io {
 
 void FaultFileSystem::Crash(CrashMode mode) {
-  CrashAll([&](const std::string& path, size_t pending_ops) {
-    KeepDecision keep;
-    if (mode == CrashMode::kTornUnsynced) {
-      absl::MutexLock lock(&fault_mu_);
-      keep.whole_ops = std::uniform_int_distribution<size_t>(0, pending_ops)(rng_);
-      keep.torn_fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    }
-    return keep;
-  });
+  CrashAll(
+      [&](const std::string& path, size_t pending_ops) {
+        KeepDecision keep;
+        absl::MutexLock lock(&fault_mu_);
+        if (mode == CrashMode::kTornUnsynced) {
+          keep.whole_ops = std::uniform_int_distribution<size_t>(0, pending_ops)(rng_);
+          keep.torn_fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+        } else if (mode == CrashMode::kUnorderedUnsynced) {
+          keep.whole_ops = pending_ops;
+        }
+        return keep;
+      },
+      [&]() {
+        if (mode != CrashMode::kUnorderedUnsynced) return false;
+        absl::MutexLock lock(&fault_mu_);
+        return std::uniform_int_distribution<int>(0, 1)(rng_) == 0;
+      });
 }
 
 void FaultFileSystem::FailNextWrites(int count, int err) {
@@ -23,10 +31,11 @@ void FaultFileSystem::FailNextWrites(int count, int err) {
   write_err_ = err;
 }
 
-void FaultFileSystem::FailNextSyncs(int count, int err) {
+void FaultFileSystem::FailNextSyncs(int count, int err, std::string path_suffix) {
   absl::MutexLock lock(&fault_mu_);
   fail_syncs_ = count;
   sync_err_ = err;
+  fail_syncs_suffix_ = std::move(path_suffix);
 }
 
 void FaultFileSystem::SetErrorProbabilities(double write_error, double sync_error, int err) {
@@ -64,7 +73,10 @@ absl::Status FaultFileSystem::OnWrite(const std::string& path, size_t* bytes_to_
 absl::Status FaultFileSystem::OnSync(const std::string& path) {
   absl::MutexLock lock(&fault_mu_);
   bool fail = false;
-  if (fail_syncs_ > 0) {
+  const bool matches = path.size() >= fail_syncs_suffix_.size() &&
+                       path.compare(path.size() - fail_syncs_suffix_.size(),
+                                    fail_syncs_suffix_.size(), fail_syncs_suffix_) == 0;
+  if (fail_syncs_ > 0 && matches) {
     --fail_syncs_;
     fail = true;
   } else if (sync_error_probability_ > 0 &&

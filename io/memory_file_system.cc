@@ -295,7 +295,8 @@ absl::Status MemoryFileSystem::TEST_Overwrite(const std::string& path, uint64_t 
 }
 
 void MemoryFileSystem::CrashAll(
-    const std::function<KeepDecision(const std::string&, size_t)>& decide) {
+    const std::function<KeepDecision(const std::string&, size_t)>& decide,
+    const std::function<bool()>& revert_page) {
   std::vector<std::pair<std::string, std::shared_ptr<MemNode>>> nodes;
   {
     absl::MutexLock lock(&mu_);
@@ -324,8 +325,21 @@ void MemoryFileSystem::CrashAll(
       if (op.pos + len > fresh->size()) fresh->resize(op.pos + len);
       std::memcpy(fresh->data() + op.pos, op.bytes.data(), len);
     };
-    for (size_t i = 0; i < keep.whole_ops; ++i) apply(node->pending[i], node->pending[i].bytes.size());
+    std::set<uint64_t> touched_pages;
+    for (size_t i = 0; i < keep.whole_ops; ++i) {
+      const PendingOp& op = node->pending[i];
+      apply(op, op.bytes.size());
+      for (uint64_t p = op.pos / 4096; !op.resize && p * 4096 < op.pos + op.bytes.size(); ++p) {
+        touched_pages.insert(p);
+      }
+    }
     if (torn_bytes > 0) apply(node->pending[keep.whole_ops], torn_bytes);
+    for (uint64_t page : touched_pages) {
+      if (!revert_page()) continue;
+      for (uint64_t b = page * 4096; b < (page + 1) * 4096 && b < fresh->size(); ++b) {
+        (*fresh)[b] = b < node->durable.size() ? node->durable[b] : std::byte{0};
+      }
+    }
     node->data = std::move(fresh);
     node->durable = *node->data;
     node->pending.clear();

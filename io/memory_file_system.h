@@ -63,8 +63,11 @@ class MemoryFileSystem : public FileSystem {
     size_t whole_ops = 0;
     double torn_fraction = 0;
   };
+  // `revert_page()` is then asked, for each 4 KiB page the kept changes touched, whether that
+  // page reverts to its synced contents (a page the kernel never wrote back).
   void CrashAll(
-      const std::function<KeepDecision(const std::string& path, size_t pending_ops)>& decide);
+      const std::function<KeepDecision(const std::string& path, size_t pending_ops)>& decide,
+      const std::function<bool()>& revert_page);
 
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<internal::MemNode>> files_ ABSL_GUARDED_BY(mu_);

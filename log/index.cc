@@ -8,17 +8,18 @@ namespace strata::log {
 // --- OffsetIndex ------------------------------------------------------------------------------
 
 OffsetIndex::OffsetIndex(size_t capacity)
-    : capacity_(capacity), entries_(new std::atomic<uint64_t>[capacity]) {}
+    : capacity_(capacity), entries_(new uint64_t[capacity]) {}  // default-init: not zeroed
 
 OffsetIndexEntry OffsetIndex::Get(size_t i) const {
-  uint64_t v = entries_[i].load(std::memory_order_relaxed);
+  uint64_t v = std::atomic_ref<uint64_t>(entries_[i]).load(std::memory_order_relaxed);
   return {uint32_t(v >> 32), uint32_t(v)};
 }
 
 bool OffsetIndex::Append(OffsetIndexEntry e) {
   size_t n = count_.load(std::memory_order_relaxed);
   if (n == capacity_) return false;
-  entries_[n].store(uint64_t(e.relative_offset) << 32 | e.position, std::memory_order_relaxed);
+  std::atomic_ref<uint64_t>(entries_[n])
+      .store(uint64_t(e.relative_offset) << 32 | e.position, std::memory_order_relaxed);
   count_.store(n + 1, std::memory_order_release);
   return true;
 }
@@ -85,12 +86,12 @@ absl::StatusOr<std::unique_ptr<OffsetIndex>> OffsetIndex::Decode(std::span<const
 
 TimeIndex::TimeIndex(size_t capacity)
     : capacity_(capacity),
-      timestamps_(new std::atomic<int64_t>[capacity]),
-      offsets_(new std::atomic<uint32_t>[capacity]) {}
+      timestamps_(new int64_t[capacity]),  // default-init: not zeroed
+      offsets_(new uint32_t[capacity]) {}
 
 TimeIndexEntry TimeIndex::Get(size_t i) const {
-  return {timestamps_[i].load(std::memory_order_relaxed),
-          offsets_[i].load(std::memory_order_relaxed)};
+  return {std::atomic_ref<int64_t>(timestamps_[i]).load(std::memory_order_relaxed),
+          std::atomic_ref<uint32_t>(offsets_[i]).load(std::memory_order_relaxed)};
 }
 
 bool TimeIndex::MaybeAppend(TimeIndexEntry e) {
@@ -102,8 +103,8 @@ bool TimeIndex::MaybeAppend(TimeIndexEntry e) {
     }
   }
   if (n == capacity_) return false;
-  timestamps_[n].store(e.timestamp_ms, std::memory_order_relaxed);
-  offsets_[n].store(e.relative_offset, std::memory_order_relaxed);
+  std::atomic_ref<int64_t>(timestamps_[n]).store(e.timestamp_ms, std::memory_order_relaxed);
+  std::atomic_ref<uint32_t>(offsets_[n]).store(e.relative_offset, std::memory_order_relaxed);
   count_.store(n + 1, std::memory_order_release);
   return true;
 }

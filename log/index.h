@@ -8,9 +8,10 @@
 // on-disk layout is in docs/format.md.
 //
 // Thread-safety: one writer (Append/TruncateTo) and any number of concurrent readers (Lookup).
-// Entries live in a fixed-capacity array of atomics and are published by an atomic count, so a
-// reader never sees a torn entry; a reader racing a truncation may see a stale entry, which is
-// harmless because lookups are only a starting point for a scan that checks each batch.
+// Entries live in a fixed-capacity array accessed through std::atomic_ref and are published by an
+// atomic count, so a reader never sees a torn entry. The array is not zero-filled, so capacity
+// that is never written costs address space, not memory. A reader racing a truncation may see a
+// stale entry; lookups are only a starting point for a scan that parses each batch it visits.
 #pragma once
 
 #include <atomic>
@@ -61,7 +62,7 @@ class OffsetIndex {
  private:
   OffsetIndexEntry Get(size_t i) const;
   size_t capacity_;
-  std::unique_ptr<std::atomic<uint64_t>[]> entries_;  // relative_offset << 32 | position
+  std::unique_ptr<uint64_t[]> entries_;  // relative_offset << 32 | position; via atomic_ref
   std::atomic<size_t> count_{0};
 };
 
@@ -83,8 +84,8 @@ class TimeIndex {
  private:
   TimeIndexEntry Get(size_t i) const;
   size_t capacity_;
-  std::unique_ptr<std::atomic<int64_t>[]> timestamps_;
-  std::unique_ptr<std::atomic<uint32_t>[]> offsets_;
+  std::unique_ptr<int64_t[]> timestamps_;  // via atomic_ref
+  std::unique_ptr<uint32_t[]> offsets_;
   std::atomic<size_t> count_{0};
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
@@ -79,25 +80,31 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   return log;
 }
 
-absl::StatusOr<int64_t> Log::ReadRecoveryPoint() {
-  std::string path = io::JoinPath(options_.dir, kRecoveryPointFile);
-  STRATA_ASSIGN_OR_RETURN(bool exists, options_.fs->Exists(path));
+absl::StatusOr<int64_t> Log::ReadRecoveryPoint(io::FileSystem& fs, const std::string& dir) {
+  std::string path = io::JoinPath(dir, kRecoveryPointFile);
+  STRATA_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
   if (!exists) return int64_t{0};
-  STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(*options_.fs, path));
+  STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(fs, path));
   std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   int64_t offset = 0;
   if (!absl::SimpleAtoi(text, &offset) || offset < 0) {
-    // The file is written atomically, so this is damage; scanning everything is always safe.
+    // The file is written atomically, so this is damage. 0 is always safe: it trusts nothing.
     LogEvent(LogLevel::kWarn, absl::StrCat(path, " is unreadable; rescanning every segment"));
     return int64_t{0};
   }
   return offset;
 }
 
-absl::Status Log::WriteRecoveryPoint(int64_t offset) {
+absl::Status Log::CheckpointRecoveryPoint(int64_t offset, bool may_lower) {
+  absl::MutexLock lock(&recovery_point_mu_);
+  if (!may_lower && offset <= recovery_point_) return absl::OkStatus();
   std::string text = absl::StrCat(offset, "\n");
-  return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kRecoveryPointFile),
-                             {reinterpret_cast<const std::byte*>(text.data()), text.size()});
+  STRATA_RETURN_IF_ERROR(
+      io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kRecoveryPointFile),
+                          {reinterpret_cast<const std::byte*>(text.data()), text.size()}));
+  recovery_point_ = offset;
+  recovery_point_written_ms_ = options_.clock();
+  return absl::OkStatus();
 }
 
 absl::Status Log::Recover() {
@@ -118,20 +125,24 @@ absl::Status Log::Recover() {
   }
   std::sort(bases.begin(), bases.end());
 
+  // Everything below the recovery point was fsynced before the point was written; nothing above
+  // it is known to be. After a clean shutdown everything is.
   const std::string marker = io::JoinPath(dir, kCleanShutdownFile);
   STRATA_ASSIGN_OR_RETURN(recovery_.clean_shutdown, fs.Exists(marker));
   int64_t recovery_point = INT64_MAX;
   if (!recovery_.clean_shutdown) {
-    STRATA_ASSIGN_OR_RETURN(recovery_point, ReadRecoveryPoint());
+    STRATA_ASSIGN_OR_RETURN(recovery_point, ReadRecoveryPoint(fs, dir));
   }
 
   SegmentEnv env = Env();
   std::vector<std::shared_ptr<Segment>> segments;
   for (size_t i = 0; i < bases.size(); ++i) {
-    const bool last = i + 1 == bases.size();
+    const int64_t next_base = i + 1 < bases.size() ? bases[i + 1] : INT64_MAX;
     std::shared_ptr<Segment> seg;
     bool scanned = false;
-    if (bases[i] < recovery_point || recovery_.clean_shutdown) {
+    // A segment wholly below the recovery point is trusted: its index files are loaded and only
+    // the batches after the last index entry are walked.
+    if (recovery_.clean_shutdown || next_base <= recovery_point) {
       auto trusted = Segment::OpenTrusted(env, bases[i]);
       if (trusted.ok()) {
         seg = std::move(*trusted);
@@ -141,25 +152,32 @@ absl::Status Log::Recover() {
                                                "; rebuilding its indexes by a full scan"));
       }
     }
+    bool torn = false;
     if (seg == nullptr) {
       STRATA_ASSIGN_OR_RETURN(auto opened, Segment::OpenScanned(env, bases[i]));
       auto& [scanned_seg, report] = opened;
       ++recovery_.segments_scanned;
       scanned = true;
       if (report.problem) {
-        if (last && !report.valid_data_after_problem) {
-          recovery_.torn_tail_truncated = true;
-          recovery_.torn_tail_position = report.valid_bytes;
-          LogEvent(LogLevel::kWarn,
-                   absl::StrCat("torn tail: ", report.problem->message(),
-                                "; truncating to position ", report.valid_bytes, ", offset ",
-                                report.next_offset));
-        } else {
+        // Bad bytes where the log was known fsynced are damage: stop rather than lose data.
+        // Above the recovery point they are what a crash leaves of unsynced writes (possibly
+        // with holes, since pages reach the disk in any order): the log ends there.
+        if (report.next_offset < recovery_point) {
           return absl::DataLossError(absl::StrCat(
-              "corrupt log: ", report.problem->message(),
-              ". The partition stays offline rather than skip data; inspect it with "
-              "`strata log verify ", dir, "`"));
+              "corrupt log: ", report.problem->message(), " (below the recovery point ",
+              recovery_point, ", so this data had been fsynced). The partition stays offline "
+              "rather than skip data; inspect it with `strata log verify ", dir, "`"));
         }
+        torn = true;
+        recovery_.torn_tail_truncated = true;
+        recovery_.torn_tail_file = scanned_seg->log_path();
+        recovery_.torn_tail_position = report.valid_bytes;
+        recovery_.segments_dropped_after_torn_tail = int(bases.size() - i - 1);
+        LogEvent(LogLevel::kWarn,
+                 absl::StrCat("unsynced tail damaged by a crash: ", report.problem->message(),
+                              "; the log now ends at offset ", report.next_offset, " (position ",
+                              report.valid_bytes, "), dropping ",
+                              recovery_.segments_dropped_after_torn_tail, " later segment(s)"));
       }
       seg = std::move(scanned_seg);
     }
@@ -168,19 +186,29 @@ absl::Status Log::Recover() {
           "corrupt log: ", seg->log_path(), " starts at offset ", seg->base_offset(),
           " but the previous segment ends at offset ", segments.back()->next_offset()));
     }
+    const bool last = torn || i + 1 == bases.size();
     if (scanned && !last) STRATA_RETURN_IF_ERROR(seg->Seal());  // persist its rebuilt indexes
     segments.push_back(std::move(seg));
+    if (torn) {
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        STRATA_ASSIGN_OR_RETURN(auto later, Segment::OpenScanned(env, bases[j]));
+        STRATA_RETURN_IF_ERROR(later.first->DeleteFiles());
+      }
+      break;
+    }
   }
   if (segments.empty()) {
     STRATA_ASSIGN_OR_RETURN(auto seg, Segment::Create(env, 0));
     segments.push_back(std::move(seg));
   }
   Segment& active = *segments.back();
+  // Zeroes (and syncs) anything past the valid data, such as a torn tail.
   if (!active.writable()) STRATA_RETURN_IF_ERROR(active.OpenForAppend());
   // After kill -9 the recovered bytes may still be only in the page cache: make them durable so
   // everything below the log end can be reported durable.
   STRATA_RETURN_IF_ERROR(active.Sync());
-  STRATA_RETURN_IF_ERROR(WriteRecoveryPoint(active.base_offset()));
+  STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(active.next_offset(), /*may_lower=*/true));
   if (recovery_.clean_shutdown) {
     // From here on a crash must not look like a clean shutdown.
     STRATA_RETURN_IF_ERROR(fs.Remove(marker));
@@ -218,8 +246,8 @@ absl::Status Log::CheckWritable() const {
   if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
   absl::MutexLock lock(&fail_mu_);
   return absl::FailedPreconditionError(absl::StrCat(
-      "log ", options_.dir, " refuses writes after an earlier I/O failure (", failure_.ToString(),
-      "); reopen it to recover from disk"));
+      "log ", options_.dir, " refuses writes after an I/O failure (", failure_.ToString(),
+      "); fix the cause (disk full? failing device?) and reopen the log to recover from disk"));
 }
 
 void Log::Fail(const absl::Status& cause) {
@@ -230,12 +258,21 @@ void Log::Fail(const absl::Status& cause) {
   }
   LogEvent(LogLevel::kError,
            absl::StrCat("log ", options_.dir, " is now read-only: ", cause.ToString()));
-  std::multimap<int64_t, DurableCallback> waiters;
+  // The waiters are completed by RunFailedWaiters once the caller has released its locks.
+  absl::MutexLock lock(&waiters_mu_);
+  for (auto& [offset, done] : waiters_) failed_waiters_.push_back(std::move(done));
+  waiters_.clear();
+}
+
+void Log::RunFailedWaiters() {
+  std::vector<DurableCallback> failed;
   {
     absl::MutexLock lock(&waiters_mu_);
-    waiters.swap(waiters_);
+    failed.swap(failed_waiters_);
   }
-  for (auto& [offset, done] : waiters) done(CheckWritable());
+  if (failed.empty()) return;
+  absl::Status st = CheckWritable();
+  for (auto& done : failed) done(st);
 }
 
 std::vector<std::shared_ptr<Segment>> Log::SnapshotSegments() const {
@@ -281,6 +318,7 @@ uint64_t Log::size_bytes() const {
 // --- Appends ----------------------------------------------------------------------------------
 
 absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   STRATA_RETURN_IF_ERROR(CheckWritable());
   auto header = VerifyBatch(batch);
   if (!header.ok()) {
@@ -301,6 +339,7 @@ absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t lea
 }
 
 absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> batch) {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   STRATA_RETURN_IF_ERROR(CheckWritable());
   auto header = VerifyBatch(batch);
   if (!header.ok()) {
@@ -330,6 +369,8 @@ absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> b
 absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch,
                                                 const BatchHeader& header) {
   if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+  // Checked again under the lock: a failure may have landed since the caller's check.
+  STRATA_RETURN_IF_ERROR(CheckWritable());
   if (batch.size() != header.size_bytes()) {
     return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
                                                    batch.size(), " bytes for a batch of ",
@@ -345,7 +386,7 @@ absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch
   absl::Status st = active->Append(batch, header);
   if (!st.ok()) {
     Fail(st);
-    return st;
+    return CheckWritable();
   }
   if (active_since_ms_ == 0) active_since_ms_ = options_.clock();
   log_end_.store(header.last_offset() + 1, std::memory_order_release);
@@ -366,8 +407,9 @@ absl::Status Log::MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta) 
 }
 
 absl::Status Log::Roll() {
-  STRATA_RETURN_IF_ERROR(CheckWritable());
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   absl::MutexLock lock(&writer_mu_);
+  STRATA_RETURN_IF_ERROR(CheckWritable());
   if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
   if (Active()->empty()) return absl::OkStatus();
   return RollLocked();
@@ -375,13 +417,13 @@ absl::Status Log::Roll() {
 
 absl::Status Log::RollLocked() {
   std::shared_ptr<Segment> active = Active();
-  // Seal syncs the old segment first: every segment but the last is always fully durable, which
-  // is what lets recovery call damage in an earlier segment corruption rather than a torn tail.
+  // Seal syncs the old segment first, so every segment but the last is wholly durable and the
+  // recovery point can move to the new segment's base.
   absl::Status st = active->Seal();
   if (st.ok()) {
     auto fresh = Segment::Create(Env(), log_end_.load(std::memory_order_relaxed));
     if (fresh.ok()) {
-      st = WriteRecoveryPoint((*fresh)->base_offset());
+      st = CheckpointRecoveryPoint((*fresh)->base_offset());  // also makes the new file durable
       if (st.ok()) {
         absl::MutexLock lock(&segments_mu_);
         segments_.push_back(std::move(*fresh));
@@ -392,7 +434,7 @@ absl::Status Log::RollLocked() {
   }
   if (!st.ok()) {
     Fail(st);
-    return st;
+    return CheckWritable();
   }
   active_since_ms_ = 0;
   return absl::OkStatus();
@@ -417,8 +459,8 @@ void Log::AfterAppend(uint64_t bytes) {
 // --- Reads ------------------------------------------------------------------------------------
 
 absl::StatusOr<ReadResult> Log::Read(int64_t offset, size_t max_bytes) const {
-  int64_t start = log_start_offset();
-  int64_t end = log_end_offset();
+  const int64_t start = log_start_offset();
+  const int64_t end = log_end_offset();
   if (offset < start) {
     return absl::OutOfRangeError(
         absl::StrCat("offset ", offset, " is below the log start offset ", start));
@@ -431,11 +473,16 @@ absl::StatusOr<ReadResult> Log::Read(int64_t offset, size_t max_bytes) const {
   for (auto seg = SegmentFor(offset); seg != nullptr;) {
     STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes, end));
     if (r) return std::move(*r);
-    // Nothing at `offset` in this segment (it ends there): continue in the next one.
+    // Move on only if this segment really ends at or before `offset`.
     int64_t next = seg->next_offset();
+    if (offset < next) break;
     auto following = SegmentFor(next);
     if (following == seg || following == nullptr) break;
     seg = following;
+  }
+  if (offset < log_start_offset()) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " was deleted by retention; the "
+                                              "log now starts at ", log_start_offset()));
   }
   return ReadResult{nullptr, {}, offset, offset, 0};
 }
@@ -452,44 +499,48 @@ absl::StatusOr<std::optional<int64_t>> Log::OffsetForTimestamp(int64_t ts_ms) co
 // --- Truncation and retention -----------------------------------------------------------------
 
 absl::Status Log::TruncateTo(int64_t offset) {
-  STRATA_RETURN_IF_ERROR(CheckWritable());
-  absl::MutexLock lock(&writer_mu_);
-  if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
-  if (offset < log_start_offset()) {
-    return absl::OutOfRangeError(absl::StrCat("cannot truncate to offset ", offset,
-                                              ": below the log start offset ",
-                                              log_start_offset()));
-  }
-  if (offset >= log_end_offset()) return absl::OkStatus();
-  absl::MutexLock flush_lock(&flush_mu_);
-  std::shared_ptr<Segment> target = SegmentFor(offset);
-  std::vector<std::shared_ptr<Segment>> doomed;
-  {
-    absl::MutexLock seg_lock(&segments_mu_);
-    while (segments_.back() != target) {
-      doomed.push_back(segments_.back());
-      segments_.pop_back();
-    }
-  }
-  absl::Status st;
-  for (auto& seg : doomed) {
-    if (st.ok()) st = seg->DeleteFiles();
-  }
-  // The target's index files on disk go stale: make recovery rescan it.
-  if (st.ok()) st = WriteRecoveryPoint(target->base_offset());
-  if (st.ok() && !target->writable()) st = target->OpenForAppend();
-  if (st.ok()) st = target->TruncateTo(offset);
-  if (st.ok()) st = target->Sync();
-  if (!st.ok()) {
-    Fail(st);
-    return st;
-  }
-  int64_t new_end = target->next_offset();
-  log_end_.store(new_end, std::memory_order_release);
-  if (target->empty()) active_since_ms_ = 0;
-  // Appends waiting on truncated offsets will never be durable.
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   std::vector<DurableCallback> orphans;
+  absl::Status result;
   {
+    absl::MutexLock lock(&writer_mu_);
+    STRATA_RETURN_IF_ERROR(CheckWritable());
+    if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
+    if (offset < log_start_offset()) {
+      return absl::OutOfRangeError(absl::StrCat("cannot truncate to offset ", offset,
+                                                ": below the log start offset ",
+                                                log_start_offset()));
+    }
+    if (offset >= log_end_offset()) return absl::OkStatus();
+    absl::MutexLock flush_lock(&flush_mu_);
+    std::shared_ptr<Segment> target = SegmentFor(offset);
+    // First lower the recovery point below the cut: if we crash part-way, recovery sees whatever
+    // is left above it as an unsynced tail and cuts it, instead of calling it corruption.
+    absl::Status st = CheckpointRecoveryPoint(target->base_offset(), /*may_lower=*/true);
+    std::vector<std::shared_ptr<Segment>> doomed;
+    if (st.ok()) {
+      absl::MutexLock seg_lock(&segments_mu_);
+      while (segments_.back() != target) {
+        doomed.push_back(segments_.back());
+        segments_.pop_back();
+      }
+    }
+    for (auto& seg : doomed) {
+      if (st.ok()) st = seg->DeleteFiles();
+    }
+    if (st.ok() && !target->writable()) st = target->OpenForAppend();
+    if (st.ok()) st = target->TruncateTo(offset);
+    if (st.ok()) st = target->Sync();
+    if (st.ok()) st = options_.fs->SyncDir(options_.dir);
+    if (!st.ok()) {
+      Fail(st);
+      return CheckWritable();
+    }
+    const int64_t new_end = target->next_offset();
+    log_end_.store(new_end, std::memory_order_release);
+    if (target->empty()) active_since_ms_ = 0;
+    result = CheckpointRecoveryPoint(new_end);
+    // Appends waiting on truncated offsets will never be durable.
     absl::MutexLock wlock(&waiters_mu_);
     durable_ = std::min(durable_, new_end);
     for (auto it = waiters_.lower_bound(new_end); it != waiters_.end();) {
@@ -497,15 +548,14 @@ absl::Status Log::TruncateTo(int64_t offset) {
       it = waiters_.erase(it);
     }
   }
-  for (auto& done : orphans) {
-    done(absl::AbortedError(absl::StrCat("offsets from ", new_end, " were truncated")));
-  }
-  return absl::OkStatus();
+  for (auto& done : orphans) done(absl::AbortedError("the offsets were truncated"));
+  return result;
 }
 
 absl::StatusOr<RetentionResult> Log::ApplyRetention() {
-  STRATA_RETURN_IF_ERROR(CheckWritable());
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   absl::MutexLock lock(&writer_mu_);
+  STRATA_RETURN_IF_ERROR(CheckWritable());
   if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
   const LogConfig& cfg = options_.config;
   const int64_t now = options_.clock();
@@ -532,11 +582,19 @@ absl::StatusOr<RetentionResult> Log::ApplyRetention() {
     absl::Status st = segs[i]->DeleteFiles();
     if (!st.ok()) {
       Fail(st);
-      return st;
+      return CheckWritable();
     }
     total -= s.size_bytes();
     result.bytes_deleted += s.size_bytes();
     ++result.segments_deleted;
+  }
+  if (result.segments_deleted > 0) {
+    // Without this a crash could bring deleted segments back and move the log start backwards.
+    absl::Status st = options_.fs->SyncDir(options_.dir);
+    if (!st.ok()) {
+      Fail(st);
+      return CheckWritable();
+    }
   }
   return result;
 }
@@ -544,41 +602,66 @@ absl::StatusOr<RetentionResult> Log::ApplyRetention() {
 // --- Durability -------------------------------------------------------------------------------
 
 absl::Status Log::Flush() {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
+  std::vector<DurableCallback> ready;
+  absl::Status st;
+  {
+    absl::MutexLock lock(&flush_mu_);
+    st = FlushLocked(&ready);
+  }
+  for (auto& done : ready) done(absl::OkStatus());
+  return st;
+}
+
+absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
   STRATA_RETURN_IF_ERROR(CheckWritable());
-  absl::MutexLock lock(&flush_mu_);
-  const int64_t target_end = log_end_offset();
+  // Bytes before the end: an append publishes log_end_ before it counts its bytes, so an append
+  // racing this flush is at worst counted as unflushed (and flushed again), never the reverse.
   const uint64_t target_bytes = appended_bytes_.load(std::memory_order_acquire);
+  const int64_t target_end = log_end_offset();
   // A roll between reading target_end and here has already synced the older segment.
   absl::Status st = Active()->Sync();
   fsyncs_.fetch_add(1, std::memory_order_relaxed);
   if (!st.ok()) {
     Fail(st);
-    return st;
+    return CheckWritable();
   }
   STRATA_RETURN_IF_ERROR(CheckWritable());  // a concurrent failure wins
   flushed_bytes_.store(target_bytes, std::memory_order_release);
   if (appended_bytes_.load(std::memory_order_acquire) == target_bytes) {
     dirty_since_ms_.store(0, std::memory_order_release);
   }
-  std::vector<DurableCallback> ready;
   {
     absl::MutexLock wlock(&waiters_mu_);
     durable_ = std::max(durable_, target_end);
     auto stop = waiters_.lower_bound(durable_);
-    for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
+    for (auto it = waiters_.begin(); it != stop; ++it) ready->push_back(std::move(it->second));
     waiters_.erase(waiters_.begin(), stop);
   }
-  for (auto& done : ready) done(absl::OkStatus());
+  if (options_.clock() - recovery_point_written_ms() >= limits::recovery_point_interval_ms) {
+    STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(target_end));
+  }
   return absl::OkStatus();
+}
+
+int64_t Log::recovery_point_written_ms() {
+  absl::MutexLock lock(&recovery_point_mu_);
+  return recovery_point_written_ms_;
 }
 
 absl::Status Log::FlushIfDue(int64_t now_ms) {
   const FlushPolicy& policy = options_.config.flush;
   uint64_t unflushed = appended_bytes_.load(std::memory_order_acquire) -
                        flushed_bytes_.load(std::memory_order_acquire);
-  if (unflushed == 0) return absl::OkStatus();
+  bool waiting = false;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    waiting = !waiters_.empty() && durable_ < log_end_offset();
+  }
+  if (unflushed == 0 && !waiting) return absl::OkStatus();
   int64_t dirty_since = dirty_since_ms_.load(std::memory_order_acquire);
-  bool due = policy.always || (policy.bytes > 0 && unflushed >= policy.bytes) ||
+  // Someone waiting for durability makes a flush due whatever the policy: group commit.
+  bool due = waiting || policy.always || (policy.bytes > 0 && unflushed >= policy.bytes) ||
              (policy.interval_ms > 0 && dirty_since != 0 &&
               now_ms - dirty_since >= policy.interval_ms);
   if (!due) return absl::OkStatus();
@@ -586,19 +669,18 @@ absl::Status Log::FlushIfDue(int64_t now_ms) {
 }
 
 absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
-  if (offset >= log_end_offset()) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the log end ",
-                                              log_end_offset()));
-  }
-  absl::Status health = CheckWritable();
-  if (!health.ok()) {
-    done(health);
-    return absl::OkStatus();
-  }
+  absl::Status refused;
   bool ready = false;
   {
+    // Checked under waiters_mu_, which Fail and TruncateTo take after publishing their effect,
+    // so a waiter can neither miss a failure nor outlive a truncation of its offset.
     absl::MutexLock lock(&waiters_mu_);
-    if (offset < durable_) {
+    if (failed_.load(std::memory_order_acquire)) {
+      refused = absl::FailedPreconditionError("the log has failed");
+    } else if (offset >= log_end_offset()) {
+      return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the log end ",
+                                                log_end_offset()));
+    } else if (offset < durable_) {
       ready = true;
     } else if (waiters_.size() >= limits::durable_waiters_max) {
       return absl::ResourceExhaustedError(
@@ -608,8 +690,13 @@ absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
       waiters_.emplace(offset, std::move(done));
     }
   }
-  if (ready) done(absl::OkStatus());
-  else if (options_.flusher != nullptr) options_.flusher->Notify();
+  if (!refused.ok()) {
+    done(CheckWritable());
+  } else if (ready) {
+    done(absl::OkStatus());
+  } else if (options_.flusher != nullptr) {
+    options_.flusher->Notify();
+  }
   return absl::OkStatus();
 }
 
@@ -624,13 +711,25 @@ std::future<absl::Status> Log::WaitDurable(int64_t offset) {
 // --- Shutdown ---------------------------------------------------------------------------------
 
 absl::Status Log::Close() {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
+  std::vector<DurableCallback> ready;
+  absl::Status st = CloseLocked(&ready);
+  for (auto& done : ready) done(absl::OkStatus());
+  return st;
+}
+
+absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
   absl::MutexLock lock(&writer_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
   // A log that failed must not claim a clean shutdown: the next open has to recover from disk.
   STRATA_RETURN_IF_ERROR(health());
-  STRATA_RETURN_IF_ERROR(Flush());
+  {
+    absl::MutexLock flush_lock(&flush_mu_);
+    STRATA_RETURN_IF_ERROR(FlushLocked(ready));
+  }
   STRATA_RETURN_IF_ERROR(Active()->Seal());
+  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(log_end_offset()));
   return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kCleanShutdownFile), {});
 }
 

@@ -70,8 +70,11 @@ struct RetentionResult {
 struct RecoveryInfo {
   bool clean_shutdown = false;
   int segments_scanned = 0;
+  // A crash left damaged unsynced bytes above the recovery point; the log was cut there.
   bool torn_tail_truncated = false;
-  uint64_t torn_tail_position = 0;  // in the last segment
+  std::string torn_tail_file;
+  uint64_t torn_tail_position = 0;
+  int segments_dropped_after_torn_tail = 0;
 };
 
 using DurableCallback = absl::AnyInvocable<void(absl::Status)>;
@@ -123,8 +126,11 @@ class Log {
   absl::Status Flush();
   // Flushes if the policy says one is due at `now_ms` (called by a Flusher).
   absl::Status FlushIfDue(int64_t now_ms);
-  // Calls `done` once every offset <= `offset` is durable (or with the error that prevents it).
+  // Calls `done` once every offset <= `offset` is durable (or with the error that prevents it:
+  // FailedPrecondition after an I/O failure, Aborted if the offset is truncated first).
   // ResourceExhausted when limits::durable_waiters_max appends are already waiting.
+  // Callbacks run on the thread that completes them (an appender, a flusher or the caller) with
+  // no log lock held; they may append or flush but must not destroy the Log.
   absl::Status WhenDurable(int64_t offset, DurableCallback done);
   std::future<absl::Status> WaitDurable(int64_t offset);
 
@@ -141,6 +147,11 @@ class Log {
   static constexpr const char* kCleanShutdownFile = "clean-shutdown";
   static constexpr const char* kRecoveryPointFile = "recovery-point";
 
+  // The recovery point stored in `dir`: every offset below it was fsynced when it was written
+  // (0 when there is none). Recovery trusts data below it and treats damage above it as a torn
+  // tail; see docs/recovery.md.
+  static absl::StatusOr<int64_t> ReadRecoveryPoint(io::FileSystem& fs, const std::string& dir);
+
   // Simulates the process dying: the log stops without flushing, sealing or writing the
   // clean-shutdown marker. Crash tests call this before dropping the object.
   void TEST_Abandon();
@@ -154,10 +165,18 @@ class Log {
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
-  absl::Status WriteRecoveryPoint(int64_t offset);
-  absl::StatusOr<int64_t> ReadRecoveryPoint();
+  // Durably records that every offset below `offset` is fsynced (the recovery point). Only
+  // truncation may lower it.
+  absl::Status CheckpointRecoveryPoint(int64_t offset, bool may_lower = false);
   absl::Status CheckWritable() const;
+  // Makes the log sticky-failed. Its waiters are completed (with the error) by RunFailedWaiters,
+  // which every public method runs on its way out, after releasing its locks.
   void Fail(const absl::Status& cause);
+  void RunFailedWaiters();
+  absl::Status FlushLocked(std::vector<DurableCallback>* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
+  absl::Status CloseLocked(std::vector<DurableCallback>* ready);
+  int64_t recovery_point_written_ms();
   void AfterAppend(uint64_t bytes);
   std::shared_ptr<Segment> Active() const;
   std::shared_ptr<Segment> SegmentFor(int64_t offset) const;
@@ -184,10 +203,15 @@ class Log {
   mutable absl::Mutex waiters_mu_;
   int64_t durable_ ABSL_GUARDED_BY(waiters_mu_) = 0;  // offsets below are durable
   std::multimap<int64_t, DurableCallback> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+  std::vector<DurableCallback> failed_waiters_ ABSL_GUARDED_BY(waiters_mu_);
   std::atomic<uint64_t> appended_bytes_{0};  // total ever appended
   std::atomic<uint64_t> flushed_bytes_{0};   // appended_bytes_ as of the last fsync's start
   std::atomic<int64_t> dirty_since_ms_{0};   // when unflushed data first appeared; 0 = clean
   std::atomic<uint64_t> fsyncs_{0};
+
+  absl::Mutex recovery_point_mu_ ABSL_ACQUIRED_AFTER(flush_mu_, writer_mu_);
+  int64_t recovery_point_ ABSL_GUARDED_BY(recovery_point_mu_) = -1;
+  int64_t recovery_point_written_ms_ ABSL_GUARDED_BY(recovery_point_mu_) = 0;
 
   // The first write or fsync failure; sticky.
   mutable absl::Mutex fail_mu_;

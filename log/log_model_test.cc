@@ -218,7 +218,9 @@ class ModelRun {
     log_.reset();
     if (faults_) {
       // Power loss: unsynced bytes are gone, or a torn prefix of them survives.
-      fault_fs_.Crash(rng_() % 2 ? io::CrashMode::kDropUnsynced : io::CrashMode::kTornUnsynced);
+      const io::CrashMode modes[] = {io::CrashMode::kDropUnsynced, io::CrashMode::kTornUnsynced,
+                                     io::CrashMode::kUnorderedUnsynced};
+      fault_fs_.Crash(modes[rng_() % 3]);
       Reopen();
       AdoptPrefix(durable);
     } else {

@@ -416,44 +416,69 @@ TEST_CASE("a torn tail is truncated at the last whole batch", "[log][recovery]")
   log = f.Open();
   CHECK(log->recovery().torn_tail_truncated);
   CHECK(log->recovery().torn_tail_position == end);
+  CHECK(log->recovery().torn_tail_file == segs.back().path);
   CHECK(log->log_end_offset() == 10);
   CHECK(MustAppend(*log, MakeBatch(1, 100, "next")).base_offset == 10);
   CHECK(ReadAll(*log).back() == "next-0");
 }
 
-TEST_CASE("a bad batch in the middle of the log is reported, never skipped", "[log][recovery]") {
+TEST_CASE("damage below the recovery point is corruption; above it, a crash's torn tail",
+          "[log][recovery]") {
   Fixture f;
   auto log = f.Open();
   for (int i = 0; i < 100; ++i) MustAppend(*log, MakeBatch(3, 1000 + i, "m", 200));
   auto segs = log->Segments();
   REQUIRE(segs.size() > 2);
-  log->TEST_Abandon();
-  log.reset();
+  const int64_t active_base = segs.back().base_offset;
+  std::byte flip{0x77};
   SECTION("in a sealed segment") {
-    // The recovery point trusts sealed segments, so remove it to force the scan.
-    REQUIRE(f.fs.Remove("/data/t-0/recovery-point").ok());
-    std::byte flip{0x77};
+    log->TEST_Abandon();
+    log.reset();
+    // Sealed segments below the recovery point are trusted; without its index the first one is
+    // scanned in full, and the damage is found.
+    REQUIRE(f.fs.Remove("/data/t-0/00000000000000000000.index").ok());
     REQUIRE(f.fs.TEST_Overwrite(segs[0].path, 1000, {&flip, 1}).ok());
     auto st = Log::Open(f.Options()).status();
     CHECK(absl::IsDataLoss(st));
     CHECK_THAT(std::string(st.message()), Catch::Contains(segs[0].path));
-    CHECK_THAT(std::string(st.message()), Catch::Contains("position"));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("checksum mismatch"));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("at position "));
   }
-  SECTION("a damaged length field in the active segment") {
-    // batch_length lies outside the checksum; damage there must not pass for a torn tail.
-    std::byte big[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{0}, std::byte{0}};
-    REQUIRE(f.fs.TEST_Overwrite(segs.back().path, 8, big).ok());
-    auto st = Log::Open(f.Options()).status();
-    CHECK(absl::IsDataLoss(st));
-    CHECK_THAT(std::string(st.message()), Catch::Contains("corrupt"));
-  }
-  SECTION("in the active segment, followed by valid batches") {
-    // Corrupt the first batch's records: its header still says where the next batch starts.
-    std::byte flip{0x77};
+  SECTION("in fsynced data of the active segment") {
+    f.now_ms += 2000;  // let the flush checkpoint the recovery point
+    REQUIRE(log->Flush().ok());
+    log->TEST_Abandon();
+    log.reset();
     REQUIRE(f.fs.TEST_Overwrite(segs.back().path, 100, {&flip, 1}).ok());
     auto st = Log::Open(f.Options()).status();
     CHECK(absl::IsDataLoss(st));
     CHECK_THAT(std::string(st.message()), Catch::Contains("position 0"));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("recovery point"));
+  }
+  SECTION("a damaged length field in fsynced data") {
+    // batch_length lies outside the checksum; damage there must not pass for a torn tail.
+    f.now_ms += 2000;
+    REQUIRE(log->Flush().ok());
+    log->TEST_Abandon();
+    log.reset();
+    std::byte big[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{0}, std::byte{0}};
+    REQUIRE(f.fs.TEST_Overwrite(segs.back().path, 8, big).ok());
+    CHECK(absl::IsDataLoss(Log::Open(f.Options()).status()));
+  }
+  SECTION("in data never fsynced: the log is cut there, everything before it kept") {
+    log->TEST_Abandon();
+    log.reset();
+    // Zero a 4 KiB page in the middle of the unsynced tail, as out-of-order writeback can.
+    std::vector<std::byte> hole(4096, std::byte{0});
+    REQUIRE(f.fs.TEST_Overwrite(segs.back().path, 1024, hole).ok());
+    auto reopened = Log::Open(f.Options());
+    REQUIRE(reopened.ok());
+    log = std::move(*reopened);
+    CHECK(log->recovery().torn_tail_truncated);
+    CHECK(log->recovery().torn_tail_file == segs.back().path);
+    CHECK(log->log_end_offset() > active_base);
+    CHECK(log->log_end_offset() < segs.back().next_offset);
+    CHECK(ReadAll(*log).size() == size_t(log->log_end_offset()));
   }
 }
 

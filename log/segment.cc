@@ -31,19 +31,6 @@ bool AllZero(std::span<const std::byte> bytes) {
   return true;
 }
 
-// True if a whole batch with a good checksum and base offset >= min_offset starts anywhere in
-// image[from, end). Used only when recovery has already hit bad bytes.
-bool FindValidBatchAfter(std::span<const std::byte> image, uint64_t from, int64_t min_offset) {
-  uint64_t end = image.size();
-  while (end > from && image[end - 1] == std::byte{0}) --end;  // skip preallocated zeros
-  for (uint64_t p = from; p + batch_format::kHeaderBytes <= end; ++p) {
-    if (image[p + batch_format::kMagicPos] != std::byte{batch_format::kMagic}) continue;
-    auto h = VerifyBatch(image.subspan(p));
-    if (h.ok() && h->base_offset >= min_offset) return true;
-  }
-  return false;
-}
-
 size_t IndexCapacity(uint64_t capacity_bytes, uint32_t interval) {
   uint64_t by_interval = capacity_bytes / std::max<uint32_t>(interval, 1);
   uint64_t by_batch = capacity_bytes / batch_format::kHeaderBytes;
@@ -94,14 +81,9 @@ ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
     if (!header.ok()) {
       if (AllZero(rest)) break;  // preallocated space: the end of the data
       bad = header.status();
-      // Is there a whole, valid batch anywhere after the bad bytes? Then this is damage in the
-      // middle of the log, not a write torn by a crash (a torn write is always the last one).
-      // The search goes byte by byte because the bad header's own length may be the damage.
-      r.valid_data_after_problem = FindValidBatchAfter(image, pos + 1, r.next_offset);
     } else if (header->base_offset < r.next_offset) {
       bad = absl::DataLossError(absl::StrCat("batch base offset ", header->base_offset,
                                              " is below the expected ", r.next_offset));
-      r.valid_data_after_problem = true;
     }
     if (!bad.ok()) {
       r.problem = absl::Status(bad.code(), absl::StrCat("at position ", pos, ": ", bad.message()));
@@ -222,7 +204,6 @@ absl::Status Segment::OpenForAppend() {
   STRATA_ASSIGN_OR_RETURN(uint64_t old_size, file_->Size());
   uint64_t cap = std::max(env_.segment_bytes, end);
   STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
-  env_.map_cache->Erase(this);
   STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
   if (old_size > end) {
     // Bytes past the valid data (a torn tail, or stale preallocated space) must not come back
@@ -236,8 +217,13 @@ absl::Status Segment::OpenForAppend() {
   mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
   prefault_requested_to_ = end + kPrefaultChunkBytes;
   capacity_bytes_ = cap;
-  absl::MutexLock lock(&mapping_mu_);
-  write_mapping_ = std::move(mapping);
+  max_end_published_ = std::max(max_end_published_, end);
+  {
+    absl::MutexLock lock(&mapping_mu_);
+    write_mapping_ = std::move(mapping);
+  }
+  // Only now, with readers directed to the write mapping, drop the read-only one.
+  env_.map_cache->Erase(this);
   return absl::OkStatus();
 }
 
@@ -269,6 +255,7 @@ absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader
   IndexBatch(header, pos, batch.size());
   next_offset_.store(header.last_offset() + 1, std::memory_order_release);
   end_.store(pos + batch.size(), std::memory_order_release);
+  max_end_published_ = std::max(max_end_published_, pos + batch.size());
   return absl::OkStatus();
 }
 
@@ -282,9 +269,12 @@ absl::Status Segment::WriteIndexFiles() {
 absl::Status Segment::Seal() {
   STRATA_RETURN_IF_ERROR(file_->Sync());
   STRATA_RETURN_IF_ERROR(WriteIndexFiles());
-  // Trimming is safe with readers on the write mapping: none reads past end_.
-  STRATA_RETURN_IF_ERROR(file_->Truncate(size_bytes()));
-  capacity_bytes_ = size_bytes();
+  // Trim the preallocated tail, but never below bytes a reader may have been handed a view of
+  // (after a truncation those are zeros now): on POSIX, touching a mapped page past the end of
+  // the file raises SIGBUS. Recovery reads trailing zeros as the end of the data.
+  const uint64_t keep = std::max(size_bytes(), max_end_published_);
+  STRATA_RETURN_IF_ERROR(file_->Truncate(keep));
+  capacity_bytes_ = keep;
   absl::MutexLock lock(&mapping_mu_);
   write_mapping_.reset();
   return absl::OkStatus();
@@ -305,9 +295,16 @@ absl::StatusOr<std::shared_ptr<io::Mapping>> Segment::ReadMapping() const {
     absl::MutexLock lock(&mapping_mu_);
     if (write_mapping_ != nullptr) return write_mapping_;
   }
-  return env_.map_cache->Get(this, [this]() -> absl::StatusOr<std::shared_ptr<io::Mapping>> {
+  auto open = [this]() -> absl::StatusOr<std::shared_ptr<io::Mapping>> {
     return file_->Map(size_bytes(), /*writable=*/false);
-  });
+  };
+  STRATA_ASSIGN_OR_RETURN(auto mapping, env_.map_cache->Get(this, open));
+  if (mapping->size() < size_bytes()) {
+    // Mapped before this segment last grew (a race with OpenForAppend): map it again.
+    env_.map_cache->Erase(this);
+    STRATA_ASSIGN_OR_RETURN(mapping, env_.map_cache->Get(this, open));
+  }
+  return mapping;
 }
 
 absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const std::byte> data,

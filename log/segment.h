@@ -40,16 +40,14 @@ struct ReadResult {
 };
 
 // What a scan of a segment's .log found. `problem` is set when the scan stopped at bytes that are
-// neither a valid batch nor preallocated zeros.
+// neither a valid batch nor preallocated zeros; whether that is corruption or a crash's torn tail
+// depends on the recovery point (Log::Recover decides).
 struct ScanReport {
   uint64_t valid_bytes = 0;   // end of the last whole, valid batch
   int64_t next_offset = 0;    // offset after the last valid batch (base offset when empty)
   int64_t max_timestamp = INT64_MIN;
   int64_t batches = 0;
   std::optional<absl::Status> problem;  // what is wrong at position valid_bytes
-  // True when a whole valid batch lies anywhere after the bad bytes: the damage is in the middle
-  // of the log, not a torn tail (which is always the last write).
-  bool valid_data_after_problem = false;
 };
 
 struct SegmentEnv {
@@ -156,6 +154,7 @@ class Segment {
   std::unique_ptr<TimeIndex> time_index_;
   uint64_t bytes_since_index_entry_ = 0;  // writer only
   uint64_t prefault_requested_to_ = 0;    // writer only: end of the prefault window asked for
+  uint64_t max_end_published_ = 0;        // writer only: the highest end_ readers ever saw
 
   std::atomic<uint64_t> end_{0};
   std::atomic<int64_t> next_offset_;

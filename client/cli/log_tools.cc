@@ -85,14 +85,7 @@ absl::StatusOr<MappedFile> MapReadOnly(io::FileSystem& fs, const std::string& pa
 absl::StatusOr<int64_t> TrustedIndexesBelow(io::FileSystem& fs, const std::string& dir) {
   STRATA_ASSIGN_OR_RETURN(bool clean, fs.Exists(io::JoinPath(dir, log::Log::kCleanShutdownFile)));
   if (clean) return INT64_MAX;
-  const std::string path = io::JoinPath(dir, log::Log::kRecoveryPointFile);
-  STRATA_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
-  if (!exists) return int64_t{0};
-  STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(fs, path));
-  absl::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  int64_t offset = 0;
-  if (!absl::SimpleAtoi(text, &offset) || offset < 0) return int64_t{0};
-  return offset;
+  return log::Log::ReadRecoveryPoint(fs, dir);
 }
 
 // The entries of a decoded index, read back through its public lookups. Relative offsets strictly
@@ -290,10 +283,10 @@ struct SegmentResult {
 };
 
 // Verifies one segment. `expected_base` is where the previous segment ended (nullopt for the
-// first); `last` says whether it is the active segment, whose tail a crash may have torn.
+// first); damage at or above `recovery_point` may be unsynced data a crash tore.
 absl::StatusOr<SegmentResult> VerifySegment(io::FileSystem& fs, const SegmentFile& seg,
-                                            std::optional<int64_t> expected_base, bool last,
-                                            bool check_indexes) {
+                                            std::optional<int64_t> expected_base,
+                                            int64_t recovery_point, bool check_indexes) {
   SegmentResult result;
   result.next_offset = seg.base_offset;
   if (expected_base && *expected_base != seg.base_offset) {
@@ -345,10 +338,11 @@ absl::StatusOr<SegmentResult> VerifySegment(io::FileSystem& fs, const SegmentFil
     std::string reason(scan.problem->message());
     const std::string prefix = absl::StrCat("at position ", scan.valid_bytes, ": ");
     if (absl::StartsWith(reason, prefix)) reason = reason.substr(prefix.size());
-    if (last && !scan.valid_data_after_problem) {
+    if (scan.next_offset >= recovery_point) {
       absl::StrAppend(&reason,
-                      " (no valid batch follows, so this may be the last write torn by a crash;"
-                      " the broker truncates such a tail when it starts)");
+                      " (above the recovery point ", recovery_point,
+                      ", so this may be unsynced data a crash damaged; the broker cuts the log"
+                      " here when it starts)");
     }
     result.problem = VerifyProblem{seg.path, scan.valid_bytes, std::move(reason)};
   } else if (indexes.decode_problem) {
@@ -497,9 +491,12 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, io::FileSystem* f
   std::optional<int64_t> expected_base;
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentFile& seg = segments[i];
-    const bool last = i + 1 == segments.size();
-    STRATA_ASSIGN_OR_RETURN(SegmentResult r, VerifySegment(fs, seg, expected_base, last,
-                                                           seg.base_offset < trusted_below));
+    // As in Log::Recover: a segment's index files are trusted when it lies wholly below the
+    // recovery point.
+    const int64_t next_base =
+        i + 1 < segments.size() ? segments[i + 1].base_offset : INT64_MAX;
+    STRATA_ASSIGN_OR_RETURN(SegmentResult r, VerifySegment(fs, seg, expected_base, trusted_below,
+                                                           next_base <= trusted_below));
     ++report.segments;
     report.batches += r.batches;
     report.data_bytes += r.data_bytes;
