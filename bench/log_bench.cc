@@ -249,7 +249,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (!run.run_name.args.empty()) name += "/" + run.run_name.args;
       auto it = run.counters.find("bytes_per_second");
       if (it != run.counters.end()) bytes_per_second_[name] = it->second.value;
-      for (const char* c : {"p50_us", "p99_us"}) {
+      for (const char* c : {"p50_us", "p99_us", "KiB_per_fsync"}) {
         auto ct = run.counters.find(c);
         if (ct != run.counters.end()) extra_[name][c] = ct->second.value;
       }
@@ -270,19 +270,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\nLimits measured in this run (medians): memcpy %.0f MiB/s; sequential 1 MiB "
                 "write+fdatasync %.0f MiB/s; fresh page-cache write %.0f MiB/s\n\n",
                 mbs(memcpy_bps), mbs(disk_bps), mbs(page_bps));
-    std::printf("| workload | MiB/s | p50 us | p99 us | limit | of limit | of page cache |\n");
-    std::printf("| --- | ---: | ---: | ---: | --- | ---: | ---: |\n");
+    std::printf("| workload | MiB/s | p50 us | p99 us | KiB/fsync | limit | of limit | of page cache |\n");
+    std::printf("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n");
     for (const auto& [name, bps] : bytes_per_second_) {
       if (name.rfind("BM_Append", 0) != 0 && name != "BM_Replay") continue;
       const bool fsync = name.size() > 2 && name.substr(name.size() - 2) == "/1";
       const bool replay = name == "BM_Replay";
-      double p50 = 0, p99 = 0;
+      double p50 = 0, p99 = 0, per_fsync = 0;
       if (auto e = extra_.find(name); e != extra_.end()) {
         if (e->second.count("p50_us")) p50 = e->second.at("p50_us");
         if (e->second.count("p99_us")) p99 = e->second.at("p99_us");
+        if (e->second.count("KiB_per_fsync")) per_fsync = e->second.at("KiB_per_fsync");
       }
-      std::printf("| %s | %.0f | %.1f | %.1f | %s | %s | %s |\n", name.c_str(), mbs(bps), p50,
-                  p99, fsync ? "disk write+fsync" : "memcpy",
+      std::printf("| %s | %.0f | %.1f | %.1f | %s | %s | %s | %s |\n", name.c_str(), mbs(bps),
+                  p50, p99, per_fsync > 0 ? absl::StrFormat("%.0f", per_fsync).c_str() : "",
+                  fsync ? "disk write+fsync" : "memcpy",
                   ratio(bps, fsync ? disk_bps : memcpy_bps).c_str(),
                   (fsync || replay) ? "" : ratio(bps, page_bps).c_str());
     }
