@@ -292,7 +292,7 @@ class ModelRun {
 
 void RunModel(bool faults) {
   uint64_t seed = EnvOr("STRATA_SEED", std::random_device{}());
-  uint64_t steps = EnvOr("STRATA_MODEL_STEPS", 3000);
+  uint64_t steps = EnvOr("STRATA_MODEL_STEPS", 20000);
   std::cout << "log model test (" << (faults ? "fault" : "memory")
             << " file system): STRATA_SEED=" << seed << " STRATA_MODEL_STEPS=" << steps
             << std::endl;

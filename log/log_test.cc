@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "common/endian.h"
+#include "common/limits.h"
 #include "io/fault_file_system.h"
 #include "io/memory_file_system.h"
 #include "log/flusher.h"
@@ -341,6 +343,13 @@ TEST_CASE("bad input gets a typed error and nothing is written", "[log][errors]"
     auto st = log->Append(b, 0).status();
     CHECK(absl::IsInvalidArgument(st));
     CHECK_THAT(std::string(st.message()), Catch::Contains("segment_bytes"));
+  }
+  SECTION("larger than the batch maximum") {
+    auto b = MakeBatch(1, 100);
+    PutI32(b.data() + batch_format::kBatchLengthPos, int32_t(limits::batch_bytes_max));
+    auto st = log->Append(b, 0).status();
+    CHECK(absl::IsDataLoss(st));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("rejected batch"));
   }
   SECTION("two batches in one append") {
     auto a = MakeBatch(1, 100);
