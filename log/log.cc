@@ -80,17 +80,18 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   return log;
 }
 
-absl::StatusOr<int64_t> Log::ReadRecoveryPoint(io::FileSystem& fs, const std::string& dir) {
+absl::StatusOr<std::optional<int64_t>> Log::ReadRecoveryPoint(io::FileSystem& fs,
+                                                              const std::string& dir) {
   std::string path = io::JoinPath(dir, kRecoveryPointFile);
   STRATA_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
-  if (!exists) return int64_t{0};
+  if (!exists) return std::nullopt;
   STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(fs, path));
   std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   int64_t offset = 0;
   if (!absl::SimpleAtoi(text, &offset) || offset < 0) {
-    // The file is written atomically, so this is damage. 0 is always safe: it trusts nothing.
-    LogEvent(LogLevel::kWarn, absl::StrCat(path, " is unreadable; rescanning every segment"));
-    return int64_t{0};
+    // The file is written atomically, so this is damage.
+    LogEvent(LogLevel::kWarn, absl::StrCat(path, " is unreadable; recovering without it"));
+    return std::nullopt;
   }
   return offset;
 }
@@ -105,6 +106,19 @@ absl::Status Log::CheckpointRecoveryPoint(int64_t offset, bool may_lower) {
   recovery_point_ = offset;
   recovery_point_written_ms_ = options_.clock();
   return absl::OkStatus();
+}
+
+absl::Status Log::DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from) {
+  io::FileSystem& fs = *options_.fs;
+  for (size_t j = from; j < bases.size(); ++j) {
+    for (const char* ext : {".log", ".index", ".timeindex"}) {
+      std::string path = io::JoinPath(options_.dir, SegmentFileStem(bases[j]) + ext);
+      absl::Status st = fs.Remove(path);
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+    }
+  }
+  // Make the deletions durable before anything else changes on disk.
+  return fs.SyncDir(options_.dir);
 }
 
 absl::Status Log::Recover() {
@@ -130,8 +144,11 @@ absl::Status Log::Recover() {
   const std::string marker = io::JoinPath(dir, kCleanShutdownFile);
   STRATA_ASSIGN_OR_RETURN(recovery_.clean_shutdown, fs.Exists(marker));
   int64_t recovery_point = INT64_MAX;
+  bool recovery_point_known = true;
   if (!recovery_.clean_shutdown) {
-    STRATA_ASSIGN_OR_RETURN(recovery_point, ReadRecoveryPoint(fs, dir));
+    STRATA_ASSIGN_OR_RETURN(auto stored, ReadRecoveryPoint(fs, dir));
+    recovery_point_known = stored.has_value();
+    recovery_point = stored.value_or(0);
   }
 
   SegmentEnv env = Env();
@@ -161,12 +178,20 @@ absl::Status Log::Recover() {
       if (report.problem) {
         // Bad bytes where the log was known fsynced are damage: stop rather than lose data.
         // Above the recovery point they are what a crash leaves of unsynced writes (possibly
-        // with holes, since pages reach the disk in any order): the log ends there.
-        if (report.next_offset < recovery_point) {
+        // with holes, since pages reach the disk in any order): the log ends there. Only the
+        // last segment, or the target of an interrupted truncation (whose base the recovery
+        // point was lowered to), can hold unsynced bytes; every other segment was fsynced whole
+        // before the next one was created.
+        const bool last_on_disk = i + 1 == bases.size();
+        const bool may_hold_unsynced =
+            last_on_disk || (recovery_point_known && bases[i] >= recovery_point);
+        if (report.next_offset < recovery_point || !may_hold_unsynced) {
           return absl::DataLossError(absl::StrCat(
-              "corrupt log: ", report.problem->message(), " (below the recovery point ",
-              recovery_point, ", so this data had been fsynced). The partition stays offline "
-              "rather than skip data; inspect it with `strata log verify ", dir, "`"));
+              "corrupt log: ", report.problem->message(), " (in data that had been fsynced: "
+              "the recovery point is ", recovery_point_known ? absl::StrCat(recovery_point)
+                                                             : std::string("unknown"),
+              "). The partition stays offline rather than skip data; inspect it with "
+              "`strata log verify ", dir, "`"));
         }
         torn = true;
         recovery_.torn_tail_truncated = true;
@@ -182,18 +207,28 @@ absl::Status Log::Recover() {
       seg = std::move(scanned_seg);
     }
     if (!segments.empty() && segments.back()->next_offset() != seg->base_offset()) {
-      return absl::DataLossError(absl::StrCat(
-          "corrupt log: ", seg->log_path(), " starts at offset ", seg->base_offset(),
-          " but the previous segment ends at offset ", segments.back()->next_offset()));
+      // A truncation cuts a segment and deletes the ones after it; if the crash kept the cut
+      // but lost the deletions, those segments start past the new end. That is recognisable:
+      // the cut segment lies above the recovery point, which the truncation lowered first.
+      const Segment& prev = *segments.back();
+      if (!(recovery_point_known && prev.base_offset() >= recovery_point)) {
+        return absl::DataLossError(absl::StrCat(
+            "corrupt log: ", seg->log_path(), " starts at offset ", seg->base_offset(),
+            " but the previous segment ends at offset ", prev.next_offset()));
+      }
+      LogEvent(LogLevel::kWarn,
+               absl::StrCat("segments from ", seg->log_path(), " on follow a truncated segment "
+                            "(an interrupted truncation); deleting them"));
+      recovery_.segments_dropped_after_torn_tail = int(bases.size() - i);
+      seg.reset();
+      STRATA_RETURN_IF_ERROR(DeleteSegmentFiles(bases, i));
+      break;
     }
     const bool last = torn || i + 1 == bases.size();
     if (scanned && !last) STRATA_RETURN_IF_ERROR(seg->Seal());  // persist its rebuilt indexes
     segments.push_back(std::move(seg));
     if (torn) {
-      for (size_t j = i + 1; j < bases.size(); ++j) {
-        STRATA_ASSIGN_OR_RETURN(auto later, Segment::OpenScanned(env, bases[j]));
-        STRATA_RETURN_IF_ERROR(later.first->DeleteFiles());
-      }
+      STRATA_RETURN_IF_ERROR(DeleteSegmentFiles(bases, i + 1));
       break;
     }
   }
@@ -208,7 +243,15 @@ absl::Status Log::Recover() {
   // everything below the log end can be reported durable.
   STRATA_RETURN_IF_ERROR(active.Sync());
   STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
-  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(active.next_offset(), /*may_lower=*/true));
+  if (!recovery_.clean_shutdown && recovery_point_known && active.next_offset() < recovery_point) {
+    // Nothing a crash does can remove fsynced data: truncation lowers the recovery point first,
+    // and a torn tail starts at or above it.
+    return absl::DataLossError(absl::StrCat(
+        "corrupt log: ", dir, " ends at offset ", active.next_offset(), " but data up to offset ",
+        recovery_point, " had been fsynced (lost writes or a missing segment file). The "
+        "partition stays offline; inspect it with `strata log verify ", dir, "`"));
+  }
+  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(active.next_offset()));
   if (recovery_.clean_shutdown) {
     // From here on a crash must not look like a clean shutdown.
     STRATA_RETURN_IF_ERROR(fs.Remove(marker));
@@ -317,22 +360,27 @@ uint64_t Log::size_bytes() const {
 
 // --- Appends ----------------------------------------------------------------------------------
 
-absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
-  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
+absl::StatusOr<BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch) const {
   STRATA_RETURN_IF_ERROR(CheckWritable());
   auto header = VerifyBatch(batch);
   if (!header.ok()) {
     return absl::Status(header.status().code(),
                         absl::StrCat("rejected batch: ", header.status().message()));
   }
+  return header;
+}
+
+absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
+  STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
     int64_t base = log_end_.load(std::memory_order_relaxed);
     StampBatch(batch, base, leader_epoch);
-    header->base_offset = base;
-    header->leader_epoch = leader_epoch;
-    result = AppendChecked(batch, *header);
+    header.base_offset = base;
+    header.leader_epoch = leader_epoch;
+    result = AppendChecked(batch, header);
   }
   if (result.ok()) AfterAppend(batch.size());
   return result;
@@ -340,27 +388,22 @@ absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t lea
 
 absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> batch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
-  STRATA_RETURN_IF_ERROR(CheckWritable());
-  auto header = VerifyBatch(batch);
-  if (!header.ok()) {
-    return absl::Status(header.status().code(),
-                        absl::StrCat("rejected batch: ", header.status().message()));
-  }
+  STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
     int64_t end = log_end_.load(std::memory_order_relaxed);
-    if (header->base_offset > end) {
+    if (header.base_offset > end) {
       return absl::OutOfRangeError(absl::StrCat(
-          "follower batch starts at offset ", header->base_offset, " but the log ends at ", end,
-          ": a gap of ", header->base_offset - end, " offsets; fetch from offset ", end));
+          "follower batch starts at offset ", header.base_offset, " but the log ends at ", end,
+          ": a gap of ", header.base_offset - end, " offsets; fetch from offset ", end));
     }
-    if (header->base_offset < end) {
+    if (header.base_offset < end) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "follower batch starts at offset ", header->base_offset,
+          "follower batch starts at offset ", header.base_offset,
           ", below the log end ", end, ": it overlaps existing offsets; truncate first"));
     }
-    result = AppendChecked(batch, *header);
+    result = AppendChecked(batch, header);
   }
   if (result.ok()) AfterAppend(batch.size());
   return result;
@@ -418,8 +461,14 @@ absl::Status Log::Roll() {
 absl::Status Log::RollLocked() {
   std::shared_ptr<Segment> active = Active();
   // Seal syncs the old segment first, so every segment but the last is wholly durable and the
-  // recovery point can move to the new segment's base.
-  absl::Status st = active->Seal();
+  // recovery point can move to the new segment's base. It holds flush_mu_ like every fsync of
+  // the active segment: Linux reports a writeback error to one fsync only, and a concurrent
+  // flush must not take the success while this one gets the error.
+  absl::Status st;
+  {
+    absl::MutexLock flush_lock(&flush_mu_);
+    st = active->Seal();
+  }
   if (st.ok()) {
     auto fresh = Segment::Create(Env(), log_end_.load(std::memory_order_relaxed));
     if (fresh.ok()) {
@@ -528,10 +577,12 @@ absl::Status Log::TruncateTo(int64_t offset) {
     for (auto& seg : doomed) {
       if (st.ok()) st = seg->DeleteFiles();
     }
+    // The deletions must be durable before the cut: recovery can recognise segments left after a
+    // cut, but a cut segment followed by nothing is only right once they are gone for good.
+    if (st.ok() && !doomed.empty()) st = options_.fs->SyncDir(options_.dir);
     if (st.ok() && !target->writable()) st = target->OpenForAppend();
     if (st.ok()) st = target->TruncateTo(offset);
     if (st.ok()) st = target->Sync();
-    if (st.ok()) st = options_.fs->SyncDir(options_.dir);
     if (!st.ok()) {
       Fail(st);
       return CheckWritable();
@@ -540,6 +591,10 @@ absl::Status Log::TruncateTo(int64_t offset) {
     log_end_.store(new_end, std::memory_order_release);
     if (target->empty()) active_since_ms_ = 0;
     result = CheckpointRecoveryPoint(new_end);
+    if (!result.ok()) {
+      Fail(result);
+      result = CheckWritable();
+    }
     // Appends waiting on truncated offsets will never be durable.
     absl::MutexLock wlock(&waiters_mu_);
     durable_ = std::min(durable_, new_end);
@@ -631,16 +686,18 @@ absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
   if (appended_bytes_.load(std::memory_order_acquire) == target_bytes) {
     dirty_since_ms_.store(0, std::memory_order_release);
   }
-  {
-    absl::MutexLock wlock(&waiters_mu_);
-    durable_ = std::max(durable_, target_end);
-    auto stop = waiters_.lower_bound(durable_);
-    for (auto it = waiters_.begin(); it != stop; ++it) ready->push_back(std::move(it->second));
-    waiters_.erase(waiters_.begin(), stop);
-  }
   if (options_.clock() - recovery_point_written_ms() >= limits::recovery_point_interval_ms) {
-    STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(target_end));
+    st = CheckpointRecoveryPoint(target_end);
+    if (!st.ok()) {
+      Fail(st);
+      return CheckWritable();
+    }
   }
+  absl::MutexLock wlock(&waiters_mu_);
+  durable_ = std::max(durable_, target_end);
+  auto stop = waiters_.lower_bound(durable_);
+  for (auto it = waiters_.begin(); it != stop; ++it) ready->push_back(std::move(it->second));
+  waiters_.erase(waiters_.begin(), stop);
   return absl::OkStatus();
 }
 
@@ -696,6 +753,10 @@ absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
     done(absl::OkStatus());
   } else if (options_.flusher != nullptr) {
     options_.flusher->Notify();
+  } else {
+    // No flusher to serve the waiter: flush on this thread (group-committing whatever else is
+    // waiting). A failure reaches the waiter through its callback.
+    (void)Flush();
   }
   return absl::OkStatus();
 }
@@ -727,8 +788,8 @@ absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
   {
     absl::MutexLock flush_lock(&flush_mu_);
     STRATA_RETURN_IF_ERROR(FlushLocked(ready));
+    STRATA_RETURN_IF_ERROR(Active()->Seal());
   }
-  STRATA_RETURN_IF_ERROR(Active()->Seal());
   STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(log_end_offset()));
   return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kCleanShutdownFile), {});
 }

@@ -130,7 +130,8 @@ class Log {
   // FailedPrecondition after an I/O failure, Aborted if the offset is truncated first).
   // ResourceExhausted when limits::durable_waiters_max appends are already waiting.
   // Callbacks run on the thread that completes them (an appender, a flusher or the caller) with
-  // no log lock held; they may append or flush but must not destroy the Log.
+  // no log lock held; they may append or flush but must not block (on another log's durability,
+  // say) or destroy a Log: on a Flusher's thread that would stall or deadlock every log it serves.
   absl::Status WhenDurable(int64_t offset, DurableCallback done);
   std::future<absl::Status> WaitDurable(int64_t offset);
 
@@ -150,7 +151,9 @@ class Log {
   // The recovery point stored in `dir`: every offset below it was fsynced when it was written
   // (0 when there is none). Recovery trusts data below it and treats damage above it as a torn
   // tail; see docs/recovery.md.
-  static absl::StatusOr<int64_t> ReadRecoveryPoint(io::FileSystem& fs, const std::string& dir);
+  // nullopt when there is no readable recovery point.
+  static absl::StatusOr<std::optional<int64_t>> ReadRecoveryPoint(io::FileSystem& fs,
+                                                                  const std::string& dir);
 
   // Simulates the process dying: the log stops without flushing, sealing or writing the
   // clean-shutdown marker. Crash tests call this before dropping the object.
@@ -159,6 +162,11 @@ class Log {
  private:
   explicit Log(LogOptions options);
   absl::Status Recover();
+  // Removes the files of segments bases[from..] and syncs the directory (recovery only).
+  absl::Status DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from);
+  // The checks every append makes before taking the writer lock: the log takes writes, and the
+  // batch's structure and checksum are sound (DataLoss "rejected batch: ..." otherwise).
+  absl::StatusOr<BatchHeader> CheckIncoming(std::span<const std::byte> batch) const;
   absl::StatusOr<AppendResult> AppendChecked(std::span<const std::byte> batch,
                                              const BatchHeader& header)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);

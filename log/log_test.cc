@@ -491,6 +491,72 @@ TEST_CASE("damage below the recovery point is corruption; above it, a crash's to
   }
 }
 
+TEST_CASE("recovery never cuts fsynced data, whatever the damage", "[log][recovery]") {
+  Fixture f;
+  auto log = f.Open();
+  for (int i = 0; i < 100; ++i) MustAppend(*log, MakeBatch(3, 1000 + i, "r", 200));
+  auto segs = log->Segments();
+  REQUIRE(segs.size() > 2);
+  const auto& sealed = segs[segs.size() - 2];  // right below the recovery point after its roll
+  SECTION("junk after the last batch of a sealed segment") {
+    log->TEST_Abandon();
+    log.reset();
+    REQUIRE(f.fs.Remove(sealed.path.substr(0, sealed.path.size() - 4) + ".index").ok());
+    auto file = f.fs.Open(sealed.path, io::OpenMode::kReadWrite).value();
+    std::vector<std::byte> junk(100, std::byte{0x5a});
+    REQUIRE(file->WriteAt(sealed.size_bytes, junk).ok());
+    auto st = Log::Open(f.Options()).status();
+    CHECK(absl::IsDataLoss(st));
+    // Nothing was deleted: the active segment is still there.
+    CHECK(f.fs.Exists(segs.back().path).value());
+  }
+  SECTION("an unreadable recovery point and damage in a sealed segment") {
+    log->TEST_Abandon();
+    log.reset();
+    std::string garbage = "not a number";
+    REQUIRE(io::WriteFileAtomic(f.fs, "/data/t-0/recovery-point",
+                                {reinterpret_cast<const std::byte*>(garbage.data()),
+                                 garbage.size()})
+                .ok());
+    std::byte flip{0x77};
+    REQUIRE(f.fs.TEST_Overwrite(segs[0].path, 100, {&flip, 1}).ok());
+    CHECK(absl::IsDataLoss(Log::Open(f.Options()).status()));
+    for (const auto& s : segs) CHECK(f.fs.Exists(s.path).value());
+  }
+  SECTION("fsynced data that reads back as zeros") {
+    f.now_ms += 2000;
+    REQUIRE(log->Flush().ok());  // checkpoints the recovery point at the log end
+    log->TEST_Abandon();
+    log.reset();
+    std::vector<std::byte> zeros(segs.back().size_bytes / 2, std::byte{0});
+    REQUIRE(f.fs.TEST_Overwrite(segs.back().path, segs.back().size_bytes - zeros.size(), zeros)
+                .ok());
+    auto st = Log::Open(f.Options()).status();
+    CHECK(absl::IsDataLoss(st));
+    CHECK_THAT(std::string(st.message()), Catch::Contains("had been fsynced"));
+  }
+  SECTION("segments left behind by an interrupted truncation are dropped") {
+    // Keep a copy of the last segment, truncate into the first, then put the copy back as if the
+    // crash had lost its deletion.
+    auto saved = f.fs.TEST_Contents(segs.back().path).value();
+    REQUIRE(log->TruncateTo(10).ok());
+    auto after = ReadAll(*log);
+    log->TEST_Abandon();
+    log.reset();
+    auto file = f.fs.Open(segs.back().path, io::OpenMode::kCreate).value();
+    REQUIRE(file->WriteAt(0, saved).ok());
+    // The truncation had lowered the recovery point to the cut segment's base.
+    std::string rp = "0\n";
+    REQUIRE(io::WriteFileAtomic(f.fs, "/data/t-0/recovery-point",
+                                {reinterpret_cast<const std::byte*>(rp.data()), rp.size()})
+                .ok());
+    log = f.Open();
+    CHECK(log->recovery().segments_dropped_after_torn_tail == 1);
+    CHECK(!f.fs.Exists(segs.back().path).value());
+    CHECK(ReadAll(*log) == after);
+  }
+}
+
 TEST_CASE("flush=always group-commits through a Flusher", "[log][flush]") {
   Fixture f;
   f.config.flush.always = true;

@@ -203,6 +203,12 @@ absl::Status Segment::OpenForAppend() {
   uint64_t end = size_bytes();
   STRATA_ASSIGN_OR_RETURN(uint64_t old_size, file_->Size());
   uint64_t cap = std::max(env_.segment_bytes, end);
+  if (old_size > std::max(cap, max_end_published_)) {
+    // A file longer than this run's capacity (segment_bytes was lowered): drop the bytes past it,
+    // which no reader has seen and which the zeroing below would not reach.
+    STRATA_RETURN_IF_ERROR(file_->Truncate(std::max(cap, max_end_published_)));
+    old_size = std::max(cap, max_end_published_);
+  }
   STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
   STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
   if (old_size > end) {

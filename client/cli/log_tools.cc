@@ -85,7 +85,8 @@ absl::StatusOr<MappedFile> MapReadOnly(io::FileSystem& fs, const std::string& pa
 absl::StatusOr<int64_t> TrustedIndexesBelow(io::FileSystem& fs, const std::string& dir) {
   STRATA_ASSIGN_OR_RETURN(bool clean, fs.Exists(io::JoinPath(dir, log::Log::kCleanShutdownFile)));
   if (clean) return INT64_MAX;
-  return log::Log::ReadRecoveryPoint(fs, dir);
+  STRATA_ASSIGN_OR_RETURN(auto stored, log::Log::ReadRecoveryPoint(fs, dir));
+  return stored.value_or(0);
 }
 
 // The entries of a decoded index, read back through its public lookups. Relative offsets strictly
