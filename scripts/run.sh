@@ -12,7 +12,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
 
 echo
-echo "== Quick benchmark of the log (the full one: build/bench/log_bench)"
+echo "== Quick benchmark of the log: one short run, straight after a build, so expect noise."
+echo "   README's figures come from the full run: build/bench/log_bench (a minute or two)."
 build/bench/log_bench --quick --benchmark_filter='BM_Memcpy|BM_DiskWriteFsync|BM_PageCacheWrite|BM_Append/1024/16/.|BM_Replay' 2>/dev/null \
   | sed -n '/^Limits measured/,$p'
 
@@ -30,5 +31,5 @@ Try next:
   build/client/strata log dump strata-data/demo-0 --records --from-offset 5000 --max-batches 1
   build/client/strata log verify strata-data/demo-0
   build/client/strata --help
-  build/bench/log_bench            # the full storage benchmark (several minutes)
+  build/bench/log_bench            # the full storage benchmark (a minute or two)
 TXT
