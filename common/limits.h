@@ -48,6 +48,25 @@ inline constexpr size_t durable_waiters_max = 65536;
 // after a crash is treated as an unsynced tail, so a shorter interval narrows that window.
 inline constexpr int64_t recovery_point_interval_ms = 1000;
 
+// --- Topics and partitions --------------------------------------------------------------------
+// Longest topic name. Kafka's limit: a partition directory is named "<topic>-<partition>" and
+// must fit a 255-byte file name with room for the partition number and a suffix.
+inline constexpr size_t topic_name_bytes_max = 249;
+// Partitions in one topic. Each open partition holds a file descriptor and a writable mapping of
+// its active segment (plus preallocated disk), so the count bounds one topic's share of both.
+inline constexpr int32_t topic_partitions_max = 1024;
+// Largest topic config file (meta/topics/<name>.conf) the broker will read. A real one is a few
+// hundred bytes; a larger file is damage, not config, and must not be loaded into memory whole.
+inline constexpr size_t topic_config_bytes_max = 64u << 10;  // 64 KiB
+// Batches remembered per idempotent producer for deduplication. Kafka's value: a producer has at
+// most 5 requests in flight per partition (max.in.flight.requests.per.connection), so any retry
+// it can send is one of its last 5 batches.
+inline constexpr size_t producer_batches_retained_max = 5;
+// Idempotent producer ids tracked per partition (partition/producer_state.h). Each costs about
+// 300 bytes (so at most ~1.2 MiB per partition); beyond this the least recently appending producer
+// is forgotten, which bounds a partition's memory against a flood of short-lived producers.
+inline constexpr size_t producer_ids_max = 4096;
+
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
 inline constexpr size_t dump_value_bytes_max = 256;

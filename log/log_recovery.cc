@@ -1,0 +1,210 @@
+// Log recovery: opening a log directory after a clean shutdown or a crash, and the recovery point
+// that decides what recovery trusts. The rules, each with its test, are in docs/recovery.md.
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "log/log.h"
+
+namespace strata::log {
+
+absl::StatusOr<std::optional<int64_t>> Log::ReadRecoveryPoint(io::FileSystem& fs,
+                                                              const std::string& dir) {
+  std::string path = io::JoinPath(dir, kRecoveryPointFile);
+  STRATA_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
+  if (!exists) return std::nullopt;
+  STRATA_ASSIGN_OR_RETURN(auto bytes, io::ReadWholeFile(fs, path));
+  std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  int64_t offset = 0;
+  if (!absl::SimpleAtoi(text, &offset) || offset < 0) {
+    // The file is written atomically, so this is damage.
+    LogEvent(LogLevel::kWarn, absl::StrCat(path, " is unreadable; recovering without it"));
+    return std::nullopt;
+  }
+  return offset;
+}
+
+absl::Status Log::CheckpointRecoveryPoint(int64_t offset, bool may_lower) {
+  absl::MutexLock lock(&recovery_point_mu_);
+  if (!may_lower && offset <= recovery_point_) return absl::OkStatus();
+  std::string text = absl::StrCat(offset, "\n");
+  STRATA_RETURN_IF_ERROR(
+      io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kRecoveryPointFile),
+                          {reinterpret_cast<const std::byte*>(text.data()), text.size()}));
+  recovery_point_ = offset;
+  recovery_point_written_ms_ = options_.clock();
+  return absl::OkStatus();
+}
+
+absl::Status Log::DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from) {
+  io::FileSystem& fs = *options_.fs;
+  for (size_t j = from; j < bases.size(); ++j) {
+    for (const char* ext : {".log", ".index", ".timeindex"}) {
+      std::string path = io::JoinPath(options_.dir, SegmentFileStem(bases[j]) + ext);
+      absl::Status st = fs.Remove(path);
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+    }
+  }
+  // Make the deletions durable before anything else changes on disk.
+  return fs.SyncDir(options_.dir);
+}
+
+absl::Status Log::Recover() {
+  io::FileSystem& fs = *options_.fs;
+  const std::string& dir = options_.dir;
+  STRATA_RETURN_IF_ERROR(fs.CreateDirs(dir));
+  STRATA_ASSIGN_OR_RETURN(auto names, fs.ListDir(dir));
+  std::vector<int64_t> bases;
+  for (const auto& name : names) {
+    if (absl::EndsWith(name, ".tmp")) {
+      STRATA_RETURN_IF_ERROR(fs.Remove(io::JoinPath(dir, name)));  // an interrupted atomic write
+      continue;
+    }
+    if (!absl::EndsWith(name, ".log") || name.size() != 24) continue;
+    int64_t base = 0;
+    if (!absl::SimpleAtoi(name.substr(0, 20), &base)) continue;
+    bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  // Everything below the recovery point was fsynced before the point was written; nothing above
+  // it is known to be. After a clean shutdown everything is.
+  const std::string marker = io::JoinPath(dir, kCleanShutdownFile);
+  STRATA_ASSIGN_OR_RETURN(recovery_.clean_shutdown, fs.Exists(marker));
+  int64_t recovery_point = INT64_MAX;
+  bool recovery_point_known = true;
+  if (!recovery_.clean_shutdown) {
+    STRATA_ASSIGN_OR_RETURN(auto stored, ReadRecoveryPoint(fs, dir));
+    recovery_point_known = stored.has_value();
+    recovery_point = stored.value_or(0);
+  }
+
+  SegmentEnv env = Env();
+  std::vector<std::shared_ptr<Segment>> segments;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const int64_t next_base = i + 1 < bases.size() ? bases[i + 1] : INT64_MAX;
+    std::shared_ptr<Segment> seg;
+    bool scanned = false;
+    // A segment wholly below the recovery point is trusted: its index files are loaded and only
+    // the batches after the last index entry are walked.
+    if (recovery_.clean_shutdown || next_base <= recovery_point) {
+      auto trusted = Segment::OpenTrusted(env, bases[i]);
+      if (trusted.ok()) {
+        seg = std::move(*trusted);
+      } else {
+        LogEvent(LogLevel::kWarn, absl::StrCat("segment ", SegmentFileStem(bases[i]), " in ", dir,
+                                               ": ", trusted.status().message(),
+                                               "; rebuilding its indexes by a full scan"));
+      }
+    }
+    bool torn = false;
+    if (seg == nullptr) {
+      STRATA_ASSIGN_OR_RETURN(auto opened, Segment::OpenScanned(env, bases[i]));
+      auto& [scanned_seg, report] = opened;
+      ++recovery_.segments_scanned;
+      scanned = true;
+      if (report.problem) {
+        // Bad bytes where the log was known fsynced are damage: stop rather than lose data.
+        // Above the recovery point they are what a crash leaves of unsynced writes (possibly
+        // with holes, since pages reach the disk in any order): the log ends there. Only the
+        // last segment, or the target of an interrupted truncation (whose base the recovery
+        // point was lowered to), can hold unsynced bytes; every other segment was fsynced whole
+        // before the next one was created.
+        const bool last_on_disk = i + 1 == bases.size();
+        const bool may_hold_unsynced =
+            last_on_disk || (recovery_point_known && bases[i] >= recovery_point);
+        if (report.next_offset < recovery_point || !may_hold_unsynced) {
+          return absl::DataLossError(absl::StrCat(
+              "corrupt log: ", report.problem->message(), " (in data that had been fsynced: "
+              "the recovery point is ", recovery_point_known ? absl::StrCat(recovery_point)
+                                                             : std::string("unknown"),
+              "). The partition stays offline rather than skip data; inspect it with "
+              "`strata log verify ", dir, "`"));
+        }
+        torn = true;
+        recovery_.torn_tail_truncated = true;
+        recovery_.torn_tail_file = scanned_seg->log_path();
+        recovery_.torn_tail_position = report.valid_bytes;
+        recovery_.segments_dropped_after_torn_tail = int(bases.size() - i - 1);
+        LogEvent(LogLevel::kWarn,
+                 absl::StrCat("unsynced tail damaged by a crash: ", report.problem->message(),
+                              "; the log now ends at offset ", report.next_offset, " (position ",
+                              report.valid_bytes, "), dropping ",
+                              recovery_.segments_dropped_after_torn_tail, " later segment(s)"));
+      }
+      seg = std::move(scanned_seg);
+    }
+    if (!segments.empty() && segments.back()->next_offset() != seg->base_offset()) {
+      // A truncation cuts a segment and deletes the ones after it; if the crash kept the cut
+      // but lost the deletions, those segments start past the new end. That is recognisable:
+      // the cut segment lies above the recovery point, which the truncation lowered first.
+      const Segment& prev = *segments.back();
+      if (!(recovery_point_known && prev.base_offset() >= recovery_point)) {
+        return absl::DataLossError(absl::StrCat(
+            "corrupt log: ", seg->log_path(), " starts at offset ", seg->base_offset(),
+            " but the previous segment ends at offset ", prev.next_offset()));
+      }
+      LogEvent(LogLevel::kWarn,
+               absl::StrCat("segments from ", seg->log_path(), " on follow a truncated segment "
+                            "(an interrupted truncation); deleting them"));
+      recovery_.segments_dropped_after_torn_tail = int(bases.size() - i);
+      seg.reset();
+      STRATA_RETURN_IF_ERROR(DeleteSegmentFiles(bases, i));
+      break;
+    }
+    const bool last = torn || i + 1 == bases.size();
+    if (scanned && !last) STRATA_RETURN_IF_ERROR(seg->Seal());  // persist its rebuilt indexes
+    segments.push_back(std::move(seg));
+    if (torn) {
+      STRATA_RETURN_IF_ERROR(DeleteSegmentFiles(bases, i + 1));
+      break;
+    }
+  }
+  if (segments.empty()) {
+    STRATA_ASSIGN_OR_RETURN(auto seg, Segment::Create(env, 0));
+    segments.push_back(std::move(seg));
+  }
+  Segment& active = *segments.back();
+  // Zeroes (and syncs) anything past the valid data, such as a torn tail.
+  if (!active.writable()) STRATA_RETURN_IF_ERROR(active.OpenForAppend());
+  // After kill -9 the recovered bytes may still be only in the page cache: make them durable so
+  // everything below the log end can be reported durable.
+  STRATA_RETURN_IF_ERROR(active.Sync());
+  STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  if (!recovery_.clean_shutdown && recovery_point_known && active.next_offset() < recovery_point) {
+    // Nothing a crash does can remove fsynced data: truncation lowers the recovery point first,
+    // and a torn tail starts at or above it.
+    return absl::DataLossError(absl::StrCat(
+        "corrupt log: ", dir, " ends at offset ", active.next_offset(), " but data up to offset ",
+        recovery_point, " had been fsynced (lost writes or a missing segment file). The "
+        "partition stays offline; inspect it with `strata log verify ", dir, "`"));
+  }
+  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(active.next_offset()));
+  if (recovery_.clean_shutdown) {
+    // From here on a crash must not look like a clean shutdown.
+    STRATA_RETURN_IF_ERROR(fs.Remove(marker));
+    STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  }
+
+  log_start_.store(segments.front()->base_offset());
+  log_end_.store(active.next_offset());
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    durable_ = active.next_offset();
+  }
+  {
+    absl::MutexLock lock(&segments_mu_);
+    segments_ = std::move(segments);
+  }
+  absl::MutexLock lock(&writer_mu_);
+  if (!active.empty()) {
+    // A recovered segment's age counts from its first batch's timestamp (capped at now).
+    active_since_ms_ = std::min(options_.clock(), active.first_batch_timestamp());
+  }
+  closed_ = false;
+  return absl::OkStatus();
+}
+
+}  // namespace strata::log

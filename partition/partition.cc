@@ -1,0 +1,103 @@
+#include "partition/partition.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace strata::partition {
+namespace {
+
+// At this layer OutOfRange means "out-of-order sequence", so a batch that is cut short (which
+// ParseBatchHeader reports as OutOfRange, the log's torn-tail signal) is reported as DataLoss
+// like every other malformed batch.
+absl::Status Rejected(const absl::Status& st) {
+  return absl::DataLossError(absl::StrCat("rejected batch: ", st.message()));
+}
+
+}  // namespace
+
+std::string Partition::DirName(const std::string& topic, int32_t index) {
+  return absl::StrCat(topic, "-", index);
+}
+
+absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
+                                                           const std::string& data_dir,
+                                                           const std::string& topic, int32_t index,
+                                                           const TopicConfig& config,
+                                                           log::Flusher* flusher) {
+  STRATA_RETURN_IF_ERROR(ValidateTopicName(topic));
+  STRATA_RETURN_IF_ERROR(config.Validate());
+  if (index < 0 || index >= config.partitions) {
+    return absl::InvalidArgumentError(absl::StrCat("partition ", index, " of topic ", topic,
+                                                   " is outside [0, ", config.partitions, ")"));
+  }
+  log::LogOptions options;
+  options.fs = fs;
+  options.dir = io::JoinPath(data_dir, DirName(topic, index));
+  options.config = config.log;
+  options.flusher = flusher;
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<log::Log> log, log::Log::Open(std::move(options)));
+  std::unique_ptr<Partition> partition(new Partition(topic, index, std::move(log)));
+  {
+    absl::MutexLock lock(&partition->mu_);
+    STRATA_RETURN_IF_ERROR(partition->producer_state_.RebuildFrom(*partition->log_));
+  }
+  return partition;
+}
+
+Partition::~Partition() {
+  absl::Status st = Close();
+  if (!st.ok()) {
+    LogEvent(LogLevel::kError,
+             absl::StrCat("closing partition ", DirName(topic_, index_), ": ", st.ToString()));
+  }
+}
+
+absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
+  }
+  // Structure only: the log hashes the batch when it appends it, so the common path hashes once.
+  auto header = log::ParseBatchHeader(batch);
+  if (!header.ok()) return Rejected(header.status());
+  absl::StatusOr<ProducerCheck> check = producer_state_.Check(*header);
+  if (!check.ok() || check->decision == ProducerDecision::kDuplicate) {
+    // Nothing will be appended, so the log will not check the checksum: do it here, so that a
+    // damaged batch is never acknowledged as a duplicate or misreported as a sequence problem.
+    auto verified = log::VerifyBatch(batch);
+    if (!verified.ok()) return Rejected(verified.status());
+    if (batch.size() != header->size_bytes()) {
+      return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
+                                                     batch.size(), " bytes for a batch of ",
+                                                     header->size_bytes()));
+    }
+    if (!check.ok()) return check.status();
+    return AppendResult{check->base_offset, check->last_offset, /*duplicate=*/true};
+  }
+  STRATA_ASSIGN_OR_RETURN(log::AppendResult appended, log_->Append(batch, leader_epoch));
+  producer_state_.Update(*header, appended.base_offset, appended.last_offset);
+  return AppendResult{appended.base_offset, appended.last_offset, /*duplicate=*/false};
+}
+
+absl::StatusOr<log::RetentionResult> Partition::ApplyRetention() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<log::RetentionResult> result = log_->ApplyRetention();
+  // Even a failed pass may have deleted some segments first.
+  producer_state_.RemoveBelow(log_->log_start_offset());
+  return result;
+}
+
+absl::Status Partition::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  return log_->Close();
+}
+
+std::optional<ProducerState::ProducerInfo> Partition::FindProducer(int64_t producer_id) const {
+  absl::MutexLock lock(&mu_);
+  return producer_state_.Find(producer_id);
+}
+
+}  // namespace strata::partition

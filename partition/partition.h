@@ -1,0 +1,112 @@
+// Partition: one partition of a topic: its log plus the idempotent-producer state that decides
+// which appends are retries.
+//
+// Owns its log::Log (directory `<data_dir>/<topic>-<index>`) and a ProducerState rebuilt from the
+// log on Open. Append is the leader's write path: ProducerState::Check, then either the original
+// offsets of a duplicate (nothing appended) or log::Log::Append and ProducerState::Update.
+//
+// Thread-safety: all methods are thread-safe. One mutex (mu_) serializes the whole
+// check + append + update critical section of Append (and retention and Close, which change what
+// the producer state must hold), so two retries of the same batch cannot both be appended.
+// Readers (Read, OffsetForTimestamp, offsets) go straight to the log and never take mu_.
+// Without a log::Flusher, log::Log::Append fsyncs inline when its flush policy makes one due, and
+// it does so inside this critical section: appends to the partition then wait for that fsync
+// instead of group-committing. Servers pass a Flusher (which the flush_ms trigger needs anyway).
+//
+// Appends must go through Partition::Append: an append made on log() directly would not be
+// recorded in the producer state until the next Open.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "io/file_system.h"
+#include "log/log.h"
+#include "partition/producer_state.h"
+#include "partition/topic_config.h"
+
+namespace strata::log {
+class Flusher;
+}
+
+namespace strata::partition {
+
+struct AppendResult {
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+  // True when the batch was a retry of one already in the log: nothing was appended and the
+  // offsets are the ones it got the first time. (They may not be durable yet; a caller acking
+  // with acks=all waits on log().WhenDurable(last_offset) as for a fresh append.)
+  bool duplicate = false;
+};
+
+class Partition {
+ public:
+  // Opens (or creates) partition `index` of `topic` in `<data_dir>/<topic>-<index>` with
+  // config.log, recovers its log (docs/recovery.md) and rebuilds the producer state from it.
+  // InvalidArgument for a bad topic name, index or config; the log's errors otherwise.
+  // `flusher` (optional) must outlive the partition.
+  static absl::StatusOr<std::unique_ptr<Partition>> Open(io::FileSystem* fs,
+                                                         const std::string& data_dir,
+                                                         const std::string& topic, int32_t index,
+                                                         const TopicConfig& config,
+                                                         log::Flusher* flusher = nullptr);
+  ~Partition();
+
+  // "<topic>-<index>": the partition's directory name under the data directory.
+  static std::string DirName(const std::string& topic, int32_t index);
+
+  // The leader's append. `batch` is stamped in place with its base offset and `leader_epoch`
+  // (unless it is a duplicate, which is left untouched). Errors:
+  //   DataLoss           malformed batch or checksum mismatch (nothing written)
+  //   OutOfRange         out-of-order sequence from an idempotent producer (producer_state.h)
+  //   FailedPrecondition a fenced producer (stale epoch), or the partition/log is closed or failed
+  //   InvalidArgument    bad producer fields, or the batch is larger than segment_bytes
+  absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
+
+  // Pass-throughs to the log (log/log.h).
+  absl::StatusOr<log::ReadResult> Read(int64_t offset, size_t max_bytes) const {
+    return log_->Read(offset, max_bytes);
+  }
+  absl::StatusOr<std::optional<int64_t>> OffsetForTimestamp(int64_t ts_ms) const {
+    return log_->OffsetForTimestamp(ts_ms);
+  }
+  int64_t log_start_offset() const { return log_->log_start_offset(); }
+  int64_t log_end_offset() const { return log_->log_end_offset(); }
+
+  // Deletes segments past retention (log::Log::ApplyRetention) and forgets the producer batches
+  // they held, so the producer state stays what a rebuild after a restart would give.
+  absl::StatusOr<log::RetentionResult> ApplyRetention();
+
+  // Closes the log cleanly; every later Append fails with FailedPrecondition. Idempotent.
+  absl::Status Close();
+
+  const std::string& topic() const { return topic_; }
+  int32_t index() const { return index_; }
+  // The log, for durability waits, flushes and inspection. Not for appends (see above).
+  log::Log& log() { return *log_; }
+  const log::Log& log() const { return *log_; }
+
+  // A copy of one producer's tracked state (tests and tools).
+  std::optional<ProducerState::ProducerInfo> FindProducer(int64_t producer_id) const;
+
+ private:
+  Partition(std::string topic, int32_t index, std::unique_ptr<log::Log> log)
+      : topic_(std::move(topic)), index_(index), log_(std::move(log)) {}
+
+  const std::string topic_;
+  const int32_t index_;
+  const std::unique_ptr<log::Log> log_;  // thread-safe itself; appended to only under mu_
+
+  mutable absl::Mutex mu_;
+  ProducerState producer_state_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace strata::partition

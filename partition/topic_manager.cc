@@ -1,0 +1,256 @@
+#include "partition/topic_manager.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/limits.h"
+#include "common/logging.h"
+
+namespace strata::partition {
+namespace {
+
+constexpr absl::string_view kConfigSuffix = ".conf";
+
+absl::Status Annotate(const absl::Status& st, absl::string_view context) {
+  if (st.ok()) return st;
+  return absl::Status(st.code(), absl::StrCat(context, ": ", st.message()));
+}
+
+}  // namespace
+
+std::string TopicManager::ConfigPath(const std::string& data_dir, const std::string& name) {
+  return io::JoinPath(io::JoinPath(io::JoinPath(data_dir, "meta"), "topics"),
+                      absl::StrCat(name, kConfigSuffix));
+}
+
+std::string TopicManager::TopicsDir() const {
+  return io::JoinPath(io::JoinPath(data_dir_, "meta"), "topics");
+}
+
+absl::StatusOr<std::unique_ptr<TopicManager>> TopicManager::Open(io::FileSystem* fs,
+                                                                 std::string data_dir,
+                                                                 log::Flusher* flusher) {
+  std::unique_ptr<TopicManager> manager(new TopicManager(fs, std::move(data_dir), flusher));
+  absl::MutexLock lock(&manager->mu_);
+  STRATA_RETURN_IF_ERROR(manager->Load());
+  return manager;
+}
+
+TopicManager::~TopicManager() {
+  absl::Status st = Close();
+  if (!st.ok()) LogEvent(LogLevel::kError, "closing topics: " + st.ToString());
+}
+
+absl::Status TopicManager::Load() {
+  STRATA_RETURN_IF_ERROR(fs_->CreateDirs(TopicsDir()));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(TopicsDir()));
+  for (const std::string& file : names) {
+    // Skips WriteFileAtomic's "<name>.conf.tmp" leftovers from a crash.
+    if (!absl::EndsWith(file, kConfigSuffix)) continue;
+    std::string name = file.substr(0, file.size() - kConfigSuffix.size());
+    STRATA_ASSIGN_OR_RETURN(TopicConfig config, ReadConfig(name));
+    Topic topic;
+    topic.config = config;
+    absl::Status st = OpenPartitions(name, topic, 0);
+    if (!st.ok()) {
+      LogEvent(LogLevel::kError, absl::StrCat("topic ", name, ": ", st.ToString()));
+    }
+    topics_.emplace(name, std::move(topic));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TopicConfig> TopicManager::ReadConfig(const std::string& name) {
+  const std::string path = ConfigPath(data_dir_, name);
+  STRATA_RETURN_IF_ERROR(Annotate(ValidateTopicName(name), path));
+  STRATA_ASSIGN_OR_RETURN(auto file, fs_->Open(path, io::OpenMode::kReadOnly));
+  STRATA_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size > limits::topic_config_bytes_max) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", size, " bytes is over the maximum ",
+                                                   limits::topic_config_bytes_max));
+  }
+  std::string text(size, '\0');
+  STRATA_ASSIGN_OR_RETURN(
+      size_t n, file->ReadAt(0, std::as_writable_bytes(std::span(text.data(), text.size()))));
+  text.resize(n);
+  auto config = ParseTopicConfig(text);
+  if (!config.ok()) return Annotate(config.status(), path);
+  return config;
+}
+
+absl::Status TopicManager::WriteConfig(const std::string& name, const TopicConfig& config) {
+  std::string text = FormatTopicConfig(config);
+  return io::WriteFileAtomic(*fs_, ConfigPath(data_dir_, name),
+                             std::as_bytes(std::span(text.data(), text.size())));
+}
+
+absl::Status TopicManager::OpenPartitions(const std::string& name, Topic& topic, int32_t from) {
+  absl::Status first;
+  topic.partitions.resize(topic.config.partitions);
+  topic.offline.resize(topic.config.partitions);
+  for (int32_t i = from; i < topic.config.partitions; ++i) {
+    auto p = Partition::Open(fs_, data_dir_, name, i, topic.config, flusher_);
+    if (p.ok()) {
+      topic.partitions[i] = std::move(*p);
+      topic.offline[i] = absl::OkStatus();
+      continue;
+    }
+    topic.offline[i] = Annotate(
+        p.status(), absl::StrCat("partition ", Partition::DirName(name, i), " is offline"));
+    if (first.ok()) first = topic.offline[i];
+  }
+  return first;
+}
+
+absl::Status TopicManager::RemovePartitionDirs(const std::string& name, int32_t from, int32_t to) {
+  for (int32_t i = from; i < to; ++i) {
+    STRATA_RETURN_IF_ERROR(fs_->RemoveAll(io::JoinPath(data_dir_, Partition::DirName(name, i))));
+  }
+  return fs_->SyncDir(data_dir_);
+}
+
+absl::Status TopicManager::CheckOpen() const {
+  if (closed_) return absl::FailedPreconditionError("the topic manager is closed");
+  return absl::OkStatus();
+}
+
+absl::Status TopicManager::Create(const std::string& name, const TopicConfig& config) {
+  STRATA_RETURN_IF_ERROR(ValidateTopicName(name));
+  STRATA_RETURN_IF_ERROR(config.Validate());
+  absl::MutexLock lock(&mu_);
+  STRATA_RETURN_IF_ERROR(CheckOpen());
+  if (topics_.count(name)) {
+    return absl::AlreadyExistsError(absl::StrCat("topic '", name, "' already exists"));
+  }
+  // Leftovers of a Delete that crashed between removing the config and the directories.
+  STRATA_RETURN_IF_ERROR(RemovePartitionDirs(name, 0, config.partitions));
+  STRATA_RETURN_IF_ERROR(WriteConfig(name, config));
+  Topic topic;
+  topic.config = config;
+  absl::Status st = OpenPartitions(name, topic, 0);
+  if (!st.ok()) {
+    // Undo, so a failed Create leaves no topic behind.
+    topic.partitions.clear();
+    absl::Status undo = fs_->Remove(ConfigPath(data_dir_, name));
+    if (undo.ok()) undo = fs_->SyncDir(TopicsDir());
+    if (undo.ok()) undo = RemovePartitionDirs(name, 0, config.partitions);
+    if (!undo.ok()) {
+      LogEvent(LogLevel::kError,
+               absl::StrCat("undoing failed create of topic ", name, ": ", undo.ToString()));
+    }
+    return st;
+  }
+  topics_.emplace(name, std::move(topic));
+  return absl::OkStatus();
+}
+
+absl::Status TopicManager::Delete(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  STRATA_RETURN_IF_ERROR(CheckOpen());
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic '", name, "' does not exist"));
+  }
+  // The config file goes first: once it is gone (durably) the topic is gone, whatever happens to
+  // the directories below.
+  STRATA_RETURN_IF_ERROR(fs_->Remove(ConfigPath(data_dir_, name)));
+  STRATA_RETURN_IF_ERROR(fs_->SyncDir(TopicsDir()));
+  Topic topic = std::move(it->second);
+  topics_.erase(it);
+  for (auto& p : topic.partitions) {
+    // Errors closing a log that is about to be removed change nothing; log them only.
+    if (p == nullptr) continue;
+    absl::Status st = p->Close();
+    if (!st.ok())
+      LogEvent(LogLevel::kWarn, absl::StrCat("deleting topic ", name, ": ", st.ToString()));
+  }
+  return RemovePartitionDirs(name, 0, topic.config.partitions);
+}
+
+std::vector<std::string> TopicManager::List() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> names;
+  names.reserve(topics_.size());
+  for (const auto& [name, topic] : topics_) names.push_back(name);
+  return names;
+}
+
+absl::StatusOr<TopicInfo> TopicManager::Describe(const std::string& name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic '", name, "' does not exist"));
+  }
+  const Topic& topic = it->second;
+  TopicInfo info{name, topic.config, {}};
+  for (int32_t i = 0; i < topic.config.partitions; ++i) {
+    PartitionInfo p;
+    p.index = i;
+    p.dir = io::JoinPath(data_dir_, Partition::DirName(name, i));
+    p.status = topic.offline[i];
+    if (const auto& partition = topic.partitions[i]) {
+      p.log_start_offset = partition->log_start_offset();
+      p.log_end_offset = partition->log_end_offset();
+    }
+    info.partitions.push_back(std::move(p));
+  }
+  return info;
+}
+
+absl::StatusOr<TopicConfig> TopicManager::Alter(
+    const std::string& name, const std::map<std::string, std::string>& overrides) {
+  absl::MutexLock lock(&mu_);
+  STRATA_RETURN_IF_ERROR(CheckOpen());
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic '", name, "' does not exist"));
+  }
+  Topic& topic = it->second;
+  STRATA_ASSIGN_OR_RETURN(TopicConfig altered, ApplyTopicConfigOverrides(topic.config, overrides));
+  const int32_t old_partitions = topic.config.partitions;
+  STRATA_RETURN_IF_ERROR(RemovePartitionDirs(name, old_partitions, altered.partitions));
+  STRATA_RETURN_IF_ERROR(WriteConfig(name, altered));
+  topic.config = altered;
+  absl::Status st = OpenPartitions(name, topic, old_partitions);
+  if (!st.ok()) {
+    return Annotate(st,
+                    "the config was saved, but a new partition failed to open and stays "
+                    "offline until the topics are reopened");
+  }
+  return altered;
+}
+
+absl::StatusOr<std::shared_ptr<Partition>> TopicManager::GetPartition(const std::string& topic,
+                                                                      int32_t index) const {
+  absl::ReaderMutexLock lock(&mu_);
+  STRATA_RETURN_IF_ERROR(CheckOpen());
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic '", topic, "' does not exist"));
+  }
+  const Topic& t = it->second;
+  if (index < 0 || index >= t.config.partitions) {
+    return absl::OutOfRangeError(absl::StrCat("topic '", topic, "' has partitions [0, ",
+                                              t.config.partitions, "); there is no partition ",
+                                              index));
+  }
+  if (t.partitions[index] == nullptr) return t.offline[index];
+  return t.partitions[index];
+}
+
+absl::Status TopicManager::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  absl::Status first;
+  for (auto& [name, topic] : topics_) {
+    for (auto& p : topic.partitions) {
+      if (p == nullptr) continue;
+      absl::Status st = p->Close();
+      if (!st.ok() && first.ok()) first = st;
+    }
+  }
+  topics_.clear();
+  return first;
+}
+
+}  // namespace strata::partition
