@@ -67,6 +67,13 @@ inline constexpr size_t producer_batches_retained_max = 5;
 // is forgotten, which bounds a partition's memory against a flood of short-lived producers.
 inline constexpr size_t producer_ids_max = 4096;
 
+// --- Protocol -----------------------------------------------------------------------------------
+// Largest frame on the native protocol, header included. A Produce request carries whole batches
+// (each up to batch_bytes_max) for several partitions; Kafka's socket.request.max.bytes is 100 MiB.
+// A connection buffers at most one frame, so this also bounds its memory.
+inline constexpr size_t frame_bytes_max = 64u << 20;  // 64 MiB
+static_assert(frame_bytes_max > 2 * batch_bytes_max, "a frame must carry a maximal batch");
+
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
 inline constexpr size_t dump_value_bytes_max = 256;
