@@ -73,6 +73,10 @@ inline constexpr size_t producer_ids_max = 4096;
 // A connection buffers at most one frame, so this also bounds its memory.
 inline constexpr size_t frame_bytes_max = 64u << 20;  // 64 MiB
 static_assert(frame_bytes_max > 2 * batch_bytes_max, "a frame must carry a maximal batch");
+// FlatBuffers verification bounds for a received body: nesting depth and number of tables. Our
+// schemas nest a few levels; the bounds stop a crafted body from making verification expensive.
+inline constexpr uint32_t fb_depth_max = 16;
+inline constexpr uint32_t fb_tables_max = 1'000'000;
 
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
