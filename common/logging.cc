@@ -14,10 +14,20 @@ const char* Name(LogLevel l) {
     case LogLevel::kInfo: return "INFO";
     case LogLevel::kWarn: return "WARN";
     case LogLevel::kError: return "ERROR";
+    case LogLevel::kOff: return "OFF";
   }
   return "?";
 }
 }  // namespace
+
+std::optional<LogLevel> ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "info") return LogLevel::kInfo;
+  if (name == "warn") return LogLevel::kWarn;
+  if (name == "error") return LogLevel::kError;
+  if (name == "off") return LogLevel::kOff;
+  return std::nullopt;
+}
 
 void SetLogLevel(LogLevel level) { g_level.store(int(level)); }
 LogLevel GetLogLevel() { return LogLevel(g_level.load()); }

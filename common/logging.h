@@ -3,11 +3,15 @@
 // Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace strata {
 
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
+
+// "debug", "info", "warn", "error" or "off"; nullopt for anything else.
+std::optional<LogLevel> ParseLogLevel(std::string_view name);
 
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();

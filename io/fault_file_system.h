@@ -25,6 +25,8 @@
 namespace strata::io {
 
 enum class CrashMode { kDropUnsynced, kTornUnsynced, kUnorderedUnsynced };
+inline constexpr CrashMode kAllCrashModes[] = {CrashMode::kDropUnsynced, CrashMode::kTornUnsynced,
+                                               CrashMode::kUnorderedUnsynced};
 
 class FaultFileSystem final : public MemoryFileSystem {
  public:

@@ -81,9 +81,7 @@ TEST_CASE("after a crash the log holds the synced prefix or more, never a partia
     REQUIRE(log->durable_offset() >= synced);
     log->TEST_Abandon();
     log.reset();
-    const io::CrashMode modes[] = {io::CrashMode::kDropUnsynced, io::CrashMode::kTornUnsynced,
-                                   io::CrashMode::kUnorderedUnsynced};
-    fs.Crash(modes[seed % 3]);
+    fs.Crash(io::kAllCrashModes[seed % 3]);
 
     auto reopened = Log::Open(options);
     INFO(reopened.status());
@@ -124,9 +122,7 @@ TEST_CASE("a crash in the middle of a truncation leaves a consistent prefix", "[
     CHECK(!log->TruncateTo(cut).ok());
     log->TEST_Abandon();
     log.reset();
-    const io::CrashMode modes[] = {io::CrashMode::kDropUnsynced, io::CrashMode::kTornUnsynced,
-                                   io::CrashMode::kUnorderedUnsynced};
-    fs.Crash(modes[seed % 3]);
+    fs.Crash(io::kAllCrashModes[seed % 3]);
     auto reopened = Log::Open(options);
     INFO(reopened.status());
     REQUIRE(reopened.ok());

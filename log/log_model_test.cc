@@ -218,9 +218,7 @@ class ModelRun {
     log_.reset();
     if (faults_) {
       // Power loss: unsynced bytes are gone, or a torn prefix of them survives.
-      const io::CrashMode modes[] = {io::CrashMode::kDropUnsynced, io::CrashMode::kTornUnsynced,
-                                     io::CrashMode::kUnorderedUnsynced};
-      fault_fs_.Crash(modes[rng_() % 3]);
+      fault_fs_.Crash(io::kAllCrashModes[rng_() % 3]);
       Reopen();
       AdoptPrefix(durable);
     } else {
