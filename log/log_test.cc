@@ -54,17 +54,7 @@ AppendResult MustAppend(Log& log, std::vector<std::byte> batch, int32_t epoch = 
 
 // Reads every record value from `from` to the end, following segments.
 std::vector<std::string> ReadAll(const Log& log, int64_t from = -1) {
-  std::vector<std::string> out;
-  int64_t offset = from < 0 ? log.log_start_offset() : from;
-  while (offset < log.log_end_offset()) {
-    auto r = log.Read(offset, 4096);
-    REQUIRE(r.ok());
-    REQUIRE(r->batch_count > 0);
-    auto v = Values(r->bytes);
-    out.insert(out.end(), v.begin(), v.end());
-    offset = r->next_offset;
-  }
-  return out;
+  return testing::ReadAllValues(log, from);
 }
 
 TEST_CASE("appends assign consecutive offsets and read back whole batches", "[log]") {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "log/batch.h"
 
 namespace strata::log::testing {
@@ -53,6 +55,25 @@ inline std::vector<std::string> Values(std::span<const std::byte> bytes) {
                                      : std::string("<null>"));
     }
     pos += reader->header().size_bytes();
+  }
+  return out;
+}
+
+// Every record value of `source` (a Log, or anything with the same Read / log_start_offset /
+// log_end_offset) from `from` (default: the log start) to the log end, reading `max_bytes` at a
+// time. Fails the current test if a read fails or makes no progress.
+template <typename Source>
+std::vector<std::string> ReadAllValues(const Source& source, int64_t from = -1,
+                                       size_t max_bytes = 4096) {
+  std::vector<std::string> out;
+  int64_t offset = from < 0 ? source.log_start_offset() : from;
+  while (offset < source.log_end_offset()) {
+    auto r = source.Read(offset, max_bytes);
+    REQUIRE(r.ok());
+    REQUIRE(r->batch_count > 0);
+    auto v = Values(r->bytes);
+    out.insert(out.end(), v.begin(), v.end());
+    offset = r->next_offset;
   }
   return out;
 }

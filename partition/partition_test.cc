@@ -41,16 +41,7 @@ AppendResult MustAppend(Partition& p, std::vector<std::byte> batch) {
 }
 
 std::vector<std::string> ReadAll(const Partition& p) {
-  std::vector<std::string> out;
-  for (int64_t offset = p.log_start_offset(); offset < p.log_end_offset();) {
-    auto r = p.Read(offset, 1 << 20);
-    REQUIRE(r.ok());
-    REQUIRE(r->batch_count > 0);
-    auto v = Values(r->bytes);
-    out.insert(out.end(), v.begin(), v.end());
-    offset = r->next_offset;
-  }
-  return out;
+  return log::testing::ReadAllValues(p, -1, 1 << 20);
 }
 
 TEST_CASE("a partition lives in <data_dir>/<topic>-<index>", "[partition]") {
