@@ -4,13 +4,25 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace strata::protocol {
 
+// Values are stable on the wire: add new APIs at the end, never renumber.
 enum class ApiKey : uint16_t {
-  kApiVersions = 0,
+  kApiVersions = 0,     // api_versions.fbs
+  kMetadata = 1,        // metadata.fbs
+  kCreateTopics = 2,    // topics.fbs
+  kDeleteTopics = 3,    // topics.fbs
+  kInitProducerId = 4,  // init_producer_id.fbs
+  kDescribeConfigs = 5, // configs.fbs
+  kAlterConfigs = 6,    // configs.fbs
+  kProduce = 7,         // produce.fbs
+  kFetch = 8,           // fetch.fbs (the response body carries a records trailer)
+  kListOffsets = 9,     // list_offsets.fbs
 };
+inline constexpr uint16_t kApiKeyCount = 10;
 
 struct ApiVersionRange {
   ApiKey key;
@@ -18,7 +30,13 @@ struct ApiVersionRange {
   uint16_t max_version;
 };
 
-// The versions this build serves, one entry per API.
+// The versions this build serves, one entry per API, indexed by key.
 std::span<const ApiVersionRange> SupportedApis();
+
+// The served range of `api_key`; nullopt for a key this build does not know.
+std::optional<ApiVersionRange> FindApi(uint16_t api_key);
+
+// "Produce", "Fetch", ...; "Unknown" for a key this build does not know. For logs and metrics.
+const char* ApiName(uint16_t api_key);
 
 }  // namespace strata::protocol
