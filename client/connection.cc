@@ -1,0 +1,332 @@
+#include "client/connection.h"
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#include <asio.hpp>
+#include <cctype>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/error_status.h"
+#include "common/endian.h"
+#include "common/limits.h"
+#include "protocol/api_versions_generated.h"
+#include "protocol/frame.h"
+#include "protocol/message.h"
+
+namespace strata::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint16_t kDefaultPort = 9292;
+constexpr const char* kVersionString = "0.1";
+
+// "Connection refused" -> "connection refused", as it sits inside a sentence.
+std::string Reason(const std::error_code& ec) {
+  std::string text = ec.message();
+  if (!text.empty()) text[0] = char(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("bad broker address '", std::string(address), "': ", std::string(why),
+                                                   ". Write HOST:PORT, e.g. 127.0.0.1:9292"));
+  };
+  HostPort hp;
+  std::string_view port_text;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos) return bad("missing ']'");
+    hp.host = std::string(address.substr(1, close - 1));
+    std::string_view rest = address.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return bad("expected ':' after ']'");
+      port_text = rest.substr(1);
+    }
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon != std::string_view::npos && address.find(':') != colon) {
+      return bad("an IPv6 address needs brackets");
+    }
+    hp.host = std::string(address.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = address.substr(colon + 1);
+  }
+  if (hp.host.empty()) return bad("empty host");
+  hp.port = kDefaultPort;
+  if (!port_text.empty() || address.back() == ':') {
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(std::string(port_text), &port) || port == 0 || port > 65535) {
+      return bad("the port must be a number in [1, 65535]");
+    }
+    hp.port = uint16_t(port);
+  }
+  return hp;
+}
+
+std::string CannotReachMessage(std::string_view address, std::string_view reason) {
+  return absl::StrCat("cannot reach ", std::string(address), " (", std::string(reason),
+                      "): is stratad running? Start it with ./scripts/run.sh, or pass "
+                      "--bootstrap HOST:PORT (or set STRATA_BOOTSTRAP) to use another broker");
+}
+
+struct Connection::Io {
+  asio::io_context ctx;
+  asio::ip::tcp::socket socket{ctx};
+
+  // Runs handlers until `done` or the deadline. On timeout, closes the socket (which cancels the
+  // operation), drains its handler and returns false.
+  bool RunUntil(const bool& done, Clock::time_point deadline) {
+    ctx.restart();
+    while (!done) {
+      if (ctx.run_one_until(deadline) == 0) break;
+    }
+    if (done) return true;
+    std::error_code ignored;
+    socket.close(ignored);
+    ctx.restart();
+    ctx.run();
+    return false;
+  }
+};
+
+Connection::Connection(std::string address, ConnectionOptions options)
+    : address_(std::move(address)),
+      options_(std::move(options)),
+      io_(std::make_unique<Io>()),
+      versions_(protocol::kApiKeyCount, -1) {}
+
+Connection::~Connection() = default;
+
+Clock::time_point Connection::Deadline(int64_t timeout_ms) const {
+  if (timeout_ms <= 0) timeout_ms = options_.request_timeout_ms;
+  return Clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(std::string_view address,
+                                                                const ConnectionOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(address));
+  std::unique_ptr<Connection> conn(new Connection(std::string(address), options));
+  STRATA_RETURN_IF_ERROR(conn->ConnectSocket(hp));
+  STRATA_RETURN_IF_ERROR(conn->Handshake());
+  return conn;
+}
+
+absl::Status Connection::ConnectSocket(const HostPort& hp) {
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
+  asio::ip::tcp::resolver resolver(io_->ctx);
+  bool done = false;
+  std::error_code ec;
+  asio::ip::tcp::resolver::results_type endpoints;
+  resolver.async_resolve(hp.host, std::to_string(hp.port),
+                         [&](const std::error_code& e, asio::ip::tcp::resolver::results_type r) {
+                           ec = e;
+                           endpoints = std::move(r);
+                           done = true;
+                         });
+  if (!io_->RunUntil(done, deadline)) {
+    resolver.cancel();
+    io_->ctx.restart();
+    io_->ctx.run();
+    broken_ = true;
+    return absl::UnavailableError(
+        CannotReachMessage(address_, "could not resolve the host name in time"));
+  }
+  if (ec) {
+    broken_ = true;
+    return absl::UnavailableError(CannotReachMessage(
+        address_, absl::StrCat("cannot resolve host '", hp.host, "': ", Reason(ec))));
+  }
+  done = false;
+  asio::async_connect(io_->socket, endpoints,
+                      [&](const std::error_code& e, const asio::ip::tcp::endpoint&) {
+                        ec = e;
+                        done = true;
+                      });
+  if (!io_->RunUntil(done, deadline)) {
+    broken_ = true;
+    return absl::UnavailableError(CannotReachMessage(
+        address_, absl::StrCat("no answer within ", options_.connect_timeout_ms, " ms")));
+  }
+  if (ec) {
+    broken_ = true;
+    return absl::UnavailableError(CannotReachMessage(address_, Reason(ec)));
+  }
+  std::error_code ignored;
+  io_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Handshake() {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(protocol::fb::CreateApiVersionsRequestDirect(fbb, options_.client_software_name.c_str(),
+                                                          kVersionString));
+  // ApiVersions v0 is always served: every version keeps v0's first fields.
+  versions_[uint16_t(protocol::ApiKey::kApiVersions)] = 0;
+  absl::StatusOr<Response> response = Call(protocol::ApiKey::kApiVersions,
+                                           protocol::BuilderBytes(fbb),
+                                           options_.connect_timeout_ms);
+  if (!response.ok()) {
+    return absl::Status(response.status().code(),
+                        absl::StrCat("handshake with ", address_, " failed: ",
+                                     response.status().message()));
+  }
+  STRATA_ASSIGN_OR_RETURN(const auto* body, protocol::VerifyBody<protocol::fb::ApiVersionsResponse>(
+                                                response->body, "ApiVersionsResponse"));
+  STRATA_RETURN_IF_ERROR(ErrorToStatus(body->error_code(), body->error_message(),
+                                       absl::StrCat("handshake with ", address_)));
+  std::fill(versions_.begin(), versions_.end(), -1);
+  if (body->api_versions() != nullptr) {
+    for (const protocol::fb::ApiVersionRange* theirs : *body->api_versions()) {
+      std::optional<protocol::ApiVersionRange> ours = protocol::FindApi(theirs->api_key());
+      if (!ours) continue;  // an API newer than this client
+      const int32_t high = std::min(ours->max_version, theirs->max_version());
+      const int32_t low = std::max(ours->min_version, theirs->min_version());
+      if (high >= low) versions_[theirs->api_key()] = high;
+    }
+  }
+  for (protocol::ApiKey key : options_.required_apis) {
+    if (versions_[uint16_t(key)] < 0) {
+      const auto ours = protocol::FindApi(uint16_t(key));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the broker at ", address_, " does not serve ", protocol::ApiName(uint16_t(key)), " v",
+          ours->min_version, "..v", ours->max_version,
+          ", which this client needs: use a client and broker of matching versions"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::optional<uint16_t> Connection::NegotiatedVersion(protocol::ApiKey key) const {
+  const int32_t v = versions_[uint16_t(key)];
+  if (v < 0) return std::nullopt;
+  return uint16_t(v);
+}
+
+void Connection::Close() {
+  broken_ = true;
+  std::error_code ignored;
+  io_->socket.close(ignored);
+}
+
+absl::Status Connection::Broken(std::string_view what, absl::Status cause) {
+  Close();
+  return absl::Status(cause.code(), absl::StrCat(std::string(what), " ", address_, ": ", cause.message()));
+}
+
+absl::Status Connection::Write(protocol::ApiKey key, uint16_t version, uint32_t correlation_id,
+                               std::span<const std::byte> body, Clock::time_point deadline) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::byte> frame,
+                          protocol::EncodeFrame(correlation_id, uint16_t(key), version, body));
+  bool done = false;
+  std::error_code ec;
+  asio::async_write(io_->socket, asio::buffer(frame.data(), frame.size()),
+                    [&](const std::error_code& e, size_t) {
+                      ec = e;
+                      done = true;
+                    });
+  if (!io_->RunUntil(done, deadline)) {
+    return Broken("sending to", absl::DeadlineExceededError("the broker did not take the request "
+                                                            "in time (timed out)"));
+  }
+  if (ec) {
+    return Broken("sending to",
+                  absl::UnavailableError(absl::StrCat("connection lost (", Reason(ec), ")")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Response> Connection::Read(protocol::ApiKey key, uint32_t correlation_id,
+                                          Clock::time_point deadline) {
+  Response response;
+  response.frame.resize(4);
+  bool done = false;
+  std::error_code ec;
+  auto read = [&](size_t from) -> absl::Status {
+    done = false;
+    asio::async_read(io_->socket,
+                     asio::buffer(response.frame.data() + from, response.frame.size() - from),
+                     [&](const std::error_code& e, size_t) {
+                       ec = e;
+                       done = true;
+                     });
+    if (!io_->RunUntil(done, deadline)) {
+      return Broken("waiting for", absl::DeadlineExceededError(absl::StrCat(
+                                       "no answer to ", protocol::ApiName(uint16_t(key)),
+                                       " in time (timed out); the broker may be overloaded")));
+    }
+    if (ec == asio::error::eof) {
+      return Broken("reading from", absl::UnavailableError("the broker closed the connection"));
+    }
+    if (ec) {
+      return Broken("reading from",
+                    absl::UnavailableError(absl::StrCat("connection lost (", Reason(ec), ")")));
+    }
+    return absl::OkStatus();
+  };
+  STRATA_RETURN_IF_ERROR(read(0));
+  const uint64_t size = GetU32(response.frame.data());
+  if (size < protocol::kFrameSizeOverheadBytes || 4 + size > limits::frame_bytes_max) {
+    return Broken("reading from", absl::DataLossError(absl::StrCat(
+                                      "the response frame declares an impossible size ", size,
+                                      "; is this a Strata broker?")));
+  }
+  response.frame.resize(4 + size);
+  STRATA_RETURN_IF_ERROR(read(4));
+  absl::StatusOr<std::optional<protocol::Frame>> parsed = protocol::ParseFrame(response.frame);
+  if (!parsed.ok() || !parsed->has_value()) {
+    return Broken("reading from", absl::DataLossError("the response frame does not parse"));
+  }
+  const protocol::Frame& frame = **parsed;
+  if (frame.correlation_id != correlation_id || frame.api_key != uint16_t(key)) {
+    return Broken("reading from",
+                  absl::DataLossError(absl::StrCat(
+                      "expected the response to ", protocol::ApiName(uint16_t(key)),
+                      " (correlation id ", correlation_id, ") but got ",
+                      protocol::ApiName(frame.api_key), " (correlation id ",
+                      frame.correlation_id, ")")));
+  }
+  response.api_version = frame.api_version;
+  response.body = frame.body;
+  return response;
+}
+
+absl::StatusOr<Response> Connection::Call(protocol::ApiKey key, std::span<const std::byte> body,
+                                          int64_t timeout_ms) {
+  if (broken_) {
+    return absl::UnavailableError(
+        absl::StrCat("the connection to ", address_, " was lost; reconnect"));
+  }
+  std::optional<uint16_t> version = NegotiatedVersion(key);
+  if (!version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the broker at ", address_, " does not serve ", protocol::ApiName(uint16_t(key)),
+        " in a version this client speaks: use a client and broker of matching versions"));
+  }
+  const Clock::time_point deadline = Deadline(timeout_ms);
+  const uint32_t correlation_id = next_correlation_id_++;
+  STRATA_RETURN_IF_ERROR(Write(key, *version, correlation_id, body, deadline));
+  return Read(key, correlation_id, deadline);
+}
+
+absl::Status Connection::Send(protocol::ApiKey key, std::span<const std::byte> body,
+                              int64_t timeout_ms) {
+  if (broken_) {
+    return absl::UnavailableError(
+        absl::StrCat("the connection to ", address_, " was lost; reconnect"));
+  }
+  std::optional<uint16_t> version = NegotiatedVersion(key);
+  if (!version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the broker at ", address_, " does not serve ", protocol::ApiName(uint16_t(key)),
+        " in a version this client speaks"));
+  }
+  return Write(key, *version, next_correlation_id_++, body, Deadline(timeout_ms));
+}
+
+}  // namespace strata::client

@@ -1,0 +1,259 @@
+#include "client/consumer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client/error_status.h"
+#include "log/batch.h"
+#include "protocol/fetch_body.h"
+#include "protocol/fetch_generated.h"
+
+namespace strata::client {
+
+namespace fb = protocol::fb;
+
+namespace {
+
+std::string Name(const TopicPartition& tp) { return absl::StrCat(tp.topic, "-", tp.partition); }
+
+std::optional<std::string> Copy(const std::optional<std::string_view>& v) {
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+}  // namespace
+
+Consumer::Consumer(ConsumerConfig config) : config_(std::move(config)) {}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config) {
+  std::unique_ptr<Consumer> consumer(new Consumer(std::move(config)));
+  STRATA_RETURN_IF_ERROR(consumer->Conn().status());
+  return consumer;
+}
+
+absl::StatusOr<Connection*> Consumer::Conn() {
+  if (conn_ == nullptr || !conn_->ok()) {
+    conn_.reset();
+    ConnectionOptions options;
+    options.client_software_name = config_.client_name;
+    options.connect_timeout_ms = config_.connect_timeout_ms;
+    options.request_timeout_ms = config_.request_timeout_ms;
+    options.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kFetch,
+                             protocol::ApiKey::kListOffsets};
+    STRATA_ASSIGN_OR_RETURN(conn_, Connection::Connect(config_.bootstrap, options));
+  }
+  return conn_.get();
+}
+
+absl::Status Consumer::Assign(const std::string& topic, std::vector<int32_t> partitions) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, FetchTopicMetadata(*conn, topic));
+  const int32_t count = int32_t(info.partitions.size());
+  if (partitions.empty()) {
+    for (int32_t p = 0; p < count; ++p) partitions.push_back(p);
+  }
+  for (int32_t p : partitions) {
+    if (p < 0 || p >= count) {
+      return absl::NotFoundError(absl::StrCat("topic '", topic, "' has partitions 0..", count - 1,
+                                              "; there is no partition ", p));
+    }
+  }
+  for (int32_t p : partitions) assigned_.try_emplace(TopicPartition{topic, p});
+  return absl::OkStatus();
+}
+
+std::vector<TopicPartition> Consumer::Assignment() const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, state] : assigned_) out.push_back(tp);
+  return out;
+}
+
+absl::Status Consumer::SeekBy(const TopicPartition& tp, int64_t timestamp) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  STRATA_ASSIGN_OR_RETURN(std::vector<PartitionOffset> offsets,
+                          ListOffsets(*conn, tp.topic, {tp.partition}, timestamp));
+  STRATA_RETURN_IF_ERROR(offsets.at(0).status);
+  assigned_[tp].position = offsets[0].offset;
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::Seek(const std::string& topic, int32_t partition, SeekTarget target) {
+  const TopicPartition tp{topic, partition};
+  if (!assigned_.contains(tp)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("partition ", Name(tp), " is not assigned; Assign it before Seek"));
+  }
+  switch (target.kind) {
+    case SeekTarget::Kind::kEarliest:
+      return SeekBy(tp, kEarliestTimestamp);
+    case SeekTarget::Kind::kLatest:
+      return SeekBy(tp, kLatestTimestamp);
+    case SeekTarget::Kind::kTimestamp:
+      if (target.value < 0) {
+        return absl::OutOfRangeError(
+            absl::StrCat("cannot seek to timestamp ", target.value, ": it must be >= 0"));
+      }
+      return SeekBy(tp, target.value);
+    case SeekTarget::Kind::kOffset:
+      if (target.value < 0) {
+        return absl::OutOfRangeError(
+            absl::StrCat("cannot seek to offset ", target.value, ": offsets start at 0"));
+      }
+      assigned_[tp].position = target.value;
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("unknown seek target");
+}
+
+absl::Status Consumer::ResolvePositions() {
+  std::map<std::string, std::vector<int32_t>> missing;
+  for (const auto& [tp, state] : assigned_) {
+    if (!state.position) missing[tp.topic].push_back(tp.partition);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  if (config_.auto_offset_reset == OffsetReset::kNone) {
+    const auto& [topic, partitions] = *missing.begin();
+    return absl::FailedPreconditionError(
+        absl::StrCat("partition ", topic, "-", partitions.front(),
+                     " has no position and auto_offset_reset is none; Seek it first"));
+  }
+  const int64_t timestamp = config_.auto_offset_reset == OffsetReset::kEarliest
+                                ? kEarliestTimestamp
+                                : kLatestTimestamp;
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  for (const auto& [topic, partitions] : missing) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<PartitionOffset> offsets,
+                            ListOffsets(*conn, topic, partitions, timestamp));
+    for (const PartitionOffset& po : offsets) {
+      STRATA_RETURN_IF_ERROR(po.status);
+      assigned_[TopicPartition{topic, po.partition}].position = po.offset;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Consumer::Position(const std::string& topic, int32_t partition) {
+  auto it = assigned_.find(TopicPartition{topic, partition});
+  if (it == assigned_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("partition ", topic, "-", partition, " is not assigned"));
+  }
+  if (!it->second.position) STRATA_RETURN_IF_ERROR(ResolvePositions());
+  return *it->second.position;
+}
+
+std::optional<int64_t> Consumer::HighWatermark(const std::string& topic, int32_t partition) const {
+  auto it = assigned_.find(TopicPartition{topic, partition});
+  if (it == assigned_.end()) return std::nullopt;
+  return it->second.high_watermark;
+}
+
+absl::StatusOr<std::vector<PartitionOffset>> Consumer::EndOffsets(
+    const std::string& topic, const std::vector<int32_t>& partitions) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  return ListOffsets(*conn, topic, partitions, kLatestTimestamp);
+}
+
+absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
+  if (assigned_.empty()) {
+    return absl::FailedPreconditionError("no partitions are assigned; call Assign before Poll");
+  }
+  timeout_ms = std::clamp<int64_t>(timeout_ms, 0, INT32_MAX);
+  STRATA_RETURN_IF_ERROR(ResolvePositions());
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::FetchTopic>> topics;
+  for (auto it = assigned_.begin(); it != assigned_.end();) {
+    const std::string& topic = it->first.topic;
+    std::vector<flatbuffers::Offset<fb::FetchPartition>> parts;
+    for (; it != assigned_.end() && it->first.topic == topic; ++it) {
+      parts.push_back(fb::CreateFetchPartition(fbb, it->first.partition, *it->second.position,
+                                               config_.partition_max_bytes));
+    }
+    topics.push_back(fb::CreateFetchTopicDirect(fbb, topic.c_str(), &parts));
+  }
+  fbb.Finish(fb::CreateFetchRequestDirect(fbb, int32_t(timeout_ms), 1, config_.fetch_max_bytes,
+                                          &topics));
+  STRATA_ASSIGN_OR_RETURN(Response response,
+                          conn->Call(protocol::ApiKey::kFetch, protocol::BuilderBytes(fbb),
+                                     timeout_ms + config_.request_timeout_ms));
+  STRATA_ASSIGN_OR_RETURN(protocol::FetchResponseView view,
+                          protocol::ParseFetchResponseBody(response.body));
+  STRATA_RETURN_IF_ERROR(ErrorToStatus(view.response->error_code(),
+                                       view.response->error_message(), "Fetch"));
+
+  // Work on a copy of the states: an error part-way returns nothing and moves no position.
+  std::map<TopicPartition, PartitionState> states = assigned_;
+  std::vector<ConsumerRecord> out;
+  size_t records_pos = 0;
+  if (view.response->topics() != nullptr) {
+    for (const fb::FetchTopicResponse* t : *view.response->topics()) {
+      if (t->partitions() == nullptr) continue;
+      const std::string topic = t->name() == nullptr ? std::string() : t->name()->str();
+      for (const fb::FetchPartitionResponse* p : *t->partitions()) {
+        std::span<const std::byte> bytes = view.records.subspan(records_pos, p->records_bytes());
+        records_pos += p->records_bytes();
+        const TopicPartition tp{topic, p->index()};
+        auto state = states.find(tp);
+        if (state == states.end()) continue;  // not ours: ignore
+        if (p->high_watermark() >= 0) state->second.high_watermark = p->high_watermark();
+        const fb::ErrorCode code = p->error_code();
+        if (code == fb::ErrorCode::OFFSET_OUT_OF_RANGE) {
+          const int64_t position = state->second.position.value_or(-1);
+          if (config_.auto_offset_reset == OffsetReset::kNone) {
+            return absl::OutOfRangeError(absl::StrCat(
+                "offset ", position, " of ", Name(tp), " is out of range (log start ",
+                p->log_start_offset(), ", end ", p->high_watermark(),
+                "); Seek to a valid offset, or use auto_offset_reset earliest or latest"));
+          }
+          const bool earliest = config_.auto_offset_reset == OffsetReset::kEarliest;
+          const int64_t reset = earliest ? p->log_start_offset() : p->high_watermark();
+          state->second.position = reset >= 0 ? std::optional<int64_t>(reset) : std::nullopt;
+          continue;
+        }
+        if (IsRetriable(code)) continue;  // try again on the next Poll
+        STRATA_RETURN_IF_ERROR(
+            ErrorToStatus(code, p->error_message(), absl::StrCat("fetching ", Name(tp))));
+        int64_t& position = *state->second.position;
+        while (!bytes.empty()) {
+          absl::StatusOr<log::BatchHeader> header = log::VerifyBatch(bytes);
+          if (absl::IsOutOfRange(header.status())) break;  // a partial batch at the end
+          if (!header.ok()) {
+            return absl::DataLossError(absl::StrCat(
+                "a batch of ", Name(tp), " near offset ", position,
+                " failed verification: ", header.status().message(),
+                ". The broker's copy may be damaged; check it with `strata log verify`"));
+          }
+          const size_t size = header->size_bytes();
+          if (header->last_offset() >= position) {
+            STRATA_ASSIGN_OR_RETURN(log::BatchReader reader,
+                                    log::BatchReader::Open(bytes.first(size)));
+            STRATA_ASSIGN_OR_RETURN(std::vector<log::Record> records, reader.ReadAll());
+            for (const log::Record& r : records) {
+              if (r.offset < position) continue;
+              ConsumerRecord cr;
+              cr.topic = topic;
+              cr.partition = tp.partition;
+              cr.offset = r.offset;
+              cr.timestamp_ms = r.timestamp_ms;
+              cr.key = Copy(r.key);
+              cr.value = Copy(r.value);
+              for (const log::RecordHeader& h : r.headers) {
+                cr.headers.push_back(Header{std::string(h.key), Copy(h.value)});
+              }
+              out.push_back(std::move(cr));
+            }
+            position = header->last_offset() + 1;
+          }
+          bytes = bytes.subspan(size);
+        }
+      }
+    }
+  }
+  assigned_ = std::move(states);
+  return out;
+}
+
+}  // namespace strata::client

@@ -1,0 +1,124 @@
+// Consumer: reads records from assigned partitions of a Strata broker.
+//
+//   auto consumer = Consumer::Create({.bootstrap = "127.0.0.1:9292"});
+//   (*consumer)->Assign("orders");                        // every partition
+//   (*consumer)->Seek("orders", 0, SeekTarget::Earliest());
+//   auto records = (*consumer)->Poll(500);
+//
+// Each partition has a position: the offset of the next record to return. A partition without one
+// (just assigned, or reset after OFFSET_OUT_OF_RANGE) gets it from `auto_offset_reset` (earliest
+// or latest) or, with kNone, makes Poll fail with FailedPrecondition until Seek sets it.
+// Poll sends one Fetch for every assigned partition (max_wait_ms = the poll timeout,
+// min_bytes 1), so it returns as soon as any record arrives or the timeout passes. Every batch is
+// verified (structure and checksum, log::VerifyBatch) before its records are read; a batch that
+// fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
+// offset, so records below the position inside the first batch are skipped.
+// Nothing is committed: positions live only in this object (no consumer groups yet).
+//
+// Not thread-safe: one thread at a time, like Kafka's consumer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/connection.h"
+#include "client/metadata.h"
+#include "client/types.h"
+#include "common/status.h"
+
+namespace strata::client {
+
+enum class OffsetReset {
+  kEarliest,  // start at the log start
+  kLatest,    // start at the log end: only records produced from now on
+  kNone,      // no automatic position: Poll fails until Seek sets one
+};
+
+// Where Seek moves a partition's position.
+struct SeekTarget {
+  enum class Kind { kEarliest, kLatest, kOffset, kTimestamp };
+  Kind kind = Kind::kEarliest;
+  int64_t value = 0;  // the offset, or the timestamp in ms since epoch
+
+  static SeekTarget Earliest() { return {Kind::kEarliest, 0}; }
+  static SeekTarget Latest() { return {Kind::kLatest, 0}; }
+  static SeekTarget Offset(int64_t offset) { return {Kind::kOffset, offset}; }
+  static SeekTarget Timestamp(int64_t timestamp_ms) { return {Kind::kTimestamp, timestamp_ms}; }
+  bool operator==(const SeekTarget&) const = default;
+};
+
+struct ConsumerRecord {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::optional<std::string> key;    // nullopt: null key
+  std::optional<std::string> value;  // nullopt: null value (a tombstone)
+  std::vector<Header> headers;
+};
+
+struct ConsumerConfig {
+  std::string bootstrap = kDefaultBootstrap;
+  std::string client_name = "strata-cpp-consumer";
+  OffsetReset auto_offset_reset = OffsetReset::kEarliest;
+  int32_t fetch_max_bytes = 50 << 20;     // per Fetch response (at least one batch comes anyway)
+  int32_t partition_max_bytes = 1 << 20;  // per partition per Fetch
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 30000;     // beyond a Fetch's own wait
+};
+
+class Consumer {
+ public:
+  // Connects and checks the broker serves Fetch, ListOffsets and Metadata.
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerConfig config);
+
+  // Adds partitions of `topic` to the assignment (empty: every partition it has now). NotFound
+  // for a topic or partition that does not exist. New partitions start without a position.
+  absl::Status Assign(const std::string& topic, std::vector<int32_t> partitions = {});
+  std::vector<TopicPartition> Assignment() const;
+
+  // Moves the position of an assigned partition (Earliest, Latest and Timestamp ask the broker).
+  // FailedPrecondition if the partition is not assigned; OutOfRange for a negative offset.
+  absl::Status Seek(const std::string& topic, int32_t partition, SeekTarget target);
+
+  // Records from the assigned partitions, waiting up to `timeout_ms` for the first one. An empty
+  // vector means none arrived in time. Positions advance past what is returned.
+  //   DataLoss            a batch failed verification (the data or the broker is damaged)
+  //   OutOfRange          OFFSET_OUT_OF_RANGE with auto_offset_reset = kNone
+  //   FailedPrecondition  nothing assigned, or a partition without a position and kNone
+  //   Unavailable         the connection was lost (the next Poll reconnects)
+  absl::StatusOr<std::vector<ConsumerRecord>> Poll(int64_t timeout_ms);
+
+  // The offset of the next record Poll returns for an assigned partition (resolving
+  // auto_offset_reset if it has none yet).
+  absl::StatusOr<int64_t> Position(const std::string& topic, int32_t partition);
+
+  // The log end (next offset to be written) of each given partition, asked now.
+  absl::StatusOr<std::vector<PartitionOffset>> EndOffsets(const std::string& topic,
+                                                          const std::vector<int32_t>& partitions);
+
+  // The high watermark seen in the last Fetch answer for this partition, if any.
+  std::optional<int64_t> HighWatermark(const std::string& topic, int32_t partition) const;
+
+ private:
+  struct PartitionState {
+    std::optional<int64_t> position;
+    std::optional<int64_t> high_watermark;
+  };
+
+  explicit Consumer(ConsumerConfig config);
+  absl::StatusOr<Connection*> Conn();
+  // Gives every assigned partition without a position one, by auto_offset_reset.
+  absl::Status ResolvePositions();
+  absl::Status SeekBy(const TopicPartition& tp, int64_t timestamp);
+
+  const ConsumerConfig config_;
+  std::unique_ptr<Connection> conn_;
+  std::map<TopicPartition, PartitionState> assigned_;
+};
+
+}  // namespace strata::client

@@ -1,0 +1,82 @@
+#include "client/error_status.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace strata::client {
+
+using protocol::fb::ErrorCode;
+
+std::string ErrorCodeName(ErrorCode code) {
+  if (code >= ErrorCode::MIN && code <= ErrorCode::MAX) {
+    return protocol::fb::EnumNameErrorCode(code);
+  }
+  return absl::StrCat("error ", static_cast<int>(code));
+}
+
+bool IsRetriable(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::STORAGE_ERROR:
+    case ErrorCode::REQUEST_TIMED_OUT:
+    case ErrorCode::BROKER_BUSY:
+    case ErrorCode::SHUTTING_DOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status ErrorToStatus(ErrorCode code, std::string_view broker_message,
+                           std::string_view context) {
+  if (code == ErrorCode::NONE) return absl::OkStatus();
+  std::string text(context);
+  if (!text.empty()) text += ": ";
+  text += broker_message.empty() ? "the broker reported an error" : std::string(broker_message);
+  absl::StrAppend(&text, " (", ErrorCodeName(code), ")");
+  switch (code) {
+    case ErrorCode::UNSUPPORTED_VERSION:
+    case ErrorCode::UNSUPPORTED_API:
+      return absl::UnimplementedError(
+          absl::StrCat(text, ". The broker does not serve this request: use a client and broker "
+                             "of matching versions."));
+    case ErrorCode::INVALID_REQUEST:
+    case ErrorCode::INVALID_TOPIC:
+    case ErrorCode::INVALID_CONFIG:
+    case ErrorCode::CORRUPT_MESSAGE:
+    case ErrorCode::MESSAGE_TOO_LARGE:
+      return absl::InvalidArgumentError(text);
+    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
+      return absl::NotFoundError(text);
+    case ErrorCode::TOPIC_ALREADY_EXISTS:
+      return absl::AlreadyExistsError(text);
+    case ErrorCode::OFFSET_OUT_OF_RANGE:
+      return absl::OutOfRangeError(text);
+    case ErrorCode::OUT_OF_ORDER_SEQUENCE:
+      return absl::OutOfRangeError(
+          absl::StrCat(text, ". The producer's sequence numbers are out of step with the broker; "
+                             "the producer takes a new producer id."));
+    case ErrorCode::PRODUCER_FENCED:
+      return absl::FailedPreconditionError(
+          absl::StrCat(text, ". Another producer with a newer epoch took over this producer id."));
+    case ErrorCode::STORAGE_ERROR:
+      return absl::UnavailableError(
+          absl::StrCat(text, ". The partition is offline; look at the broker's log."));
+    case ErrorCode::REQUEST_TIMED_OUT:
+    case ErrorCode::BROKER_BUSY:
+    case ErrorCode::SHUTTING_DOWN:
+      return absl::UnavailableError(text);
+    case ErrorCode::UNKNOWN:
+    default:
+      return absl::UnknownError(text);
+  }
+}
+
+absl::Status ErrorToStatus(ErrorCode code, const flatbuffers::String* broker_message,
+                           std::string_view context) {
+  return ErrorToStatus(
+      code, broker_message == nullptr ? std::string_view() : broker_message->string_view(),
+      context);
+}
+
+}  // namespace strata::client

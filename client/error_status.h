@@ -1,0 +1,56 @@
+// Turning a broker's error_code / error_message into an absl::Status a caller can act on.
+//
+// Every response table of the native protocol starts with error_code and error_message, and so do
+// per-topic and per-partition results (docs/protocol.md, "Error codes"). The mapping follows what
+// the caller should do next (common/status.h):
+//   NONE                                      OK
+//   UNKNOWN                                   Unknown        report it
+//   UNSUPPORTED_VERSION, UNSUPPORTED_API      Unimplemented  the broker is older or newer
+//   INVALID_REQUEST, INVALID_TOPIC, INVALID_CONFIG, CORRUPT_MESSAGE, MESSAGE_TOO_LARGE
+//                                             InvalidArgument  fix the request; never retried
+//   UNKNOWN_TOPIC_OR_PARTITION                NotFound       create the topic / refresh metadata
+//   TOPIC_ALREADY_EXISTS                      AlreadyExists
+//   OFFSET_OUT_OF_RANGE                       OutOfRange     seek and fetch again
+//   OUT_OF_ORDER_SEQUENCE                     OutOfRange     fatal for that producer id
+//   PRODUCER_FENCED                           FailedPrecondition  fatal for that producer id
+//   STORAGE_ERROR, REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN
+//                                             Unavailable    retriable (IsRetriable)
+// A code this build does not know is Unknown. Plain functions, safe from any thread.
+#pragma once
+
+#include <string_view>
+
+#include "common/status.h"
+#include "protocol/errors_generated.h"
+#include "protocol/message.h"
+
+namespace strata::client {
+
+// The status for `code`. The message reads "<context>: <broker message> (<CODE>)", followed by
+// what to do where there is something to say. OK for NONE.
+absl::Status ErrorToStatus(protocol::fb::ErrorCode code, std::string_view broker_message,
+                           std::string_view context);
+
+// Same, taking the raw fields of a FlatBuffers response (message may be null).
+absl::Status ErrorToStatus(protocol::fb::ErrorCode code, const flatbuffers::String* broker_message,
+                           std::string_view context);
+
+// True for the codes a client retries unchanged after a backoff: STORAGE_ERROR,
+// REQUEST_TIMED_OUT, BROKER_BUSY and SHUTTING_DOWN.
+bool IsRetriable(protocol::fb::ErrorCode code);
+
+// "UNKNOWN_TOPIC_OR_PARTITION", or "error <n>" for a code this build does not know.
+std::string ErrorCodeName(protocol::fb::ErrorCode code);
+
+// Verifies a response body as `Table` and turns its top-level error_code into a status. An
+// ErrorResponse (unsupported version, bad request) reads as `Table` with only the error set, so
+// this handles it too. `what` names the table ("MetadataResponse"); `context` prefixes errors.
+template <typename Table>
+absl::StatusOr<const Table*> CheckResponse(std::span<const std::byte> body, const char* what,
+                                           std::string_view context) {
+  STRATA_ASSIGN_OR_RETURN(const Table* table, protocol::VerifyBody<Table>(body, what));
+  STRATA_RETURN_IF_ERROR(ErrorToStatus(table->error_code(), table->error_message(), context));
+  return table;
+}
+
+}  // namespace strata::client

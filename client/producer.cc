@@ -1,0 +1,451 @@
+#include "client/producer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client/error_status.h"
+#include "client/metadata.h"
+#include "common/endian.h"
+#include "common/limits.h"
+#include "log/batch_format.h"
+#include "protocol/init_producer_id_generated.h"
+#include "protocol/produce_generated.h"
+
+namespace strata::client {
+
+namespace fb = protocol::fb;
+namespace bf = log::batch_format;
+
+namespace {
+
+// A Produce request stops taking batches once they add up to this, so the request (plus one more
+// maximal batch) always fits in a frame.
+constexpr size_t kRequestBatchBytes = limits::frame_bytes_max / 2;
+static_assert(kRequestBatchBytes + limits::batch_bytes_max < limits::frame_bytes_max);
+// How much longer than the request's own timeout_ms the client waits for the answer, so the
+// broker's REQUEST_TIMED_OUT normally arrives before the client gives up on the connection.
+constexpr int64_t kResponseGraceMs = 5000;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Sequence numbers wrap from INT32_MAX to 0 (docs/partition.md).
+int32_t AddSequence(int32_t sequence, int32_t count) {
+  return int32_t((int64_t(sequence) + count) % (int64_t(INT32_MAX) + 1));
+}
+
+enum class Action { kDone, kRetry, kFail };
+
+struct Outcome {
+  std::unique_ptr<ProducerBatch> batch;
+  Action action = Action::kFail;
+  int64_t base_offset = -1;
+  absl::Status status;
+};
+
+}  // namespace
+
+Producer::Producer(ProducerConfig config)
+    : config_(std::move(config)),
+      accumulator_(RecordAccumulator::Options{config_.batch_bytes, config_.linger_ms,
+                                              config_.buffer_bytes, config_.compression}) {
+  absl::MutexLock lock(&conn_mu_);
+  drop_responses_ = config_.TEST_drop_responses;
+}
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config) {
+  if (config.acks != 0 && config.acks != 1 && config.acks != -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("acks must be 0, 1 or -1 (all), not ", config.acks));
+  }
+  if (config.batch_bytes == 0 || config.batch_bytes > limits::batch_bytes_max) {
+    return absl::InvalidArgumentError(absl::StrCat("batch_bytes must be in [1, ",
+                                                   limits::batch_bytes_max, "], not ",
+                                                   config.batch_bytes));
+  }
+  if (config.buffer_bytes < bf::kHeaderBytes + 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("buffer_bytes ", config.buffer_bytes, " is too small to hold a record"));
+  }
+  if (config.linger_ms < 0 || config.max_block_ms < 0 || config.request_timeout_ms <= 0 ||
+      config.delivery_timeout_ms <= 0 || config.retry_backoff_ms < 0) {
+    return absl::InvalidArgumentError("producer timeouts must be positive");
+  }
+  std::unique_ptr<Producer> producer(new Producer(std::move(config)));
+  {
+    absl::MutexLock lock(&producer->conn_mu_);
+    STRATA_RETURN_IF_ERROR(producer->EnsureConnectedLocked());
+    if (producer->idempotent()) STRATA_RETURN_IF_ERROR(producer->InitProducerIdLocked());
+  }
+  producer->sender_ = std::thread([p = producer.get()] { p->Run(); });
+  return producer;
+}
+
+Producer::~Producer() { Close(); }
+
+int64_t Producer::producer_id() const {
+  absl::MutexLock lock(&conn_mu_);
+  return producer_id_;
+}
+
+absl::Status Producer::EnsureConnectedLocked() {
+  if (conn_ != nullptr && conn_->ok()) return absl::OkStatus();
+  conn_.reset();
+  ConnectionOptions options;
+  options.client_software_name = config_.client_name;
+  options.connect_timeout_ms = config_.connect_timeout_ms;
+  options.request_timeout_ms = config_.request_timeout_ms + kResponseGraceMs;
+  options.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kProduce};
+  if (idempotent()) options.required_apis.push_back(protocol::ApiKey::kInitProducerId);
+  STRATA_ASSIGN_OR_RETURN(conn_, Connection::Connect(config_.bootstrap, options));
+  return absl::OkStatus();
+}
+
+absl::Status Producer::InitProducerIdLocked() {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(fb::CreateInitProducerIdRequest(fbb));
+  STRATA_ASSIGN_OR_RETURN(
+      Response response, conn_->Call(protocol::ApiKey::kInitProducerId, protocol::BuilderBytes(fbb)));
+  STRATA_ASSIGN_OR_RETURN(const fb::InitProducerIdResponse* body,
+                          CheckResponse<fb::InitProducerIdResponse>(
+                              response.body, "InitProducerIdResponse", "InitProducerId"));
+  if (body->producer_id() < 0) {
+    return absl::DataLossError(
+        absl::StrCat("InitProducerId returned producer id ", body->producer_id()));
+  }
+  producer_id_ = body->producer_id();
+  producer_epoch_ = body->producer_epoch();
+  next_sequence_.clear();
+  return absl::OkStatus();
+}
+
+void Producer::ResetProducerIdLocked() {
+  producer_id_ = -1;
+  producer_epoch_ = -1;
+  next_sequence_.clear();
+}
+
+absl::Status Producer::RefreshMetadataLocked(const std::string& topic) {
+  STRATA_RETURN_IF_ERROR(EnsureConnectedLocked());
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, FetchTopicMetadata(*conn_, topic));
+  const int32_t partitions = int32_t(info.partitions.size());
+  absl::MutexLock lock(&meta_mu_);
+  TopicMeta& meta = topics_[topic];
+  if (meta.partitions != partitions) {
+    meta.partitions = partitions;
+    meta.sticky = std::make_unique<partition::StickyPartitioner>(partitions);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecord& record,
+                                                  absl::Time deadline) {
+  bool known = false;
+  {
+    absl::MutexLock lock(&meta_mu_);
+    known = topics_.contains(record.topic);
+  }
+  if (!known) {
+    if (!conn_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
+      conn_mu_.Unlock();
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "could not get the metadata of topic '", record.topic, "' within max_block_ms"));
+    }
+    absl::Status st = RefreshMetadataLocked(record.topic);
+    conn_mu_.Unlock();
+    STRATA_RETURN_IF_ERROR(st);
+  }
+  absl::MutexLock lock(&meta_mu_);
+  const TopicMeta& meta = topics_.at(record.topic);
+  if (record.partition) {
+    if (*record.partition < 0 || *record.partition >= meta.partitions) {
+      return absl::NotFoundError(absl::StrCat("topic '", record.topic, "' has partitions 0..",
+                                              meta.partitions - 1, "; there is no partition ",
+                                              *record.partition));
+    }
+    return *record.partition;
+  }
+  if (record.key) return partition::PartitionForKey(*record.key, meta.partitions);
+  return meta.sticky->Current();
+}
+
+void Producer::StickyBatchCompleted(const TopicPartition& tp) {
+  absl::MutexLock lock(&meta_mu_);
+  auto it = topics_.find(tp.topic);
+  if (it != topics_.end() && it->second.sticky != nullptr && tp.partition < it->second.partitions) {
+    it->second.sticky->BatchCompleted(tp.partition);
+  }
+}
+
+absl::Status Producer::Send(ProducerRecord record, SendCallback callback) {
+  if (accumulator_.closed()) {
+    return absl::FailedPreconditionError("the producer is closed; create a new one to send");
+  }
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(config_.max_block_ms);
+  STRATA_ASSIGN_OR_RETURN(const int32_t partition, ChoosePartition(record, deadline));
+  log::RecordInput input;
+  input.timestamp_ms = record.timestamp_ms >= 0 ? record.timestamp_ms : NowMs();
+  if (record.key) input.key = *record.key;
+  if (record.value) input.value = *record.value;
+  for (const Header& h : record.headers) {
+    log::RecordHeader rh;
+    rh.key = h.key;
+    if (h.value) rh.value = *h.value;
+    input.headers.push_back(rh);
+  }
+  TopicPartition tp{record.topic, partition};
+  STRATA_ASSIGN_OR_RETURN(RecordAccumulator::AppendResult result,
+                          accumulator_.Append(tp, input, std::move(callback), deadline));
+  if (result.batch_full && !record.key && !record.partition) StickyBatchCompleted(tp);
+  return absl::OkStatus();
+}
+
+std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<RecordMetadata>>>();
+  std::future<absl::StatusOr<RecordMetadata>> future = promise->get_future();
+  absl::Status st = Send(std::move(record), [promise](absl::StatusOr<RecordMetadata> md) {
+    promise->set_value(std::move(md));
+  });
+  if (!st.ok()) promise->set_value(std::move(st));
+  return future;
+}
+
+void Producer::Flush() { accumulator_.Flush(); }
+
+void Producer::Close() {
+  {
+    absl::MutexLock lock(&close_mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
+  accumulator_.Close();
+  if (sender_.joinable()) sender_.join();
+}
+
+// --- The sender thread ---------------------------------------------------------------------------
+
+void Producer::Run() {
+  for (;;) {
+    if (accumulator_.ClosedAndDrained() && retries_.empty()) return;
+    const absl::Time now = absl::Now();
+    std::set<TopicPartition> muted;
+    absl::Time next_retry = absl::InfiniteFuture();
+    std::vector<std::unique_ptr<ProducerBatch>> batches;
+    for (auto it = retries_.begin(); it != retries_.end();) {
+      muted.insert(it->first);
+      if (it->second->retry_at <= now) {
+        batches.push_back(std::move(it->second));
+        it = retries_.erase(it);
+      } else {
+        next_retry = std::min(next_retry, it->second->retry_at);
+        ++it;
+      }
+    }
+    for (auto& batch : accumulator_.Drain(now, muted, kRequestBatchBytes)) {
+      StickyBatchCompleted(batch->tp);
+      batches.push_back(std::move(batch));
+    }
+    if (batches.empty()) {
+      accumulator_.WaitForWork(next_retry, muted);
+      continue;
+    }
+    SendBatches(std::move(batches));
+  }
+}
+
+absl::Status Producer::Seal(ProducerBatch& batch) {
+  if (batch.bytes.empty()) {
+    STRATA_ASSIGN_OR_RETURN(batch.bytes, batch.builder->Build());
+    batch.builder.reset();  // the bytes are all that is sent from now on
+  }
+  if (!idempotent() || batch.producer_id == producer_id_) return absl::OkStatus();
+  // First send under this producer id: take the partition's next sequence numbers. The fields lie
+  // inside the checksum, so it is recomputed.
+  int32_t& next = next_sequence_[batch.tp];
+  batch.base_sequence = next;
+  next = AddSequence(next, batch.record_count());
+  batch.producer_id = producer_id_;
+  std::byte* h = batch.bytes.data();
+  PutI64(h + bf::kProducerIdPos, producer_id_);
+  PutI16(h + bf::kProducerEpochPos, producer_epoch_);
+  PutI32(h + bf::kBaseSequencePos, batch.base_sequence);
+  PutU64(h + bf::kChecksumPos, log::ComputeBatchChecksum(batch.bytes));
+  return absl::OkStatus();
+}
+
+void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) {
+  std::vector<Outcome> outcomes;
+  auto all = [&](Action action, const absl::Status& st) {
+    for (auto& b : batches) {
+      if (b != nullptr) outcomes.push_back({std::move(b), action, -1, st});
+    }
+  };
+  {
+    absl::MutexLock lock(&conn_mu_);
+    absl::Status st = EnsureConnectedLocked();
+    if (st.ok() && idempotent() && producer_id_ < 0) st = InitProducerIdLocked();
+    if (!st.ok()) {
+      all(Action::kRetry, st);
+    } else {
+      // Seal, and group by topic for the request.
+      std::map<std::string, std::vector<ProducerBatch*>> by_topic;
+      for (auto& b : batches) {
+        absl::Status sealed = Seal(*b);
+        if (!sealed.ok()) {
+          outcomes.push_back({std::move(b), Action::kFail, -1, sealed});
+          continue;
+        }
+        by_topic[b->tp.topic].push_back(b.get());
+      }
+      flatbuffers::FlatBufferBuilder fbb(1024);
+      std::vector<flatbuffers::Offset<fb::TopicProduceData>> topics;
+      for (const auto& [topic, list] : by_topic) {
+        std::vector<flatbuffers::Offset<fb::PartitionProduceData>> parts;
+        for (ProducerBatch* b : list) {
+          auto records = fbb.CreateVector(reinterpret_cast<const uint8_t*>(b->bytes.data()),
+                                          b->bytes.size());
+          parts.push_back(fb::CreatePartitionProduceData(fbb, b->tp.partition, records));
+        }
+        topics.push_back(fb::CreateTopicProduceDataDirect(fbb, topic.c_str(), &parts));
+      }
+      fbb.Finish(fb::CreateProduceRequestDirect(fbb, int8_t(config_.acks),
+                                                int32_t(config_.request_timeout_ms), &topics));
+      for (auto& b : batches) {
+        if (b != nullptr) b->maybe_written = true;
+      }
+      if (by_topic.empty()) {
+        // Nothing left to send: every batch failed to seal.
+      } else if (config_.acks == 0) {
+        // The broker never answers acks=0: once written, the records count as sent.
+        st = conn_->Send(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
+        all(st.ok() ? Action::kDone : Action::kRetry, st);
+      } else {
+        absl::StatusOr<Response> response =
+            conn_->Call(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
+        if (response.ok() && drop_responses_ > 0) {
+          --drop_responses_;
+          conn_->Close();
+          response = absl::UnavailableError(
+              "TEST_drop_responses: the Produce response was discarded as if the connection "
+              "dropped");
+        }
+        absl::StatusOr<const fb::ProduceResponse*> body =
+            response.ok() ? CheckResponse<fb::ProduceResponse>(response->body, "ProduceResponse",
+                                                               "Produce")
+                          : absl::StatusOr<const fb::ProduceResponse*>(response.status());
+        if (!body.ok()) {
+          const bool retry = absl::IsUnavailable(body.status()) ||
+                             absl::IsDeadlineExceeded(body.status());
+          all(retry ? Action::kRetry : Action::kFail, body.status());
+        } else {
+          for (auto& b : batches) {
+            if (b == nullptr) continue;
+            Outcome out{std::move(b), Action::kRetry, -1,
+                        absl::UnavailableError("the Produce answer left out this partition")};
+            const TopicPartition tp = out.batch->tp;
+            const fb::PartitionProduceResponse* result = nullptr;
+            if ((*body)->topics() != nullptr) {
+              for (const fb::TopicProduceResponse* t : *(*body)->topics()) {
+                if (t->name() == nullptr || t->name()->string_view() != tp.topic) continue;
+                if (t->partitions() == nullptr) continue;
+                for (const fb::PartitionProduceResponse* p : *t->partitions()) {
+                  if (p->index() == tp.partition) result = p;
+                }
+              }
+            }
+            if (result != nullptr) {
+              const fb::ErrorCode code = result->error_code();
+              out.status = ErrorToStatus(code, result->error_message(),
+                                         absl::StrCat("producing to ", tp.topic, "-", tp.partition));
+              if (code == fb::ErrorCode::NONE) {
+                out.action = Action::kDone;
+                out.base_offset = result->base_offset();
+              } else if (IsRetriable(code)) {
+                out.action = Action::kRetry;
+              } else if (code == fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
+                // Metadata may be stale (a topic being created); retry unless it is truly gone.
+                absl::Status refreshed = RefreshMetadataLocked(tp.topic);
+                bool exists = refreshed.ok();
+                if (exists) {
+                  absl::MutexLock meta_lock(&meta_mu_);
+                  exists = tp.partition < topics_[tp.topic].partitions;
+                }
+                out.action = exists || absl::IsUnavailable(refreshed) ? Action::kRetry
+                                                                      : Action::kFail;
+              } else if (code == fb::ErrorCode::OUT_OF_ORDER_SEQUENCE ||
+                         code == fb::ErrorCode::PRODUCER_FENCED) {
+                out.action = Action::kFail;
+                ResetProducerIdLocked();
+              } else {
+                // Not written: the next batch of this partition takes this one's sequences.
+                out.action = Action::kFail;
+                if (idempotent() && out.batch->producer_id == producer_id_ && producer_id_ >= 0) {
+                  next_sequence_[tp] = out.batch->base_sequence;
+                }
+              }
+            }
+            outcomes.push_back(std::move(out));
+          }
+        }
+      }
+    }
+  }
+  // Callbacks run without the connection lock, so they may Send.
+  for (Outcome& out : outcomes) {
+    switch (out.action) {
+      case Action::kDone:
+        Complete(std::move(out.batch), out.base_offset);
+        break;
+      case Action::kRetry:
+        Retry(std::move(out.batch), std::move(out.status));
+        break;
+      case Action::kFail:
+        Fail(std::move(out.batch), std::move(out.status));
+        break;
+    }
+  }
+}
+
+void Producer::Complete(std::unique_ptr<ProducerBatch> batch, int64_t base_offset) {
+  for (int32_t i = 0; i < batch->record_count(); ++i) {
+    RecordMetadata md;
+    md.topic = batch->tp.topic;
+    md.partition = batch->tp.partition;
+    md.offset = base_offset >= 0 ? base_offset + i : -1;
+    md.timestamp_ms = batch->timestamps_ms[i];
+    batch->callbacks[i](std::move(md));
+  }
+  accumulator_.Deallocate(*batch);
+}
+
+void Producer::Fail(std::unique_ptr<ProducerBatch> batch, absl::Status status) {
+  for (int32_t i = 0; i < batch->record_count(); ++i) batch->callbacks[i](status);
+  accumulator_.Deallocate(*batch);
+}
+
+void Producer::Retry(std::unique_ptr<ProducerBatch> batch, absl::Status cause) {
+  ++batch->attempts;
+  const absl::Time now = absl::Now();
+  if (now - batch->created >= absl::Milliseconds(config_.delivery_timeout_ms)) {
+    if (batch->maybe_written && idempotent()) {
+      // The broker may hold this batch: its sequences are in doubt, so start over with a new id.
+      absl::MutexLock lock(&conn_mu_);
+      ResetProducerIdLocked();
+    }
+    absl::Status expired = absl::DeadlineExceededError(absl::StrCat(
+        "could not deliver to ", batch->tp.topic, "-", batch->tp.partition, " within ",
+        config_.delivery_timeout_ms, " ms (delivery_timeout_ms) after ", batch->attempts,
+        " attempts; last error: ", cause.message()));
+    Fail(std::move(batch), std::move(expired));
+    return;
+  }
+  const int shift = std::min(batch->attempts - 1, 20);
+  const int64_t backoff_ms =
+      std::min(config_.retry_backoff_max_ms, config_.retry_backoff_ms << shift);
+  batch->retry_at = now + absl::Milliseconds(backoff_ms);
+  batch->last_error = std::move(cause);
+  TopicPartition tp = batch->tp;
+  retries_[tp] = std::move(batch);
+}
+
+}  // namespace strata::client

@@ -1,0 +1,161 @@
+// Producer: sends records to a Strata broker asynchronously, in batches, with idempotent retries.
+//
+//   auto producer = Producer::Create({.bootstrap = "127.0.0.1:9292"});
+//   (*producer)->Send({.topic = "orders", .key = "k1", .value = "hello"},
+//                     [](absl::StatusOr<RecordMetadata> md) { ... });
+//   (*producer)->Close();  // flushes
+//
+// Send picks the partition (an explicit one; else XXH3(key) mod partitions; a null key sticks to
+// one partition per batch), appends the record to that partition's batch in a bounded
+// RecordAccumulator and returns. A background sender thread sends ready batches (full at
+// batch_bytes, or linger_ms old) in one Produce request with at most one batch per partition,
+// keeping ONE request in flight on its one connection: the next request goes out when the
+// previous one is answered. That keeps each partition's batches in order without extra
+// bookkeeping, at the cost of throughput over long round trips.
+//
+// Idempotence (default, with acks=1 or -1): Create gets a producer id (InitProducerId); each
+// partition's batches carry consecutive sequence numbers, assigned on the first send. A batch that
+// fails retriably (REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, STORAGE_ERROR, a lost
+// connection, a timeout) is resent with the same id, epoch and sequence after an exponential
+// backoff, so the broker appends it once and answers a duplicate with the original offsets.
+// Retries stop after delivery_timeout_ms. After a batch fails in a way that leaves the broker's
+// view of the sequences unknown (OUT_OF_ORDER_SEQUENCE, PRODUCER_FENCED, or a batch that expired
+// after being sent), the producer takes a new producer id and starts its sequences over.
+//
+// Thread-safe: Send, Flush and Close may be called from any threads. Callbacks run on the sender
+// thread, in order per partition; they must be quick and must not call Flush or Close.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "client/connection.h"
+#include "client/record_accumulator.h"
+#include "client/types.h"
+#include "common/status.h"
+#include "log/batch.h"
+#include "partition/partitioner.h"
+
+namespace strata::client {
+
+struct ProducerRecord {
+  std::string topic;
+  std::optional<std::string> key;    // nullopt: null key (sticky partitioning)
+  std::optional<std::string> value;  // nullopt: null value (a tombstone)
+  std::vector<Header> headers;
+  int64_t timestamp_ms = -1;         // -1: now
+  std::optional<int32_t> partition;  // set: this partition, whatever the key
+};
+
+struct ProducerConfig {
+  std::string bootstrap = kDefaultBootstrap;
+  std::string client_name = "strata-cpp-producer";
+  int acks = -1;            // 0: no answer; 1: after the leader's append; -1: durable (all)
+  bool idempotent = true;   // ignored (off) with acks=0, which cannot retry
+  size_t batch_bytes = 128 << 10;
+  int64_t linger_ms = 1;
+  log::Compression compression = log::Compression::kNone;
+  size_t buffer_bytes = 32 << 20;
+  int64_t max_block_ms = 60000;         // how long Send waits for buffer space or metadata
+  int64_t request_timeout_ms = 30000;   // Produce timeout_ms; the client waits a little longer
+  int64_t connect_timeout_ms = 5000;
+  int64_t delivery_timeout_ms = 120000; // give up on a batch this long after its first record
+  int64_t retry_backoff_ms = 100;       // first retry; doubles per attempt
+  int64_t retry_backoff_max_ms = 1000;
+  // Test hook: discard the next N Produce responses as if the connection dropped before they
+  // arrived (the connection is closed and the batches retried).
+  int TEST_drop_responses = 0;
+};
+
+class Producer {
+ public:
+  // Connects, checks the broker serves Produce, and (idempotent) gets a producer id. Unavailable
+  // when the broker cannot be reached, InvalidArgument for a bad config.
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(ProducerConfig config);
+  // Closes (flushing) if Close was not called.
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Queues `record`; `callback` later gets where it landed or why it failed. Blocks up to
+  // max_block_ms for buffer space (and, on a topic's first use, its metadata). If Send returns an
+  // error the record was not queued and the callback is not called:
+  //   NotFound (no such topic or partition), InvalidArgument (record too large, bad partition),
+  //   ResourceExhausted (buffer full for max_block_ms), FailedPrecondition (closed),
+  //   Unavailable (the broker could not be reached for metadata).
+  absl::Status Send(ProducerRecord record, SendCallback callback);
+  // The same, with the outcome as a future (an immediate error makes it ready at once).
+  std::future<absl::StatusOr<RecordMetadata>> Send(ProducerRecord record);
+
+  // Makes every queued batch ready and waits until every record sent before the call has
+  // completed (its callback ran).
+  void Flush();
+  // Flushes, then stops the sender thread. Later Sends fail. Idempotent.
+  void Close();
+
+  int64_t producer_id() const;  // -1 when not idempotent
+  const ProducerConfig& config() const { return config_; }
+
+ private:
+  struct TopicMeta {
+    int32_t partitions = 0;
+    std::unique_ptr<partition::StickyPartitioner> sticky;
+  };
+
+  explicit Producer(ProducerConfig config);
+
+  bool idempotent() const { return config_.idempotent && config_.acks != 0; }
+  absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+  absl::Status InitProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+  // The partition for `record`, fetching its topic's metadata on first use (until `deadline`).
+  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecord& record, absl::Time deadline);
+  // Tells the topic's sticky partitioner that tp's batch is complete.
+  void StickyBatchCompleted(const TopicPartition& tp);
+  absl::Status RefreshMetadataLocked(const std::string& topic)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+
+  // Sender thread.
+  void Run();
+  void SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches);
+  absl::Status Seal(ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+  void Complete(std::unique_ptr<ProducerBatch> batch, int64_t base_offset);
+  void Fail(std::unique_ptr<ProducerBatch> batch, absl::Status status);
+  void Retry(std::unique_ptr<ProducerBatch> batch, absl::Status cause);
+  // After a failure that leaves the broker's view of our sequences unknown.
+  void ResetProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+
+  const ProducerConfig config_;
+  RecordAccumulator accumulator_;
+
+  absl::Mutex meta_mu_;
+  std::map<std::string, TopicMeta> topics_ ABSL_GUARDED_BY(meta_mu_);
+
+  // The connection is shared by the sender thread and by Send (metadata on a topic's first use).
+  mutable absl::Mutex conn_mu_;
+  std::unique_ptr<Connection> conn_ ABSL_GUARDED_BY(conn_mu_);
+  int64_t producer_id_ ABSL_GUARDED_BY(conn_mu_) = -1;
+  int16_t producer_epoch_ ABSL_GUARDED_BY(conn_mu_) = -1;
+  std::map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(conn_mu_);
+  int drop_responses_ ABSL_GUARDED_BY(conn_mu_) = 0;
+
+  // Owned by the sender thread: batches waiting to be retried, at most one per partition (their
+  // partitions are muted in the accumulator so later batches cannot overtake them).
+  std::map<TopicPartition, std::unique_ptr<ProducerBatch>> retries_;
+
+  absl::Mutex close_mu_;
+  bool closed_ ABSL_GUARDED_BY(close_mu_) = false;
+  std::thread sender_;
+};
+
+}  // namespace strata::client
