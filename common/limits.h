@@ -78,6 +78,27 @@ static_assert(frame_bytes_max > 2 * batch_bytes_max, "a frame must carry a maxim
 inline constexpr uint32_t fb_depth_max = 16;
 inline constexpr uint32_t fb_tables_max = 1'000'000;
 
+// --- Broker -------------------------------------------------------------------------------------
+// Requests a connection may have in progress at once (Kafka's producer default for
+// max.in.flight.requests.per.connection is 5; consumers pipeline fetches too). The connection stops
+// reading once it has this many, so a pipelining client is pushed back through TCP.
+inline constexpr size_t connection_requests_in_flight_max = 16;
+// Open client connections per broker; more are accepted and closed at once (counted in metrics).
+// Bounds file descriptors and per-connection memory.
+inline constexpr size_t connections_max = 4096;
+// A frame's bytes are read in pieces of at most this much, and its buffer grows only as bytes
+// arrive: a client that announces a large frame and sends nothing costs no memory.
+inline constexpr size_t frame_read_chunk_bytes = 256u << 10;  // 256 KiB
+// Longest a Fetch may long-poll (its max_wait_ms is capped to this).
+inline constexpr int32_t fetch_wait_ms_max = 60'000;
+// Longest a Produce with acks=all may wait for durability (its timeout_ms is capped to this).
+inline constexpr int32_t produce_timeout_ms_max = 300'000;
+// Producer ids reserved per write of meta/producer-ids (InitProducerId): ids are never reused
+// after a crash, and the file is written once per this many producers.
+inline constexpr int64_t producer_id_block = 1000;
+// Bytes of an HTTP request to the metrics listener (request line and headers).
+inline constexpr size_t metrics_request_bytes_max = 8u << 10;
+
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
 inline constexpr size_t dump_value_bytes_max = 256;

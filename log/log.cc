@@ -10,6 +10,7 @@
 #include "common/limits.h"
 #include "common/logging.h"
 #include "log/flusher.h"
+#include "log/fsync_stats.h"
 
 namespace strata::log {
 
@@ -447,7 +448,11 @@ absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
   const uint64_t target_bytes = appended_bytes_.load(std::memory_order_acquire);
   const int64_t target_end = log_end_offset();
   // A roll between reading target_end and here has already synced the older segment.
+  const auto sync_start = std::chrono::steady_clock::now();
   absl::Status st = Active()->Sync();
+  FsyncLatencyMicros().Record(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - sync_start)
+                                  .count());
   fsyncs_.fetch_add(1, std::memory_order_relaxed);
   if (!st.ok()) {
     Fail(st);

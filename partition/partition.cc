@@ -55,7 +55,9 @@ Partition::~Partition() {
 absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32_t leader_epoch) {
   absl::MutexLock lock(&mu_);
   if (closed_) {
-    return absl::FailedPreconditionError(
+    // Unavailable, not FailedPrecondition: the partition was closed (topic deleted, broker
+    // stopping), not broken; a client refreshes metadata and retries.
+    return absl::UnavailableError(
         absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
   }
   // Structure only: the log hashes the batch when it appends it, so the common path hashes once.

@@ -66,7 +66,8 @@ class Partition {
   // (unless it is a duplicate, which is left untouched). Errors:
   //   DataLoss           malformed batch or checksum mismatch (nothing written)
   //   OutOfRange         out-of-order sequence from an idempotent producer (producer_state.h)
-  //   FailedPrecondition a fenced producer (stale epoch), or the partition/log is closed or failed
+  //   FailedPrecondition a fenced producer (stale epoch), or the log failed (log().health())
+  //   Unavailable        the partition is closed (Close, topic deleted)
   //   InvalidArgument    bad producer fields, or the batch is larger than segment_bytes
   absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
 
@@ -84,7 +85,7 @@ class Partition {
   // they held, so the producer state stays what a rebuild after a restart would give.
   absl::StatusOr<log::RetentionResult> ApplyRetention();
 
-  // Closes the log cleanly; every later Append fails with FailedPrecondition. Idempotent.
+  // Closes the log cleanly; every later Append fails with Unavailable. Idempotent.
   absl::Status Close();
 
   const std::string& topic() const { return topic_; }

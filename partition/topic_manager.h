@@ -17,7 +17,7 @@
 // exists with all its partitions or does not, and leftovers of a deleted topic are never adopted.
 //
 // Owns the Partitions, handed out as shared_ptr: a partition stays valid while a caller holds it,
-// and after Delete or Close its appends fail with FailedPrecondition.
+// and after Delete or Close its appends fail with Unavailable.
 // Thread-safety: all methods are thread-safe. One mutex guards the topic table; Create, Delete
 // and Alter hold it across their file operations, lookups take it shared.
 #pragma once

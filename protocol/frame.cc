@@ -43,11 +43,27 @@ absl::StatusOr<std::vector<std::byte>> EncodeFrame(uint32_t correlation_id, uint
                                                    frame_bytes_max));
   }
   std::vector<std::byte> out(frame_bytes);
+  STRATA_ASSIGN_OR_RETURN(auto header, EncodeFrameHeader(correlation_id, api_key, api_version,
+                                                         body.size(), frame_bytes_max));
+  std::memcpy(out.data(), header.data(), header.size());
+  if (!body.empty()) std::memcpy(out.data() + kFrameHeaderBytes, body.data(), body.size());
+  return out;
+}
+
+absl::StatusOr<std::array<std::byte, kFrameHeaderBytes>> EncodeFrameHeader(
+    uint32_t correlation_id, uint16_t api_key, uint16_t api_version, uint64_t body_bytes,
+    size_t frame_bytes_max) {
+  const uint64_t frame_bytes = kFrameHeaderBytes + body_bytes;
+  if (frame_bytes > frame_bytes_max) {
+    return absl::InvalidArgumentError(absl::StrCat("frame of ", frame_bytes,
+                                                   " bytes would exceed the maximum of ",
+                                                   frame_bytes_max));
+  }
+  std::array<std::byte, kFrameHeaderBytes> out;
   PutU32(out.data() + kFrameSizePos, uint32_t(frame_bytes - kCorrelationIdPos));
   PutU32(out.data() + kCorrelationIdPos, correlation_id);
   PutU16(out.data() + kApiKeyPos, api_key);
   PutU16(out.data() + kApiVersionPos, api_version);
-  if (!body.empty()) std::memcpy(out.data() + kFrameHeaderBytes, body.data(), body.size());
   return out;
 }
 

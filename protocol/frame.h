@@ -13,6 +13,7 @@
 // from its first 4 bytes, before any body is read, so a hostile size costs no memory.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -55,5 +56,11 @@ absl::StatusOr<std::vector<std::byte>> EncodeFrame(uint32_t correlation_id, uint
                                                    uint16_t api_version,
                                                    std::span<const std::byte> body,
                                                    size_t frame_bytes_max = limits::frame_bytes_max);
+
+// The 12-byte header of a frame whose body is `body_bytes` long, for a sender that writes the body
+// from several buffers (scatter-gather). InvalidArgument if the frame would exceed frame_bytes_max.
+absl::StatusOr<std::array<std::byte, kFrameHeaderBytes>> EncodeFrameHeader(
+    uint32_t correlation_id, uint16_t api_key, uint16_t api_version, uint64_t body_bytes,
+    size_t frame_bytes_max = limits::frame_bytes_max);
 
 }  // namespace strata::protocol

@@ -1,0 +1,332 @@
+// The admin APIs: Metadata, CreateTopics, DeleteTopics, InitProducerId, DescribeConfigs,
+// AlterConfigs and ListOffsets (docs/protocol.md). They are short, may touch files (topic
+// creation), and never wait on anything but their own I/O.
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "broker/request_handler.h"
+#include "partition/topic_config.h"
+#include "protocol/configs_generated.h"
+#include "protocol/init_producer_id_generated.h"
+#include "protocol/list_offsets_generated.h"
+#include "protocol/message.h"
+#include "protocol/metadata_generated.h"
+#include "protocol/topics_generated.h"
+
+namespace strata::broker {
+
+namespace fb = protocol::fb;
+using partition::TopicConfig;
+
+namespace {
+
+std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+
+template <typename Request>
+absl::StatusOr<const Request*> Verify(const protocol::Frame& frame, const char* what) {
+  return protocol::VerifyBody<Request>(frame.body, what);
+}
+
+// The key=value pairs of a topic's config, in the config file's order.
+std::vector<std::pair<std::string, std::string>> ConfigEntries(const TopicConfig& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string text = partition::FormatTopicConfig(config);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Overrides(
+    const flatbuffers::Vector<flatbuffers::Offset<fb::ConfigEntry>>* entries) {
+  std::map<std::string, std::string> out;
+  if (entries == nullptr) return out;
+  for (const auto* e : *entries) out[Str(e->key())] = Str(e->value());
+  return out;
+}
+
+}  // namespace
+
+Response RequestHandler::Metadata(const protocol::Frame& frame) {
+  auto req = Verify<fb::MetadataRequest>(frame, "MetadataRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  std::vector<std::string> names;
+  if ((*req)->topics() != nullptr && (*req)->topics()->size() > 0) {
+    for (const auto* t : *(*req)->topics()) names.push_back(Str(t));
+  } else {
+    names = s_.topics->List();
+  }
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::TopicMetadata>> topics;
+  for (const std::string& name : names) {
+    auto info = s_.topics->Describe(name);
+    if (!info.ok()) {
+      has_error = true;
+      topics.push_back(fb::CreateTopicMetadata(
+          b, b.CreateString(name), fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+          b.CreateString(absl::StrCat("topic `", name, "` does not exist"))));
+      continue;
+    }
+    std::vector<flatbuffers::Offset<fb::PartitionMetadata>> parts;
+    for (const auto& p : info->partitions) {
+      if (!p.status.ok()) {
+        has_error = true;
+        parts.push_back(fb::CreatePartitionMetadata(
+            b, p.index, fb::ErrorCode::STORAGE_ERROR,
+            b.CreateString(absl::StrCat("partition offline: ", p.status.ToString())), -1, 0));
+        continue;
+      }
+      // One node: this broker leads every partition at epoch 0, and the high watermark is the
+      // log end.
+      parts.push_back(fb::CreatePartitionMetadata(b, p.index, fb::ErrorCode::NONE, 0, s_.node_id,
+                                                  0, p.log_start_offset, p.log_end_offset));
+    }
+    topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(name), fb::ErrorCode::NONE, 0,
+                                             b.CreateVector(parts)));
+  }
+  std::vector<flatbuffers::Offset<fb::BrokerInfo>> brokers{fb::CreateBrokerInfo(
+      b, s_.node_id, b.CreateString(s_.advertised.host), s_.advertised.port)};
+  b.Finish(fb::CreateMetadataResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(brokers),
+                                      s_.node_id, b.CreateVector(topics)));
+  return FinishResponse(frame, b, has_error);
+}
+
+Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
+  auto req = Verify<fb::CreateTopicsRequest>(frame, "CreateTopicsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::TopicResult>> results;
+  const bool validate_only = (*req)->validate_only();
+  if ((*req)->topics() != nullptr) {
+    for (const auto* t : *(*req)->topics()) {
+      const std::string name = Str(t->name());
+      auto result = [&]() -> std::pair<fb::ErrorCode, std::string> {
+        if (absl::Status st = partition::ValidateTopicName(name); !st.ok()) {
+          return {fb::ErrorCode::INVALID_TOPIC, std::string(st.message())};
+        }
+        auto overrides = Overrides(t->configs());
+        if (overrides.count("partitions") != 0) {
+          return {fb::ErrorCode::INVALID_CONFIG,
+                  "partitions: set the partition count with the request's partitions field, "
+                  "not as a config"};
+        }
+        overrides["partitions"] = std::to_string(t->partitions());
+        auto config = partition::ApplyTopicConfigOverrides(TopicConfig{}, overrides);
+        if (!config.ok()) return {fb::ErrorCode::INVALID_CONFIG, std::string(config.status().message())};
+        if (s_.topics->Describe(name).ok()) {
+          return {fb::ErrorCode::TOPIC_ALREADY_EXISTS,
+                  absl::StrCat("topic `", name, "` already exists")};
+        }
+        if (validate_only) return {fb::ErrorCode::NONE, ""};
+        absl::Status st = s_.topics->Create(name, *config);
+        if (st.ok()) return {fb::ErrorCode::NONE, ""};
+        if (absl::IsAlreadyExists(st)) {
+          return {fb::ErrorCode::TOPIC_ALREADY_EXISTS, std::string(st.message())};
+        }
+        if (absl::IsInvalidArgument(st)) {
+          return {fb::ErrorCode::INVALID_CONFIG, std::string(st.message())};
+        }
+        return {fb::ErrorCode::STORAGE_ERROR, st.ToString()};
+      }();
+      has_error |= result.first != fb::ErrorCode::NONE;
+      results.push_back(fb::CreateTopicResult(b, b.CreateString(name), result.first,
+                                              b.CreateString(result.second)));
+    }
+  }
+  b.Finish(fb::CreateCreateTopicsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
+  return FinishResponse(frame, b, has_error);
+}
+
+Response RequestHandler::DeleteTopics(const protocol::Frame& frame) {
+  auto req = Verify<fb::DeleteTopicsRequest>(frame, "DeleteTopicsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::TopicResult>> results;
+  if ((*req)->topics() != nullptr) {
+    for (const auto* t : *(*req)->topics()) {
+      const std::string name = Str(t);
+      absl::Status st = s_.topics->Delete(name);
+      fb::ErrorCode code = fb::ErrorCode::NONE;
+      std::string message;
+      if (absl::IsNotFound(st)) {
+        code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+        message = absl::StrCat("topic `", name, "` does not exist");
+      } else if (!st.ok()) {
+        code = fb::ErrorCode::STORAGE_ERROR;
+        message = st.ToString();
+      }
+      has_error |= code != fb::ErrorCode::NONE;
+      results.push_back(
+          fb::CreateTopicResult(b, b.CreateString(name), code, b.CreateString(message)));
+    }
+  }
+  b.Finish(fb::CreateDeleteTopicsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
+  return FinishResponse(frame, b, has_error);
+}
+
+Response RequestHandler::InitProducerId(const protocol::Frame& frame) {
+  auto req = Verify<fb::InitProducerIdRequest>(frame, "InitProducerIdRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  flatbuffers::FlatBufferBuilder b;
+  auto id = s_.producer_ids->Next();
+  if (!id.ok()) {
+    b.Finish(fb::CreateInitProducerIdResponse(
+        b, fb::ErrorCode::STORAGE_ERROR,
+        b.CreateString(absl::StrCat("cannot reserve producer ids: ", id.status().ToString()))));
+    return FinishResponse(frame, b, true);
+  }
+  b.Finish(fb::CreateInitProducerIdResponse(b, fb::ErrorCode::NONE, 0, *id, 0));
+  return FinishResponse(frame, b, false);
+}
+
+Response RequestHandler::DescribeConfigs(const protocol::Frame& frame) {
+  auto req = Verify<fb::DescribeConfigsRequest>(frame, "DescribeConfigsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  std::vector<std::string> names;
+  if ((*req)->topics() != nullptr && (*req)->topics()->size() > 0) {
+    for (const auto* t : *(*req)->topics()) names.push_back(Str(t));
+  } else {
+    names = s_.topics->List();
+  }
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::DescribedTopicConfig>> topics;
+  for (const std::string& name : names) {
+    auto info = s_.topics->Describe(name);
+    if (!info.ok()) {
+      has_error = true;
+      topics.push_back(fb::CreateDescribedTopicConfig(
+          b, b.CreateString(name), fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+          b.CreateString(absl::StrCat("topic `", name, "` does not exist"))));
+      continue;
+    }
+    std::vector<flatbuffers::Offset<fb::ConfigEntry>> entries;
+    for (const auto& [key, value] : ConfigEntries(info->config)) {
+      entries.push_back(fb::CreateConfigEntry(b, b.CreateString(key), b.CreateString(value)));
+    }
+    topics.push_back(fb::CreateDescribedTopicConfig(b, b.CreateString(name), fb::ErrorCode::NONE,
+                                                    0, b.CreateVector(entries)));
+  }
+  b.Finish(fb::CreateDescribeConfigsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(topics)));
+  return FinishResponse(frame, b, has_error);
+}
+
+Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
+  auto req = Verify<fb::AlterConfigsRequest>(frame, "AlterConfigsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::TopicResult>> results;
+  if ((*req)->topics() != nullptr) {
+    for (const auto* t : *(*req)->topics()) {
+      const std::string name = Str(t->name());
+      const auto overrides = Overrides(t->configs());
+      fb::ErrorCode code = fb::ErrorCode::NONE;
+      std::string message;
+      auto info = s_.topics->Describe(name);
+      if (!info.ok()) {
+        code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+        message = absl::StrCat("topic `", name, "` does not exist");
+      } else if ((*req)->validate_only()) {
+        auto config = partition::ApplyTopicConfigOverrides(info->config, overrides);
+        if (!config.ok()) {
+          code = fb::ErrorCode::INVALID_CONFIG;
+          message = std::string(config.status().message());
+        }
+      } else {
+        auto config = s_.topics->Alter(name, overrides);
+        if (absl::IsNotFound(config.status())) {
+          code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+          message = std::string(config.status().message());
+        } else if (absl::IsInvalidArgument(config.status())) {
+          code = fb::ErrorCode::INVALID_CONFIG;
+          message = std::string(config.status().message());
+        } else if (!config.ok()) {
+          code = fb::ErrorCode::STORAGE_ERROR;
+          message = config.status().ToString();
+        }
+      }
+      has_error |= code != fb::ErrorCode::NONE;
+      results.push_back(
+          fb::CreateTopicResult(b, b.CreateString(name), code, b.CreateString(message)));
+    }
+  }
+  b.Finish(fb::CreateAlterConfigsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
+  return FinishResponse(frame, b, has_error);
+}
+
+Response RequestHandler::ListOffsets(const protocol::Frame& frame) {
+  auto req = Verify<fb::ListOffsetsRequest>(frame, "ListOffsetsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  const bool stopping = s_.stopping->load(std::memory_order_acquire);
+  flatbuffers::FlatBufferBuilder b;
+  bool has_error = false;
+  std::vector<flatbuffers::Offset<fb::ListOffsetsTopicResponse>> topics;
+  if ((*req)->topics() != nullptr) {
+    for (const auto* t : *(*req)->topics()) {
+      const std::string name = Str(t->name());
+      std::vector<flatbuffers::Offset<fb::ListOffsetsPartitionResponse>> parts;
+      if (t->partitions() != nullptr) {
+        for (const auto* p : *t->partitions()) {
+          auto part = s_.topics->GetPartition(name, p->index());
+          if (!part.ok()) {
+            has_error = true;
+            parts.push_back(fb::CreateListOffsetsPartitionResponse(
+                b, p->index(), PartitionLookupError(part.status(), stopping),
+                b.CreateString(std::string(part.status().message()))));
+            continue;
+          }
+          int64_t offset = -1;
+          if (p->timestamp() == -2) {
+            offset = (*part)->log_start_offset();
+          } else if (p->timestamp() == -1) {
+            offset = (*part)->log_end_offset();
+          } else {
+            auto found = (*part)->OffsetForTimestamp(p->timestamp());
+            if (!found.ok()) {
+              has_error = true;
+              parts.push_back(fb::CreateListOffsetsPartitionResponse(
+                  b, p->index(), fb::ErrorCode::STORAGE_ERROR,
+                  b.CreateString(found.status().ToString())));
+              continue;
+            }
+            offset = found->value_or((*part)->log_end_offset());
+          }
+          parts.push_back(fb::CreateListOffsetsPartitionResponse(b, p->index(),
+                                                                 fb::ErrorCode::NONE, 0, offset));
+        }
+      }
+      topics.push_back(
+          fb::CreateListOffsetsTopicResponse(b, b.CreateString(name), b.CreateVector(parts)));
+    }
+  }
+  b.Finish(fb::CreateListOffsetsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(topics)));
+  return FinishResponse(frame, b, has_error);
+}
+
+}  // namespace strata::broker

@@ -1,0 +1,180 @@
+#include "broker/broker.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "io/file_system.h"
+
+namespace strata::broker {
+
+namespace {
+constexpr auto kRetentionInterval = absl::Seconds(5);
+}
+
+Broker::Broker(BrokerConfig config)
+    : config_(std::move(config)), io_(std::make_unique<asio::io_context>()) {}
+
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
+  STRATA_RETURN_IF_ERROR(config.Validate());
+  std::unique_ptr<Broker> broker(new Broker(std::move(config)));
+  STRATA_RETURN_IF_ERROR(broker->Open());
+  return broker;
+}
+
+absl::Status Broker::Open() {
+  io::FileSystem& fs = io::RealFileSystem();
+  // Fail early, with the fix, when the data directory cannot be used.
+  if (absl::Status st = fs.CreateDirs(io::JoinPath(config_.data_dir, "meta")); !st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot use data directory ", config_.data_dir, " (", st.message(),
+                     "): make it writable by this user or choose another with --data-dir"));
+  }
+  const std::string probe = io::JoinPath(io::JoinPath(config_.data_dir, "meta"), ".write-test");
+  const std::string probe_text = "ok";
+  if (absl::Status st = io::WriteFileAtomic(
+          fs, probe, {reinterpret_cast<const std::byte*>(probe_text.data()), probe_text.size()});
+      !st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write in data directory ", config_.data_dir, " (", st.message(),
+                     "): make it writable by this user or choose another with --data-dir"));
+  }
+  (void)fs.Remove(probe);
+
+  flusher_ = std::make_unique<log::Flusher>();
+  auto topics = partition::TopicManager::Open(&fs, config_.data_dir, flusher_.get());
+  if (!topics.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot open the topics in ", config_.data_dir, ": ", topics.status().message()));
+  }
+  topics_ = std::move(*topics);
+  STRATA_ASSIGN_OR_RETURN(producer_ids_, ProducerIdAllocator::Open(&fs, config_.data_dir));
+
+  // Bind both listeners before serving anything.
+  Services services;
+  services.topics = topics_.get();
+  services.producer_ids = producer_ids_.get();
+  services.fetch_waiters = &fetch_waiters_;
+  services.metrics = &metrics_;
+  services.node_id = config_.node_id;
+  services.stopping = &stopping_;
+  handler_ = std::make_unique<RequestHandler>(services);
+  STRATA_ASSIGN_OR_RETURN(listener_,
+                          Listener::Bind(*io_, config_.listen, handler_.get(), &metrics_, &config_));
+  services.advertised = listener_->address();
+  *handler_ = RequestHandler(services);
+  if (config_.metrics_enabled) {
+    STRATA_ASSIGN_OR_RETURN(metrics_server_,
+                            MetricsServer::Bind(*io_, config_.metrics_listen, [this] {
+                              return metrics_.Render(*topics_, config_.node_id);
+                            }));
+  }
+
+  for (const std::string& name : topics_->List()) {
+    auto info = topics_->Describe(name);
+    if (!info.ok()) continue;
+    for (const auto& p : info->partitions) {
+      if (!p.status.ok()) {
+        LogEvent(LogLevel::kError, absl::StrCat("partition ", name, "-", p.index,
+                                                " is offline: ", p.status.ToString()));
+      }
+    }
+  }
+
+  listener_->Start();
+  if (metrics_server_ != nullptr) metrics_server_->Start();
+  const int threads =
+      config_.threads > 0 ? config_.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+      io_->get_executor());
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, work] { io_->run(); });
+  }
+  retention_thread_ = std::thread([this] { RetentionLoop(); });
+  LogEvent(LogLevel::kInfo,
+           absl::StrCat("stratad node ", config_.node_id, " serving ", topics_->List().size(),
+                        " topics from ", config_.data_dir, "; native protocol on ",
+                        listener_->address().ToString(), ", metrics on ",
+                        metrics_server_ != nullptr
+                            ? absl::StrCat("http://", metrics_server_->address().ToString(),
+                                           "/metrics")
+                            : std::string("(off)"),
+                        ", ", threads, " io threads"));
+  return absl::OkStatus();
+}
+
+HostPort Broker::metrics_address() const {
+  return metrics_server_ != nullptr ? metrics_server_->address() : HostPort{};
+}
+
+void Broker::RetentionLoop() {
+  while (!stop_requested_.WaitForNotificationWithTimeout(kRetentionInterval)) {
+    for (const std::string& name : topics_->List()) {
+      auto info = topics_->Describe(name);
+      if (!info.ok()) continue;
+      for (const auto& p : info->partitions) {
+        auto part = topics_->GetPartition(name, p.index);
+        if (!part.ok()) continue;
+        auto result = (*part)->ApplyRetention();
+        if (!result.ok()) {
+          LogEvent(LogLevel::kWarn, absl::StrCat("retention of ", name, "-", p.index,
+                                                 " failed: ", result.status().ToString()));
+        } else if (result->segments_deleted > 0) {
+          LogEvent(LogLevel::kInfo,
+                   absl::StrCat("retention deleted ", result->segments_deleted, " segments (",
+                                result->bytes_deleted, " bytes) of ", name, "-", p.index));
+        }
+      }
+    }
+  }
+}
+
+void Broker::RequestShutdown() {
+  if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
+}
+
+absl::Status Broker::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return shutdown_status_;
+  shut_down_ = true;
+  RequestShutdown();
+  stopping_.store(true, std::memory_order_release);
+  if (threads_.empty()) {  // Start failed before serving; the members' destructors clean up
+    stopped_.Notify();
+    return shutdown_status_;
+  }
+  LogEvent(LogLevel::kInfo, "shutting down: draining connections");
+  listener_->Stop();
+  if (metrics_server_ != nullptr) metrics_server_->Stop();
+  fetch_waiters_.NotifyAll();
+  // Give in-progress requests shutdown_drain_ms to answer, then close what is left.
+  const auto drain_deadline = absl::Now() + absl::Milliseconds(config_.shutdown_drain_ms);
+  while (metrics_.connections_open.load() > 0 && absl::Now() < drain_deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  listener_->CloseAll();
+  io_->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  if (retention_thread_.joinable()) retention_thread_.join();
+  shutdown_status_ = topics_->Close();
+  if (shutdown_status_.ok()) {
+    LogEvent(LogLevel::kInfo, "stopped cleanly: every partition flushed and marked clean");
+  } else {
+    LogEvent(LogLevel::kError, absl::StrCat("stopped with an error while closing partitions: ",
+                                            shutdown_status_.ToString()));
+  }
+  stopped_.Notify();
+  return shutdown_status_;
+}
+
+void Broker::Wait() { stopped_.WaitForNotification(); }
+
+Broker::~Broker() {
+  absl::Status st = Shutdown();
+  (void)st;
+  listener_.reset();
+  metrics_server_.reset();
+  io_.reset();
+}
+
+}  // namespace strata::broker

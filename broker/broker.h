@@ -1,0 +1,76 @@
+// Broker: one stratad node. Owns the storage (TopicManager, a log::Flusher), the producer-id
+// allocator, the io threads, the native listener and the metrics listener.
+//
+// Lifecycle: Start opens the data directory (recovering every partition) and binds both
+// listeners, so every configuration mistake (unwritable data dir, port in use) fails Start with a
+// message that says what to fix, before anything is served. Shutdown drains connections (answers
+// in-progress requests, wakes long-polls), then closes every partition cleanly: flush, write the
+// clean-shutdown markers.
+// Thread-safety: Shutdown may be called from any thread (a signal handler's strand, a test), once
+// or more; Wait blocks until the broker has stopped.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "broker/config.h"
+#include "broker/fetch_waiters.h"
+#include "broker/metrics.h"
+#include "broker/metrics_server.h"
+#include "broker/producer_ids.h"
+#include "broker/request_handler.h"
+#include "broker/server.h"
+#include "log/flusher.h"
+#include "partition/topic_manager.h"
+
+namespace strata::broker {
+
+class Broker {
+ public:
+  static absl::StatusOr<std::unique_ptr<Broker>> Start(BrokerConfig config);
+  ~Broker();
+
+  HostPort native_address() const { return listener_->address(); }
+  // Port 0 when metrics are off.
+  HostPort metrics_address() const;
+
+  // Stops serving and closes the storage cleanly. Idempotent; returns the first error of closing.
+  absl::Status Shutdown();
+  // Blocks until Shutdown has completed.
+  void Wait();
+  // Asks for a shutdown from a signal (SIGTERM, SIGINT) and returns at once.
+  void RequestShutdown();
+
+
+ private:
+  explicit Broker(BrokerConfig config);
+  absl::Status Open();
+  // Deletes segments past retention, every few seconds (a thread, off the io threads).
+  void RetentionLoop();
+
+  BrokerConfig config_;
+  // Destroyed explicitly first (~Broker): unfinished coroutines it still holds reference the
+  // members below.
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<log::Flusher> flusher_;
+  std::unique_ptr<partition::TopicManager> topics_;
+  std::unique_ptr<ProducerIdAllocator> producer_ids_;
+  FetchWaiters fetch_waiters_;
+  BrokerMetrics metrics_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<RequestHandler> handler_;
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::vector<std::thread> threads_;
+  std::thread retention_thread_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  absl::Status shutdown_status_ ABSL_GUARDED_BY(shutdown_mu_);
+  absl::Notification stopped_;
+  absl::Notification stop_requested_;
+};
+
+}  // namespace strata::broker

@@ -1,0 +1,219 @@
+#include "broker/config.h"
+
+#include <functional>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace strata::broker {
+namespace {
+
+absl::string_view Trim(absl::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+struct TomlValue {
+  bool is_string = false;
+  std::string text;  // the string's contents, or the integer's digits
+};
+
+// One value: a "string" or an integer, optionally followed by a # comment.
+absl::StatusOr<TomlValue> ParseTomlValue(absl::string_view raw) {
+  TomlValue value;
+  if (!raw.empty() && raw.front() == '"') {
+    value.is_string = true;
+    size_t i = 1;
+    for (; i < raw.size() && raw[i] != '"'; ++i) {
+      char c = raw[i];
+      if (c == '\\') {
+        if (++i == raw.size()) break;
+        switch (raw[i]) {
+          case '"': c = '"'; break;
+          case '\\': c = '\\'; break;
+          case 'n': c = '\n'; break;
+          case 't': c = '\t'; break;
+          default:
+            return absl::InvalidArgumentError(
+                absl::StrCat("unsupported escape \\", std::string(1, raw[i])));
+        }
+      }
+      value.text.push_back(c);
+    }
+    if (i >= raw.size()) return absl::InvalidArgumentError("unterminated string");
+    absl::string_view rest = Trim(raw.substr(i + 1));
+    if (!rest.empty() && rest.front() != '#') {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected text after the string: ", rest));
+    }
+    return value;
+  }
+  absl::string_view text = raw.substr(0, raw.find('#'));
+  text = Trim(text);
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(std::string(text), &n)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("`", text, "` is neither a \"string\" nor an integer"));
+  }
+  value.text = std::string(text);
+  return value;
+}
+
+using Setter = std::function<absl::Status(const TomlValue&, BrokerConfig&)>;
+
+Setter StringKey(std::string BrokerConfig::*field) {
+  return [field](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+    if (!v.is_string) return absl::InvalidArgumentError("expects a \"string\"");
+    c.*field = v.text;
+    return absl::OkStatus();
+  };
+}
+
+template <typename Int>
+Setter IntKey(Int BrokerConfig::*field) {
+  return [field](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+    int64_t n = 0;
+    if (v.is_string || !absl::SimpleAtoi(v.text, &n)) {
+      return absl::InvalidArgumentError("expects an integer");
+    }
+    c.*field = static_cast<Int>(n);
+    return absl::OkStatus();
+  };
+}
+
+const std::map<std::string, Setter>& Keys() {
+  static const auto* keys = new std::map<std::string, Setter>{
+      {"data_dir", StringKey(&BrokerConfig::data_dir)},
+      {"listen",
+       [](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+         if (!v.is_string) return absl::InvalidArgumentError("expects a \"HOST:PORT\" string");
+         STRATA_ASSIGN_OR_RETURN(c.listen, ParseHostPort(v.text));
+         return absl::OkStatus();
+       }},
+      {"metrics_listen",
+       [](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+         if (!v.is_string) {
+           return absl::InvalidArgumentError("expects a \"HOST:PORT\" string or \"off\"");
+         }
+         if (v.text == "off") {
+           c.metrics_enabled = false;
+           return absl::OkStatus();
+         }
+         STRATA_ASSIGN_OR_RETURN(c.metrics_listen, ParseHostPort(v.text));
+         c.metrics_enabled = true;
+         return absl::OkStatus();
+       }},
+      {"node_id", IntKey(&BrokerConfig::node_id)},
+      {"threads", IntKey(&BrokerConfig::threads)},
+      {"log_level", StringKey(&BrokerConfig::log_level)},
+      {"connection_idle_ms", IntKey(&BrokerConfig::connection_idle_ms)},
+      {"frame_read_timeout_ms", IntKey(&BrokerConfig::frame_read_timeout_ms)},
+      {"shutdown_drain_ms", IntKey(&BrokerConfig::shutdown_drain_ms)},
+  };
+  return *keys;
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("address `", text, "`: ", why,
+                                                   " (expected HOST:PORT, e.g. 127.0.0.1:9292)"));
+  };
+  const size_t colon = text.rfind(':');
+  if (colon == absl::string_view::npos) return bad("no port");
+  absl::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) return bad("no host");
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(std::string(text.substr(colon + 1)), &port) || port > 65535) {
+    return bad("the port is not a number in [0, 65535]");
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+absl::Status BrokerConfig::Validate() const {
+  if (data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  if (node_id < 0) return absl::InvalidArgumentError("node_id: must be >= 0");
+  if (threads < 0 || threads > 256) {
+    return absl::InvalidArgumentError("threads: must be in [0, 256] (0: one per core)");
+  }
+  if (!ParseLogLevel(log_level).has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_level: `", log_level, "` is not one of debug, info, warn, error, off"));
+  }
+  if (connection_idle_ms < 1000) {
+    return absl::InvalidArgumentError("connection_idle_ms: must be at least 1000");
+  }
+  if (frame_read_timeout_ms < 100) {
+    return absl::InvalidArgumentError("frame_read_timeout_ms: must be at least 100");
+  }
+  if (shutdown_drain_ms < 0) return absl::InvalidArgumentError("shutdown_drain_ms: must be >= 0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BrokerConfig> ParseBrokerToml(absl::string_view text, BrokerConfig base) {
+  std::map<std::string, int> seen;
+  int line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    absl::string_view line = Trim(text.substr(0, nl));
+    text = nl == absl::string_view::npos ? absl::string_view() : text.substr(nl + 1);
+    if (line.empty() || line.front() == '#') continue;
+    const auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": ", why));
+    };
+    if (line.front() == '[') return bad("tables are not supported: every key is top-level");
+    const size_t eq = line.find('=');
+    if (eq == absl::string_view::npos) return bad("expected `key = value`");
+    const std::string key(Trim(line.substr(0, eq)));
+    const auto it = Keys().find(key);
+    if (it == Keys().end()) {
+      return bad(absl::StrCat("unknown key `", key, "`; known keys: data_dir, listen, ",
+                              "metrics_listen, node_id, threads, log_level, connection_idle_ms, ",
+                              "frame_read_timeout_ms, shutdown_drain_ms"));
+    }
+    if (auto [prev, inserted] = seen.emplace(key, line_no); !inserted) {
+      return bad(absl::StrCat("`", key, "` is already set on line ", prev->second));
+    }
+    auto value = ParseTomlValue(Trim(line.substr(eq + 1)));
+    if (!value.ok()) return bad(absl::StrCat(key, ": ", value.status().message()));
+    if (absl::Status st = it->second(*value, base); !st.ok()) {
+      return bad(absl::StrCat(key, ": ", st.message()));
+    }
+  }
+  STRATA_RETURN_IF_ERROR(base.Validate());
+  return base;
+}
+
+std::string BrokerConfigHelp() {
+  const BrokerConfig d;
+  return absl::StrCat(
+      "Config file keys (TOML, `key = value`; flags override the file):\n",
+      "  data_dir              = \"", d.data_dir, "\"   where topics and metadata live\n",
+      "  listen                = \"", d.listen.ToString(), "\"   native protocol listener\n",
+      "  metrics_listen        = \"", d.metrics_listen.ToString(),
+      "\"   Prometheus /metrics (\"off\" disables)\n",
+      "  node_id               = ", d.node_id, "\n",
+      "  threads               = ", d.threads, "   io threads (0: one per core)\n",
+      "  log_level             = \"", d.log_level, "\"   debug, info, warn, error, off\n",
+      "  connection_idle_ms    = ", d.connection_idle_ms, "\n",
+      "  frame_read_timeout_ms = ", d.frame_read_timeout_ms, "\n",
+      "  shutdown_drain_ms     = ", d.shutdown_drain_ms, "\n");
+}
+
+}  // namespace strata::broker

@@ -1,0 +1,55 @@
+// BrokerConfig: stratad's settings, their defaults (DESIGN's), and the two ways to set them: a
+// TOML file (`--config`) and command-line flags, flags winning. docs/broker.md lists every key.
+//
+// The TOML reader takes the subset a flat config needs: `key = value` lines, `#` comments, blank
+// lines, values that are "strings" (with \" \\ \n \t escapes) or integers. Tables, arrays, dates
+// and floats are refused with the line number, as is any key not listed here: a typo must not
+// silently become a default.
+//
+// Plain values and free functions: safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "common/status.h"
+
+namespace strata::broker {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;  // 0: any free port (tests); the bound port is logged and shown in metrics
+  std::string ToString() const;
+};
+
+// "HOST:PORT" or "[IPv6]:PORT". InvalidArgument saying what is expected.
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
+
+struct BrokerConfig {
+  std::string data_dir = "./strata-data";
+  HostPort listen{"127.0.0.1", 9292};
+  HostPort metrics_listen{"127.0.0.1", 9300};
+  bool metrics_enabled = true;  // metrics_listen = "off" disables the listener
+  int32_t node_id = 0;
+  int threads = 0;  // io threads; 0: one per core
+  std::string log_level = "info";
+  // A connection with no request for this long is closed (Kafka: connections.max.idle.ms).
+  int64_t connection_idle_ms = 600'000;
+  // Once a frame's first byte has arrived, the whole frame must arrive within this (slow or stuck
+  // senders are closed instead of holding a connection slot forever).
+  int64_t frame_read_timeout_ms = 30'000;
+  // On SIGTERM, how long in-progress requests get to finish before connections are closed.
+  int64_t shutdown_drain_ms = 5'000;
+
+  // InvalidArgument naming the key and its allowed range.
+  absl::Status Validate() const;
+};
+
+// Applies the TOML text over `base`. InvalidArgument naming the line and key.
+absl::StatusOr<BrokerConfig> ParseBrokerToml(absl::string_view text, BrokerConfig base);
+
+// Every key, with its default and meaning, one per line (for --help and docs).
+std::string BrokerConfigHelp();
+
+}  // namespace strata::broker

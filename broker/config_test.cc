@@ -1,0 +1,53 @@
+#include "broker/config.h"
+
+#include <catch2/catch.hpp>
+
+namespace strata::broker {
+namespace {
+
+TEST_CASE("host:port parsing", "[broker][config]") {
+  auto hp = ParseHostPort("127.0.0.1:9292");
+  REQUIRE(hp.ok());
+  CHECK(hp->host == "127.0.0.1");
+  CHECK(hp->port == 9292);
+  CHECK(ParseHostPort("[::1]:0")->host == "::1");
+  CHECK(ParseHostPort("[::1]:0")->ToString() == "[::1]:0");
+  CHECK(!ParseHostPort("localhost").ok());
+  CHECK(!ParseHostPort(":9292").ok());
+  CHECK(!ParseHostPort("host:70000").ok());
+  CHECK(!ParseHostPort("host:abc").ok());
+}
+
+TEST_CASE("the TOML subset sets keys and refuses unknown ones", "[broker][config]") {
+  auto c = ParseBrokerToml(
+      "# a comment\n"
+      "data_dir = \"/tmp/x y\"   # trailing comment\n"
+      "\n"
+      "listen = \"0.0.0.0:1234\"\n"
+      "metrics_listen = \"off\"\n"
+      "node_id = 3\n"
+      "log_level = \"warn\"\n",
+      BrokerConfig{});
+  REQUIRE(c.ok());
+  CHECK(c->data_dir == "/tmp/x y");
+  CHECK(c->listen.port == 1234);
+  CHECK(!c->metrics_enabled);
+  CHECK(c->node_id == 3);
+  CHECK(c->log_level == "warn");
+
+  auto unknown = ParseBrokerToml("listen = \"127.0.0.1:1\"\nlisten_port = 5\n", BrokerConfig{});
+  REQUIRE(!unknown.ok());
+  CHECK(unknown.status().message().find("line 2") != std::string::npos);
+  CHECK(unknown.status().message().find("listen_port") != std::string::npos);
+
+  CHECK(!ParseBrokerToml("node_id = \"three\"\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("data_dir = 5\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("[server]\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("node_id = 1\nnode_id = 2\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("data_dir = \"unterminated\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("log_level = \"loud\"\n", BrokerConfig{}).ok());
+  CHECK(!ParseBrokerToml("node_id = -1\n", BrokerConfig{}).ok());
+}
+
+}  // namespace
+}  // namespace strata::broker

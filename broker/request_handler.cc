@@ -1,0 +1,109 @@
+#include "broker/request_handler.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "protocol/api.h"
+#include "protocol/api_versions_generated.h"
+#include "protocol/fetch_body.h"
+#include "protocol/message.h"
+
+namespace strata::broker {
+
+namespace fb = protocol::fb;
+using protocol::ApiKey;
+
+Response FinishResponse(const protocol::Frame& request, const flatbuffers::FlatBufferBuilder& b,
+                        bool has_error) {
+  Response r;
+  r.has_error = has_error;
+  // Responses are far below frame_bytes_max (Fetch records travel outside the FlatBuffer).
+  r.head = protocol::EncodeFrame(request.correlation_id, request.api_key, request.api_version,
+                                 protocol::BuilderBytes(b))
+               .value();
+  return r;
+}
+
+Response ErrorFrame(const protocol::Frame& request, fb::ErrorCode code,
+                    const std::string& message) {
+  flatbuffers::FlatBufferBuilder b;
+  if (request.api_key == static_cast<uint16_t>(ApiKey::kFetch)) {
+    b.Finish(fb::CreateFetchResponse(b, code, b.CreateString(message)));
+    const auto head = protocol::EncodeFetchResponseHead(protocol::BuilderBytes(b));
+    Response r;
+    r.has_error = true;
+    r.head = protocol::EncodeFrame(request.correlation_id, request.api_key, request.api_version,
+                                   head)
+                 .value();
+    return r;
+  }
+  b.Finish(fb::CreateErrorResponse(b, code, b.CreateString(message)));
+  return FinishResponse(request, b, true);
+}
+
+fb::ErrorCode PartitionLookupError(const absl::Status& status, bool stopping) {
+  if (absl::IsNotFound(status) || absl::IsOutOfRange(status)) {
+    return fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  }
+  if (stopping || absl::IsFailedPrecondition(status)) return fb::ErrorCode::SHUTTING_DOWN;
+  return fb::ErrorCode::STORAGE_ERROR;
+}
+
+Response RequestHandler::ApiVersions(const protocol::Frame& frame) {
+  auto req = protocol::VerifyBody<fb::ApiVersionsRequest>(frame.body, "ApiVersionsRequest");
+  if (!req.ok()) {
+    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+  }
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<fb::ApiVersionRange> ranges;
+  for (const auto& api : protocol::SupportedApis()) {
+    ranges.emplace_back(static_cast<uint16_t>(api.key), api.min_version, api.max_version);
+  }
+  b.Finish(fb::CreateApiVersionsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVectorOfStructs(ranges)));
+  return FinishResponse(frame, b, false);
+}
+
+asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
+                                                 std::span<std::byte> body) {
+  const auto start = std::chrono::steady_clock::now();
+  auto& api_metrics = s_.metrics->api(frame.api_key);
+  api_metrics.requests.fetch_add(1, std::memory_order_relaxed);
+  Response response;
+  const auto api = protocol::FindApi(frame.api_key);
+  if (!api.has_value()) {
+    response = ErrorFrame(frame, fb::ErrorCode::UNSUPPORTED_API,
+                          absl::StrCat("api_key ", frame.api_key,
+                                       " is not served by this broker; ask ApiVersions"));
+  } else if (frame.api_version < api->min_version || frame.api_version > api->max_version) {
+    response = ErrorFrame(
+        frame, fb::ErrorCode::UNSUPPORTED_VERSION,
+        absl::StrCat(protocol::ApiName(frame.api_key), " version ", frame.api_version,
+                     " is not served; this broker serves versions ", api->min_version, " to ",
+                     api->max_version));
+  } else {
+    switch (static_cast<ApiKey>(frame.api_key)) {
+      case ApiKey::kApiVersions: response = ApiVersions(frame); break;
+      case ApiKey::kMetadata: response = Metadata(frame); break;
+      case ApiKey::kCreateTopics: response = CreateTopics(frame); break;
+      case ApiKey::kDeleteTopics: response = DeleteTopics(frame); break;
+      case ApiKey::kInitProducerId: response = InitProducerId(frame); break;
+      case ApiKey::kDescribeConfigs: response = DescribeConfigs(frame); break;
+      case ApiKey::kAlterConfigs: response = AlterConfigs(frame); break;
+      case ApiKey::kListOffsets: response = ListOffsets(frame); break;
+      case ApiKey::kProduce: response = co_await Produce(frame, body); break;
+      case ApiKey::kFetch: response = co_await Fetch(frame); break;
+    }
+  }
+  if (response.has_error) api_metrics.errors.fetch_add(1, std::memory_order_relaxed);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  if (frame.api_key == static_cast<uint16_t>(ApiKey::kProduce)) {
+    s_.metrics->produce_latency_us.Record(us);
+  } else if (frame.api_key == static_cast<uint16_t>(ApiKey::kFetch)) {
+    s_.metrics->fetch_latency_us.Record(us);
+  }
+  co_return response;
+}
+
+}  // namespace strata::broker

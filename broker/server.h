@@ -1,0 +1,62 @@
+// Listener: the native-protocol acceptor. Accepts connections (each on its own strand), enforces
+// limits::connections_max, and keeps weak references to its connections so shutdown can drain
+// them.
+//
+// Thread-safety: Start and Stop may be called from any thread; the accept loop runs on the
+// acceptor's strand.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/asio.h"
+#include "broker/config.h"
+#include "broker/connection.h"
+
+namespace strata::broker {
+
+class Listener {
+ public:
+  // Binds and listens on `address`. FailedPrecondition with a message that says what to do when
+  // the address is in use or cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Listener>> Bind(asio::io_context& io,
+                                                        const HostPort& address,
+                                                        RequestHandler* handler,
+                                                        BrokerMetrics* metrics,
+                                                        const BrokerConfig* config);
+  // The bound address (the actual port when 0 was asked for).
+  HostPort address() const { return address_; }
+
+  void Start();
+  // Stops accepting and drains every connection (connection.h).
+  void Stop();
+  // Closes every connection now.
+  void CloseAll();
+
+ private:
+  Listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor, HostPort address,
+           RequestHandler* handler, BrokerMetrics* metrics, const BrokerConfig* config)
+      : io_(io), acceptor_(std::move(acceptor)), address_(std::move(address)), handler_(handler),
+        metrics_(metrics), config_(config) {}
+  asio::awaitable<void> AcceptLoop();
+  std::vector<std::shared_ptr<Connection>> LiveConnections();
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  HostPort address_;
+  RequestHandler* const handler_;
+  BrokerMetrics* const metrics_;
+  const BrokerConfig* const config_;
+
+  absl::Mutex mu_;
+  std::vector<std::weak_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
+};
+
+// Binds a TCP acceptor on `address` (shared by the native and metrics listeners), with
+// SO_REUSEADDR. FailedPrecondition saying what to do on failure; `what` names the listener.
+absl::StatusOr<asio::ip::tcp::acceptor> BindAcceptor(asio::io_context& io, const HostPort& address,
+                                                     const char* what, const char* flag);
+
+}  // namespace strata::broker
