@@ -1,7 +1,11 @@
 // strata: the command-line tool. It parses the command line (CLI11) and maps results to exit codes;
-// the work itself lives in functions that tests call directly (log_tools.h).
+// the work itself lives in functions that tests call directly (log_tools.h, broker_commands.h).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -9,23 +13,99 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "client/cli/broker_commands.h"
 #include "client/cli/log_tools.h"
+#include "client/cli/output.h"
 
 namespace {
 
 using strata::cli::kExitOk;
 using strata::cli::kExitUsage;
+// A broker command failed (the message on stderr says what to do).
+constexpr int kExitFailure = 1;
 
 constexpr const char* kStrataHelp =
-    "strata: the command-line tool of Strata, a Kafka-like partitioned record log. Its commands\n"
-    "work offline, straight on the files of one partition's log, without a broker. They only\n"
-    "read: they never repair, truncate or rewrite anything.";
+    "strata: the command-line tool of Strata, a Kafka-like partitioned record log.\n"
+    "  topic, produce, consume  talk to a running broker (stratad) at --bootstrap HOST:PORT\n"
+    "                           (or $STRATA_BOOTSTRAP; default 127.0.0.1:9292).\n"
+    "  log                      works offline, straight on the files of one partition's log,\n"
+    "                           without a broker. It only reads: it never repairs, truncates\n"
+    "                           or rewrites anything.\n"
+    "Exit codes: 0 ok, 1 the command failed (stderr says what to do), 2 bad command line.";
 
 constexpr const char* kStrataExamples =
     "Examples:\n"
+    "  strata topic create orders --partitions 8\n"
+    "  printf 'k1:hello\\nk2:world\\n' | strata produce orders --key-separator :\n"
+    "  strata consume orders --from earliest --count 2 --format json\n"
+    "  strata --bootstrap 10.0.0.5:9292 topic list\n"
     "  strata log verify /var/lib/strata/orders-0      check every batch and index\n"
     "  strata log dump /var/lib/strata/orders-0        list segments and batches\n"
     "  strata log dump --help                          all dump options\n";
+
+constexpr const char* kTopicHelp =
+    "Create, list, describe, change and delete topics on the broker. A topic is split into\n"
+    "partitions; a record's key picks its partition (XXH3 of the key mod the partition count), so\n"
+    "records with one key stay in order. Partitions can be added later but never removed.";
+
+constexpr const char* kTopicExamples =
+    "Examples:\n"
+    "  strata topic create orders --partitions 8 --config retention_ms=86400000\n"
+    "  strata topic list\n"
+    "  strata topic describe orders\n"
+    "  strata topic alter orders --config retention_bytes=1073741824\n"
+    "  strata topic delete orders\n";
+
+constexpr const char* kTopicCreateHelp =
+    "Create a topic with N partitions (default 1). --config sets any topic setting other than\n"
+    "partitions, repeatable: segment_bytes, segment_ms, retention_ms, retention_bytes,\n"
+    "flush_always, flush_bytes, flush_ms, cleanup_policy (docs/partition.md lists their ranges).\n"
+    "Names are 1 to 249 of a-z A-Z 0-9 . _ -";
+
+constexpr const char* kTopicCreateExamples =
+    "Examples:\n"
+    "  strata topic create orders --partitions 8\n"
+    "  strata topic create audit --partitions 3 --config flush_always=true --config "
+    "retention_ms=-1\n";
+
+constexpr const char* kTopicDescribeHelp =
+    "Show a topic's partitions (leader, log start offset, log end offset = high watermark, and\n"
+    "the number of records between them) and every config value.";
+
+constexpr const char* kTopicAlterHelp =
+    "Change topic settings. Raising partitions adds partitions at once (keys then map\n"
+    "differently); segment, retention and flush settings apply when the broker next opens the\n"
+    "partition (after a restart).";
+
+constexpr const char* kProduceHelp =
+    "Send one record per line of standard input (or --file) to a topic, then print a summary:\n"
+    "records, bytes, and per partition the offsets written. Lines go without their newline.\n"
+    "With --key-separator, each line is split at the first separator into key and value (a line\n"
+    "without it goes with a null key); records with a key go to the key's partition, others are\n"
+    "spread in batches. The producer is idempotent: retries after errors never duplicate.\n"
+    "Exits 1 if any record could not be written.";
+
+constexpr const char* kProduceExamples =
+    "Examples:\n"
+    "  printf 'k1:hello\\nk2:world\\n' | strata produce orders --key-separator :\n"
+    "  strata produce orders --file events.txt --compression lz4 -H source=import\n"
+    "  seq 1000000 | strata produce numbers --acks 1\n";
+
+constexpr const char* kConsumeHelp =
+    "Print a topic's records, one per line. Without --follow it reads up to the end offsets it\n"
+    "sees when it starts and exits; with --follow it keeps waiting for new records (Ctrl-C stops).\n"
+    "--from defaults to earliest, or to latest with --follow (like kafka-console-consumer, which\n"
+    "shows only new records unless asked for the beginning).\n"
+    "Text format prints each value (\"null\" for a null one; --print-key adds the key and a tab).\n"
+    "JSON format prints one object per line with topic, partition, offset, timestamp, key,\n"
+    "headers and value; bytes that are not UTF-8 appear as \\u00XX escapes.";
+
+constexpr const char* kConsumeExamples =
+    "Examples:\n"
+    "  strata consume orders --from earliest --count 2 --format json\n"
+    "  strata consume orders --follow\n"
+    "  strata consume orders --partition 3 --from 1200 --count 10\n"
+    "  strata consume orders --from @1700000000000 --format json | jq .value\n";
 
 constexpr const char* kLogHelp =
     "Inspect and check one partition's log directory offline. A partition directory holds the\n"
@@ -155,6 +235,32 @@ int main(int argc, char** argv) {
   formatter->Describe(&app, kStrataHelp);
   app.footer(kStrataExamples);
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--bootstrap) may also follow the command
+
+  strata::cli::BrokerOptions broker;
+  app.add_option("--bootstrap", broker.bootstrap,
+                 "The broker to talk to (default 127.0.0.1:9292, or $STRATA_BOOTSTRAP)")
+      ->envname("STRATA_BOOTSTRAP")
+      ->type_name("HOST:PORT");
+
+  // Validators from the parsers in output.h, so a bad value is a usage error (exit 2).
+  auto from_parser = [](auto parse) {
+    return CLI::Validator(
+        [parse](std::string& text) -> std::string {
+          auto parsed = parse(text);
+          return parsed.ok() ? "" : std::string(parsed.status().message());
+        },
+        "");
+  };
+  const CLI::Validator kKeyValue = from_parser(
+      [](const std::string& t) { return strata::cli::ParseKeyValue(t, "value"); });
+  const CLI::Validator kPositive(
+      [](std::string& text) -> std::string {
+        int64_t value = 0;
+        if (absl::SimpleAtoi(text, &value) && value > 0) return "";
+        return "expects a whole number > 0, not '" + text + "'";
+      },
+      "");
 
   CLI::App* log = app.add_subcommand("log", "Inspect and check a partition's log files offline");
   formatter->Describe(log, kLogHelp);
@@ -189,6 +295,114 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("DIR");
 
+  // --- Broker commands, in their own help group ------------------------------------------------
+  const std::string kBrokerGroup = "Broker commands (talk to stratad at --bootstrap)";
+  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe, alter and delete topics");
+  topic->group(kBrokerGroup);
+  formatter->Describe(topic, kTopicHelp);
+  topic->footer(kTopicExamples);
+  topic->require_subcommand(1);
+
+  std::string topic_name;
+  int32_t partitions = 1;
+  std::vector<std::string> configs;
+  CLI::App* topic_create = topic->add_subcommand("create", "Create a topic");
+  formatter->Describe(topic_create, kTopicCreateHelp);
+  topic_create->footer(kTopicCreateExamples);
+  topic_create->add_option("name", topic_name, "The topic name")->required()->type_name("NAME");
+  topic_create->add_option("--partitions,-p", partitions, "Number of partitions (default 1)")
+      ->type_name("N")
+      ->check(kPositive);
+  topic_create->add_option("--config,-c", configs, "A topic setting; repeatable")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false)
+      ->check(kKeyValue);
+
+  CLI::App* topic_list = topic->add_subcommand("list", "List topic names, one per line");
+  topic_list->footer("Examples:\n  strata topic list\n  strata topic list | wc -l\n");
+
+  CLI::App* topic_describe =
+      topic->add_subcommand("describe", "Show a topic's partitions, offsets and configs");
+  formatter->Describe(topic_describe, kTopicDescribeHelp);
+  topic_describe->footer("Examples:\n  strata topic describe orders\n");
+  topic_describe->add_option("name", topic_name, "The topic name")->required()->type_name("NAME");
+
+  CLI::App* topic_delete = topic->add_subcommand("delete", "Delete a topic and all its data");
+  topic_delete->footer("Examples:\n  strata topic delete orders\n");
+  topic_delete->add_option("name", topic_name, "The topic name")->required()->type_name("NAME");
+
+  CLI::App* topic_alter = topic->add_subcommand("alter", "Change a topic's settings");
+  formatter->Describe(topic_alter, kTopicAlterHelp);
+  topic_alter->footer(
+      "Examples:\n  strata topic alter orders --config retention_ms=86400000\n"
+      "  strata topic alter orders --config partitions=16\n");
+  topic_alter->add_option("name", topic_name, "The topic name")->required()->type_name("NAME");
+  topic_alter->add_option("--config,-c", configs, "A setting to change; repeatable")
+      ->type_name("KEY=VALUE")
+      ->required()
+      ->allow_extra_args(false)
+      ->check(kKeyValue);
+
+  strata::cli::ProduceOptions produce_options;
+  std::string input_file;
+  std::string key_separator;
+  std::string acks = "all";
+  std::string compression = "none";
+  int32_t partition = -1;
+  CLI::App* produce = app.add_subcommand("produce", "Send lines of input to a topic as records");
+  produce->group(kBrokerGroup);
+  formatter->Describe(produce, kProduceHelp);
+  produce->footer(kProduceExamples);
+  produce->add_option("topic", produce_options.topic, "The topic")->required()->type_name("TOPIC");
+  produce->add_option("--file,-f", input_file, "Read lines from FILE instead of standard input")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  produce->add_option("--key-separator,-k", key_separator,
+                      "Split each line at the first S into key and value")
+      ->type_name("S");
+  produce->add_option("-H,--header", produce_options.headers, "A header on every record; repeatable")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false)
+      ->check(kKeyValue);
+  produce->add_option("--acks", acks, "0 (no answer), 1 (after the append), all (durable; default)")
+      ->type_name("0|1|all")
+      ->check(from_parser([](const std::string& t) { return strata::cli::ParseAcks(t); }));
+  produce->add_option("--compression", compression, "none (default) or lz4")
+      ->type_name("none|lz4")
+      ->check(from_parser([](const std::string& t) { return strata::cli::ParseCompression(t); }));
+  produce->add_option("--partition", partition, "Send every record to partition N")
+      ->type_name("N")
+      ->check(kNonNegative);
+
+  strata::cli::ConsumeOptions consume_options;
+  std::string from;
+  std::string format = "text";
+  int64_t count = -1;
+  CLI::App* consume = app.add_subcommand("consume", "Print a topic's records");
+  consume->group(kBrokerGroup);
+  formatter->Describe(consume, kConsumeHelp);
+  consume->footer(kConsumeExamples);
+  consume->add_option("topic", consume_options.topic, "The topic")->required()->type_name("TOPIC");
+  consume
+      ->add_option("--from", from,
+                   "earliest, latest, an offset, or @TIMESTAMP_MS (default earliest; latest with "
+                   "--follow)")
+      ->type_name("WHERE")
+      ->check(from_parser([](const std::string& t) { return strata::cli::ParseFrom(t); }));
+  consume->add_option("--partition", partition, "Read only partition N (default: all)")
+      ->type_name("N")
+      ->check(kNonNegative);
+  consume->add_option("--count,-n", count, "Stop after N records")->type_name("N")->check(kNonNegative);
+  consume->add_flag("--follow,-F", consume_options.follow, "Keep waiting for new records");
+  consume->add_option("--format", format, "text (default) or json (one object per line)")
+      ->type_name("text|json")
+      ->check(CLI::Validator(
+          [](std::string& t) -> std::string {
+            return t == "text" || t == "json" ? "" : "'" + t + "' is not one of: text, json";
+          },
+          ""));
+  consume->add_flag("--print-key", consume_options.print_key, "Text format: print KEY<TAB>VALUE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -212,6 +426,59 @@ int main(int argc, char** argv) {
     }
     std::cout << strata::cli::FormatVerifyReport(*report) << std::endl;
     return report->exit_code();
+  }
+
+  // Broker commands: a failure is exit 1 with the error (which says what to do) on stderr.
+  broker.progress = ::isatty(STDERR_FILENO) == 1;
+  auto finish = [](const std::string& command, const absl::Status& st) {
+    std::cout.flush();
+    if (st.ok()) return kExitOk;
+    std::cerr << command << ": " << st.message() << "\n";
+    return kExitFailure;
+  };
+  if (topic_create->parsed()) {
+    return finish("strata topic create",
+                  strata::cli::TopicCreate(broker, topic_name, partitions, configs, std::cout));
+  }
+  if (topic_list->parsed()) {
+    return finish("strata topic list", strata::cli::TopicList(broker, std::cout));
+  }
+  if (topic_describe->parsed()) {
+    return finish("strata topic describe",
+                  strata::cli::TopicDescribe(broker, topic_name, std::cout));
+  }
+  if (topic_delete->parsed()) {
+    return finish("strata topic delete", strata::cli::TopicDelete(broker, topic_name, std::cout));
+  }
+  if (topic_alter->parsed()) {
+    return finish("strata topic alter",
+                  strata::cli::TopicAlter(broker, topic_name, configs, std::cout));
+  }
+  if (produce->parsed()) {
+    if (!key_separator.empty()) produce_options.key_separator = key_separator;
+    produce_options.acks = *strata::cli::ParseAcks(acks);
+    produce_options.compression = *strata::cli::ParseCompression(compression);
+    if (partition >= 0) produce_options.partition = partition;
+    if (input_file.empty()) {
+      return finish("strata produce", strata::cli::Produce(broker, produce_options, std::cin,
+                                                           std::cout, std::cerr));
+    }
+    std::ifstream file(input_file, std::ios::binary);
+    if (!file) {
+      std::cerr << "strata produce: cannot open " << input_file << "\n";
+      return kExitFailure;
+    }
+    return finish("strata produce",
+                  strata::cli::Produce(broker, produce_options, file, std::cout, std::cerr));
+  }
+  if (consume->parsed()) {
+    if (!from.empty()) consume_options.from = *strata::cli::ParseFrom(from);
+    if (partition >= 0) consume_options.partition = partition;
+    consume_options.count = count;
+    consume_options.format =
+        format == "json" ? strata::cli::OutputFormat::kJson : strata::cli::OutputFormat::kText;
+    return finish("strata consume",
+                  strata::cli::Consume(broker, consume_options, std::cout, std::cerr));
   }
   return kExitUsage;  // unreachable: CLI11 requires a command
 }

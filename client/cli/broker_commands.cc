@@ -1,0 +1,344 @@
+#include "client/cli/broker_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client/admin.h"
+#include "client/cli/output.h"
+#include "client/producer.h"
+
+namespace strata::cli {
+
+namespace {
+
+using client::Admin;
+
+// A one-line counter on the error stream, redrawn at most every 200 ms, erased by Done. Shown
+// only when enabled (main enables it when stderr is a terminal), so pipes and logs stay clean.
+class Progress {
+ public:
+  Progress(std::ostream& err, bool enabled, std::string verb)
+      : err_(err), enabled_(enabled), verb_(std::move(verb)) {}
+  ~Progress() { Done(); }
+
+  void Update(int64_t records) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (shown_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    shown_ = true;
+    err_ << "\r" << verb_ << " " << records << " records..." << std::flush;
+  }
+  void Done() {
+    if (shown_) err_ << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  std::ostream& err_;
+  const bool enabled_;
+  const std::string verb_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
+
+absl::StatusOr<client::ConfigList> ParseConfigs(const std::vector<std::string>& configs) {
+  client::ConfigList out;
+  for (const std::string& c : configs) {
+    STRATA_ASSIGN_OR_RETURN(auto kv, ParseKeyValue(c, "--config"));
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Admin>> ConnectAdmin(const BrokerOptions& options) {
+  client::ConnectionOptions connection;
+  connection.client_software_name = "strata-cli";
+  return Admin::Connect(options.bootstrap, connection);
+}
+
+std::string Plural(int64_t n, const char* word) {
+  return absl::StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+client::SeekTarget DefaultFrom(bool follow) {
+  return follow ? client::SeekTarget::Latest() : client::SeekTarget::Earliest();
+}
+
+// --- topic -----------------------------------------------------------------------------------
+
+absl::Status TopicCreate(const BrokerOptions& options, const std::string& name, int32_t partitions,
+                         const std::vector<std::string>& configs, std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(client::ConfigList list, ParseConfigs(configs));
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  absl::Status st = admin->CreateTopic(name, partitions, list);
+  if (absl::IsAlreadyExists(st)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        st.message(), ". See it with: strata topic describe ", name,
+        "; to start over: strata topic delete ", name));
+  }
+  STRATA_RETURN_IF_ERROR(st);
+  out << "created topic " << name << " with " << Plural(partitions, "partition") << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status TopicList(const BrokerOptions& options, std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, admin->ListTopics());
+  for (const std::string& n : names) out << n << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status TopicDescribe(const BrokerOptions& options, const std::string& name,
+                           std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  STRATA_ASSIGN_OR_RETURN(client::TopicInfo info, admin->DescribeTopic(name));
+  STRATA_ASSIGN_OR_RETURN(client::ConfigList configs, admin->DescribeConfigs(name));
+  out << "topic " << name << ": " << Plural(int64_t(info.partitions.size()), "partition") << "\n";
+  out << std::left << std::setw(11) << "partition" << std::setw(8) << "leader" << std::setw(12)
+      << "log_start" << std::setw(12) << "log_end" << "records\n";
+  for (const client::PartitionInfo& p : info.partitions) {
+    out << std::left << std::setw(11) << p.index << std::setw(8) << p.leader << std::setw(12)
+        << p.log_start_offset << std::setw(12) << p.high_watermark;
+    if (p.status.ok()) {
+      out << (p.high_watermark - p.log_start_offset);
+    } else {
+      out << "OFFLINE: " << p.status.message();
+    }
+    out << "\n";
+  }
+  out << "configs:\n";
+  for (const auto& [k, v] : configs) out << "  " << k << "=" << v << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status TopicDelete(const BrokerOptions& options, const std::string& name,
+                         std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  STRATA_RETURN_IF_ERROR(admin->DeleteTopic(name));
+  out << "deleted topic " << name << " and its data\n";
+  return absl::OkStatus();
+}
+
+absl::Status TopicAlter(const BrokerOptions& options, const std::string& name,
+                        const std::vector<std::string>& configs, std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(client::ConfigList list, ParseConfigs(configs));
+  if (list.empty()) {
+    return absl::InvalidArgumentError(
+        "nothing to change: pass one or more --config KEY=VALUE, e.g. --config "
+        "retention_ms=86400000");
+  }
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  STRATA_RETURN_IF_ERROR(admin->AlterConfigs(name, list));
+  out << "altered topic " << name << ":";
+  for (const auto& [k, v] : list) out << " " << k << "=" << v;
+  out << "\n";
+  return absl::OkStatus();
+}
+
+// --- produce ---------------------------------------------------------------------------------
+
+namespace {
+
+// What the producer's callbacks report, for the summary.
+class ProduceStats {
+ public:
+  void Record(const absl::StatusOr<client::RecordMetadata>& md) {
+    absl::MutexLock lock(&mu_);
+    if (!md.ok()) {
+      ++failed_;
+      if (first_error_.ok()) first_error_ = md.status();
+      return;
+    }
+    Partition& p = partitions_[md->partition];
+    ++p.records;
+    if (md->offset >= 0) {
+      p.first = p.first < 0 ? md->offset : std::min(p.first, md->offset);
+      p.last = std::max(p.last, md->offset);
+    }
+  }
+
+  int64_t failed() const {
+    absl::MutexLock lock(&mu_);
+    return failed_;
+  }
+  absl::Status first_error() const {
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
+
+  void Summary(std::ostream& out, const std::string& topic, int64_t bytes) const {
+    absl::MutexLock lock(&mu_);
+    int64_t ok = 0;
+    for (const auto& [index, p] : partitions_) ok += p.records;
+    out << "produced " << Plural(ok, "record") << " (" << Plural(bytes, "byte") << ") to topic "
+        << topic;
+    if (failed_ > 0) out << "; " << failed_ << " failed";
+    out << "\n";
+    for (const auto& [index, p] : partitions_) {
+      out << "  partition " << index << ": " << Plural(p.records, "record");
+      if (p.first >= 0) {
+        out << ", offsets " << p.first << ".." << p.last;
+      } else {
+        out << " (offsets unknown with acks=0)";
+      }
+      out << "\n";
+    }
+  }
+
+ private:
+  struct Partition {
+    int64_t records = 0;
+    int64_t first = -1;
+    int64_t last = -1;
+  };
+  mutable absl::Mutex mu_;
+  std::map<int32_t, Partition> partitions_ ABSL_GUARDED_BY(mu_);
+  int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+absl::Status Produce(const BrokerOptions& options, const ProduceOptions& produce, std::istream& in,
+                     std::ostream& out, std::ostream& err) {
+  std::vector<client::Header> headers;
+  for (const std::string& h : produce.headers) {
+    STRATA_ASSIGN_OR_RETURN(auto kv, ParseKeyValue(h, "-H"));
+    headers.push_back(client::Header{kv.first, kv.second});
+  }
+  if (produce.key_separator && produce.key_separator->empty()) {
+    return absl::InvalidArgumentError("--key-separator must not be empty");
+  }
+  client::ProducerConfig config;
+  config.bootstrap = options.bootstrap;
+  config.client_name = "strata-cli";
+  config.acks = produce.acks;
+  config.compression = produce.compression;
+  config.linger_ms = produce.linger_ms;
+  STRATA_ASSIGN_OR_RETURN(auto producer, client::Producer::Create(config));
+
+  ProduceStats stats;
+  Progress progress(err, options.progress, "produced");
+  absl::Status send_error;
+  int64_t lines = 0;
+  int64_t bytes = 0;
+  int64_t without_separator = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    client::ProducerRecord record;
+    record.topic = produce.topic;
+    record.headers = headers;
+    record.partition = produce.partition;
+    if (produce.key_separator) {
+      const size_t at = line.find(*produce.key_separator);
+      if (at == std::string::npos) {
+        ++without_separator;
+        record.value = line;
+      } else {
+        record.key = line.substr(0, at);
+        record.value = line.substr(at + produce.key_separator->size());
+      }
+    } else {
+      record.value = line;
+    }
+    const int64_t size = int64_t(record.value->size() + (record.key ? record.key->size() : 0));
+    send_error = producer->Send(std::move(record), [&stats](auto md) { stats.Record(md); });
+    if (!send_error.ok()) break;
+    ++lines;
+    bytes += size;
+    progress.Update(lines);
+  }
+  const bool read_failed = in.bad();
+  producer->Close();  // waits for every callback
+  progress.Done();
+  stats.Summary(out, produce.topic, bytes);
+  if (without_separator > 0) {
+    out << "  " << Plural(without_separator, "line")
+        << " had no key separator and went without a key\n";
+  }
+  if (!send_error.ok()) {
+    return absl::Status(send_error.code(),
+                        absl::StrCat("stopped after ", lines, " lines: ", send_error.message()));
+  }
+  if (stats.failed() > 0) {
+    const absl::Status first = stats.first_error();
+    return absl::Status(first.code(), absl::StrCat(stats.failed(), " of ", lines,
+                                                   " records failed; the first error: ",
+                                                   first.message()));
+  }
+  if (read_failed) return absl::DataLossError("reading the input failed part-way");
+  return absl::OkStatus();
+}
+
+// --- consume ---------------------------------------------------------------------------------
+
+absl::Status Consume(const BrokerOptions& options, const ConsumeOptions& consume,
+                     std::ostream& out, std::ostream& err) {
+  client::ConsumerConfig config;
+  config.bootstrap = options.bootstrap;
+  config.client_name = "strata-cli";
+  STRATA_ASSIGN_OR_RETURN(auto consumer, client::Consumer::Create(config));
+  std::vector<int32_t> partitions;
+  if (consume.partition) partitions.push_back(*consume.partition);
+  STRATA_RETURN_IF_ERROR(consumer->Assign(consume.topic, partitions));
+  const client::SeekTarget from = consume.from.value_or(DefaultFrom(consume.follow));
+  partitions.clear();
+  for (const client::TopicPartition& tp : consumer->Assignment()) {
+    STRATA_RETURN_IF_ERROR(consumer->Seek(tp.topic, tp.partition, from));
+    partitions.push_back(tp.partition);
+  }
+
+  // Without --follow, stop at the ends seen now.
+  std::map<int32_t, int64_t> ends;
+  if (!consume.follow) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<client::PartitionOffset> offsets,
+                            consumer->EndOffsets(consume.topic, partitions));
+    for (const client::PartitionOffset& po : offsets) {
+      STRATA_RETURN_IF_ERROR(po.status);
+      ends[po.partition] = po.offset;
+    }
+  }
+  auto finished = [&]() -> absl::StatusOr<bool> {
+    for (const auto& [p, end] : ends) {
+      STRATA_ASSIGN_OR_RETURN(int64_t position, consumer->Position(consume.topic, p));
+      if (position < end) return false;
+    }
+    return true;
+  };
+
+  Progress progress(err, options.progress, "consumed");
+  int64_t printed = 0;
+  for (;;) {
+    if (consume.count >= 0 && printed >= consume.count) break;
+    if (!consume.follow) {
+      STRATA_ASSIGN_OR_RETURN(bool done, finished());
+      if (done) break;
+    }
+    STRATA_ASSIGN_OR_RETURN(std::vector<client::ConsumerRecord> records,
+                            consumer->Poll(consume.poll_timeout_ms));
+    progress.Done();  // records and the progress line share a terminal
+    for (const client::ConsumerRecord& r : records) {
+      if (!consume.follow && r.offset >= ends[r.partition]) continue;
+      out << (consume.format == OutputFormat::kJson ? FormatRecordJson(r)
+                                                    : FormatRecordText(r, consume.print_key))
+          << "\n";
+      ++printed;
+      if (consume.count >= 0 && printed >= consume.count) break;
+    }
+    out.flush();
+    progress.Update(printed);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::cli

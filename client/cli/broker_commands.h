@@ -1,0 +1,77 @@
+// The `strata` commands that talk to a broker: topic create/list/describe/delete/alter, produce
+// and consume. client/cli/main.cc parses the command line into these option structs; the
+// functions do the work, write their results to the given streams and return errors as values
+// (main prints them and exits 1), so tests can call them directly.
+//
+// Not thread-safe in any interesting sense: each call is independent and shares no state.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/consumer.h"
+#include "common/status.h"
+#include "log/batch.h"
+
+namespace strata::cli {
+
+struct BrokerOptions {
+  std::string bootstrap = "127.0.0.1:9292";  // --bootstrap, $STRATA_BOOTSTRAP
+  bool progress = false;  // show progress on the error stream (main: only when it is a terminal)
+};
+
+// `strata topic create NAME --partitions N [--config k=v ...]`
+absl::Status TopicCreate(const BrokerOptions& options, const std::string& name, int32_t partitions,
+                         const std::vector<std::string>& configs, std::ostream& out);
+// `strata topic list`: one name per line.
+absl::Status TopicList(const BrokerOptions& options, std::ostream& out);
+// `strata topic describe NAME`: partitions (leader, log start, log end) and configs.
+absl::Status TopicDescribe(const BrokerOptions& options, const std::string& name,
+                           std::ostream& out);
+// `strata topic delete NAME`
+absl::Status TopicDelete(const BrokerOptions& options, const std::string& name, std::ostream& out);
+// `strata topic alter NAME --config k=v ...`
+absl::Status TopicAlter(const BrokerOptions& options, const std::string& name,
+                        const std::vector<std::string>& configs, std::ostream& out);
+
+struct ProduceOptions {
+  std::string topic;
+  std::optional<std::string> key_separator;  // split each line at its first occurrence
+  std::vector<std::string> headers;          // "k=v", added to every record
+  int acks = -1;
+  log::Compression compression = log::Compression::kNone;
+  std::optional<int32_t> partition;
+  int64_t linger_ms = 5;  // the CLI batches lines a little longer than the library's default
+};
+
+// `strata produce TOPIC`: one record per line of `in` (without its newline), then a summary on
+// `out`: records, bytes, and per partition the offsets written. Fails if any record failed.
+absl::Status Produce(const BrokerOptions& options, const ProduceOptions& produce, std::istream& in,
+                     std::ostream& out, std::ostream& err);
+
+enum class OutputFormat { kText, kJson };
+
+struct ConsumeOptions {
+  std::string topic;
+  // Where to start. Unset: earliest, or latest with `follow` (kafka-console-consumer's default).
+  std::optional<client::SeekTarget> from;
+  std::optional<int32_t> partition;  // unset: every partition
+  int64_t count = -1;                // stop after this many records; -1: no limit
+  bool follow = false;  // keep waiting for new records; otherwise stop at the ends seen at start
+  OutputFormat format = OutputFormat::kText;
+  bool print_key = false;  // text format: "key<TAB>value"
+  int64_t poll_timeout_ms = 500;
+};
+
+// `strata consume TOPIC`: records as lines on `out` (text or JSON), progress on `err`.
+absl::Status Consume(const BrokerOptions& options, const ConsumeOptions& consume,
+                     std::ostream& out, std::ostream& err);
+
+// The default --from: earliest, or latest when following.
+client::SeekTarget DefaultFrom(bool follow);
+
+}  // namespace strata::cli
