@@ -1,0 +1,257 @@
+#include "client/fake_broker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/endian.h"
+#include "log/batch.h"
+#include "protocol/api.h"
+#include "protocol/api_versions_generated.h"
+#include "protocol/fetch_body.h"
+#include "protocol/frame.h"
+#include "protocol/init_producer_id_generated.h"
+#include "protocol/list_offsets_generated.h"
+#include "protocol/message.h"
+#include "protocol/metadata_generated.h"
+#include "protocol/produce_generated.h"
+
+namespace strata::client {
+
+namespace fb = protocol::fb;
+using protocol::ApiKey;
+
+namespace {
+
+bool ReadFull(int fd, std::byte* p, size_t n) {
+  while (n > 0) {
+    ssize_t got = ::read(fd, p, n);
+    if (got <= 0) return false;
+    p += got;
+    n -= size_t(got);
+  }
+  return true;
+}
+
+bool WriteFull(int fd, const std::byte* p, size_t n) {
+  while (n > 0) {
+    ssize_t put = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (put <= 0) return false;
+    p += put;
+    n -= size_t(put);
+  }
+  return true;
+}
+
+std::vector<std::byte> Bytes(const flatbuffers::FlatBufferBuilder& fbb) {
+  auto span = protocol::BuilderBytes(fbb);
+  return {span.begin(), span.end()};
+}
+
+}  // namespace
+
+FakeBroker::FakeBroker(std::map<std::string, int32_t> topics) {
+  for (const auto& [name, count] : topics) topics_[name].resize(size_t(count));
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 16) != 0) {
+    std::abort();
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  acceptor_ = std::thread([this] { Accept(); });
+}
+
+FakeBroker::~FakeBroker() {
+  stopping_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  ::close(listen_fd_);
+  acceptor_.join();
+  std::vector<std::thread> servers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    servers.swap(servers_);
+  }
+  for (std::thread& t : servers) t.join();
+}
+
+void FakeBroker::Accept() {
+  while (!stopping_) {
+    int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) return;
+    absl::MutexLock lock(&mu_);
+    fds_.push_back(fd);
+    servers_.emplace_back([this, fd] { Serve(fd); });
+  }
+}
+
+void FakeBroker::Serve(int fd) {
+  for (;;) {
+    std::vector<std::byte> frame(4);
+    if (!ReadFull(fd, frame.data(), 4)) break;
+    frame.resize(4 + GetU32(frame.data()));
+    if (!ReadFull(fd, frame.data() + 4, frame.size() - 4)) break;
+    auto parsed = protocol::ParseFrame(frame);
+    if (!parsed.ok() || !parsed->has_value()) break;
+    const protocol::Frame& f = **parsed;
+    bool respond = true;
+    std::vector<std::byte> body = Handle(f.api_key, f.body, &respond);
+    if (!respond) continue;
+    auto out = protocol::EncodeFrame(f.correlation_id, f.api_key, f.api_version, body);
+    if (!out.ok() || !WriteFull(fd, out->data(), out->size())) break;
+  }
+  ::close(fd);
+}
+
+std::vector<std::string> FakeBroker::Values(const std::string& topic, int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> values;
+  for (const auto& batch : topics_.at(topic).at(size_t(partition)).batches) {
+    auto reader = log::BatchReader::Open(batch);
+    if (!reader.ok()) std::abort();
+    for (const log::Record& r : *reader->ReadAll()) values.emplace_back(r.value.value_or(""));
+  }
+  return values;
+}
+
+std::vector<std::byte> FakeBroker::Handle(uint16_t api_key, std::span<const std::byte> body,
+                                          bool* respond) {
+  flatbuffers::FlatBufferBuilder fbb;
+  absl::MutexLock lock(&mu_);
+  switch (ApiKey(api_key)) {
+    case ApiKey::kApiVersions: {
+      std::vector<fb::ApiVersionRange> ranges;
+      for (const auto& api : protocol::SupportedApis()) {
+        ranges.emplace_back(uint16_t(api.key), api.min_version, api.max_version);
+      }
+      fbb.Finish(fb::CreateApiVersionsResponseDirect(fbb, fb::ErrorCode::NONE, nullptr, &ranges));
+      return Bytes(fbb);
+    }
+    case ApiKey::kMetadata: {
+      auto req = protocol::VerifyBody<fb::MetadataRequest>(body, "MetadataRequest");
+      std::vector<flatbuffers::Offset<fb::TopicMetadata>> topics;
+      for (const auto* name : *(*req)->topics()) {
+        auto it = topics_.find(name->str());
+        if (it == topics_.end()) {
+          topics.push_back(fb::CreateTopicMetadataDirect(
+              fbb, name->c_str(), fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no such topic"));
+          continue;
+        }
+        std::vector<flatbuffers::Offset<fb::PartitionMetadata>> parts;
+        for (size_t i = 0; i < it->second.size(); ++i) {
+          parts.push_back(fb::CreatePartitionMetadata(fbb, int32_t(i), fb::ErrorCode::NONE, 0, 1,
+                                                      0, 0, it->second[i].end));
+        }
+        topics.push_back(fb::CreateTopicMetadataDirect(fbb, name->c_str(), fb::ErrorCode::NONE,
+                                                       nullptr, &parts));
+      }
+      fbb.Finish(fb::CreateMetadataResponseDirect(fbb, fb::ErrorCode::NONE, nullptr, nullptr, 1,
+                                                  &topics));
+      return Bytes(fbb);
+    }
+    case ApiKey::kInitProducerId:
+      fbb.Finish(fb::CreateInitProducerIdResponse(fbb, fb::ErrorCode::NONE, 0,
+                                                  next_producer_id_++, 0));
+      return Bytes(fbb);
+    case ApiKey::kProduce: {
+      ++produce_requests_;
+      auto req = protocol::VerifyBody<fb::ProduceRequest>(body, "ProduceRequest");
+      *respond = (*req)->acks() != 0;
+      std::vector<flatbuffers::Offset<fb::TopicProduceResponse>> topics;
+      for (const auto* t : *(*req)->topics()) {
+        std::vector<flatbuffers::Offset<fb::PartitionProduceResponse>> parts;
+        for (const auto* p : *t->partitions()) {
+          auto& partition = topics_.at(t->name()->str()).at(size_t(p->index()));
+          std::vector<std::byte> batch(reinterpret_cast<const std::byte*>(p->records()->data()),
+                                       reinterpret_cast<const std::byte*>(p->records()->data()) +
+                                           p->records()->size());
+          auto header = log::VerifyBatch(batch);
+          if (!header.ok()) {
+            parts.push_back(fb::CreatePartitionProduceResponse(
+                fbb, p->index(), fb::ErrorCode::CORRUPT_MESSAGE));
+            continue;
+          }
+          const auto key = std::make_tuple(header->producer_id, header->base_sequence);
+          if (header->producer_id >= 0 && partition.seen.contains(key)) {
+            ++duplicates_;
+            parts.push_back(fb::CreatePartitionProduceResponse(
+                fbb, p->index(), fb::ErrorCode::NONE, 0, partition.seen[key], 0, true));
+            continue;
+          }
+          const int64_t base = partition.end;
+          log::StampBatch(batch, base, 1);
+          partition.batches.push_back(std::move(batch));
+          partition.base_offsets.push_back(base);
+          partition.end += header->record_count;
+          if (header->producer_id >= 0) partition.seen[key] = base;
+          parts.push_back(fb::CreatePartitionProduceResponse(fbb, p->index(), fb::ErrorCode::NONE,
+                                                             0, base, 0));
+        }
+        topics.push_back(fb::CreateTopicProduceResponseDirect(fbb, t->name()->c_str(), &parts));
+      }
+      fbb.Finish(fb::CreateProduceResponseDirect(fbb, fb::ErrorCode::NONE, nullptr, &topics));
+      return Bytes(fbb);
+    }
+    case ApiKey::kFetch: {
+      auto req = protocol::VerifyBody<fb::FetchRequest>(body, "FetchRequest");
+      std::vector<std::byte> records;
+      std::vector<flatbuffers::Offset<fb::FetchTopicResponse>> topics;
+      for (const auto* t : *(*req)->topics()) {
+        std::vector<flatbuffers::Offset<fb::FetchPartitionResponse>> parts;
+        for (const auto* p : *t->partitions()) {
+          auto& partition = topics_.at(t->name()->str()).at(size_t(p->index()));
+          if (p->fetch_offset() > partition.end) {
+            parts.push_back(fb::CreateFetchPartitionResponse(
+                fbb, p->index(), fb::ErrorCode::OFFSET_OUT_OF_RANGE, 0, partition.end, 0));
+            continue;
+          }
+          uint32_t bytes = 0;
+          for (size_t i = 0; i < partition.batches.size(); ++i) {
+            const auto& b = partition.batches[i];
+            auto h = log::ParseBatchHeader(b);
+            if (h->last_offset() < p->fetch_offset()) continue;
+            records.insert(records.end(), b.begin(), b.end());
+            bytes += uint32_t(b.size());
+          }
+          parts.push_back(fb::CreateFetchPartitionResponse(fbb, p->index(), fb::ErrorCode::NONE,
+                                                           0, partition.end, 0, bytes));
+        }
+        topics.push_back(fb::CreateFetchTopicResponseDirect(fbb, t->name()->c_str(), &parts));
+      }
+      fbb.Finish(fb::CreateFetchResponseDirect(fbb, fb::ErrorCode::NONE, nullptr, &topics));
+      std::vector<std::byte> out = protocol::EncodeFetchResponseHead(protocol::BuilderBytes(fbb));
+      out.insert(out.end(), records.begin(), records.end());
+      return out;
+    }
+    case ApiKey::kListOffsets: {
+      auto req = protocol::VerifyBody<fb::ListOffsetsRequest>(body, "ListOffsetsRequest");
+      std::vector<flatbuffers::Offset<fb::ListOffsetsTopicResponse>> topics;
+      for (const auto* t : *(*req)->topics()) {
+        std::vector<flatbuffers::Offset<fb::ListOffsetsPartitionResponse>> parts;
+        for (const auto* p : *t->partitions()) {
+          const auto& partition = topics_.at(t->name()->str()).at(size_t(p->index()));
+          const int64_t offset = p->timestamp() == -2 ? 0 : partition.end;
+          parts.push_back(fb::CreateListOffsetsPartitionResponse(fbb, p->index(),
+                                                                 fb::ErrorCode::NONE, 0, offset));
+        }
+        topics.push_back(fb::CreateListOffsetsTopicResponseDirect(fbb, t->name()->c_str(), &parts));
+      }
+      fbb.Finish(fb::CreateListOffsetsResponseDirect(fbb, fb::ErrorCode::NONE, nullptr, &topics));
+      return Bytes(fbb);
+    }
+    default:
+      fbb.Finish(fb::CreateErrorResponseDirect(fbb, fb::ErrorCode::UNSUPPORTED_API, "no"));
+      return Bytes(fbb);
+  }
+}
+
+}  // namespace strata::client
