@@ -138,23 +138,31 @@ absl::Status Producer::RefreshMetadataLocked(const std::string& topic) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecord& record,
-                                                  absl::Time deadline) {
-  bool known = false;
+absl::Status Producer::EnsureMetadata(const std::string& topic, absl::Time deadline) {
   {
     absl::MutexLock lock(&meta_mu_);
-    known = topics_.contains(record.topic);
+    if (topics_.contains(topic)) return absl::OkStatus();
   }
-  if (!known) {
-    if (!conn_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
-      conn_mu_.Unlock();
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "could not get the metadata of topic '", record.topic, "' within max_block_ms"));
-    }
-    absl::Status st = RefreshMetadataLocked(record.topic);
+  if (!conn_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
     conn_mu_.Unlock();
-    STRATA_RETURN_IF_ERROR(st);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("could not get the metadata of topic '", topic, "' within max_block_ms"));
   }
+  absl::Status st = RefreshMetadataLocked(topic);
+  conn_mu_.Unlock();
+  return st;
+}
+
+absl::StatusOr<int32_t> Producer::PartitionsFor(const std::string& topic) {
+  STRATA_RETURN_IF_ERROR(
+      EnsureMetadata(topic, absl::Now() + absl::Milliseconds(config_.max_block_ms)));
+  absl::MutexLock lock(&meta_mu_);
+  return topics_.at(topic).partitions;
+}
+
+absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecord& record,
+                                                  absl::Time deadline) {
+  STRATA_RETURN_IF_ERROR(EnsureMetadata(record.topic, deadline));
   absl::MutexLock lock(&meta_mu_);
   const TopicMeta& meta = topics_.at(record.topic);
   if (record.partition) {

@@ -104,6 +104,10 @@ class Producer {
   // Flushes, then stops the sender thread. Later Sends fail. Idempotent.
   void Close();
 
+  // The partition count of `topic` (fetched once, then cached). NotFound if there is no such
+  // topic, with how to create it.
+  absl::StatusOr<int32_t> PartitionsFor(const std::string& topic);
+
   int64_t producer_id() const;  // -1 when not idempotent
   const ProducerConfig& config() const { return config_; }
 
@@ -118,6 +122,8 @@ class Producer {
   bool idempotent() const { return config_.idempotent && config_.acks != 0; }
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   absl::Status InitProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
+  // Fetches `topic`'s metadata unless cached, waiting for the connection until `deadline`.
+  absl::Status EnsureMetadata(const std::string& topic, absl::Time deadline);
   // The partition for `record`, fetching its topic's metadata on first use (until `deadline`).
   absl::StatusOr<int32_t> ChoosePartition(const ProducerRecord& record, absl::Time deadline);
   // Tells the topic's sticky partitioner that tp's batch is complete.

@@ -226,6 +226,13 @@ absl::Status Produce(const BrokerOptions& options, const ProduceOptions& produce
   config.compression = produce.compression;
   config.linger_ms = produce.linger_ms;
   STRATA_ASSIGN_OR_RETURN(auto producer, client::Producer::Create(config));
+  // Check the topic (and partition) before reading any input.
+  STRATA_ASSIGN_OR_RETURN(const int32_t partitions, producer->PartitionsFor(produce.topic));
+  if (produce.partition && *produce.partition >= partitions) {
+    return absl::NotFoundError(absl::StrCat("topic '", produce.topic, "' has partitions 0..",
+                                            partitions - 1, "; there is no partition ",
+                                            *produce.partition));
+  }
 
   ProduceStats stats;
   Progress progress(err, options.progress, "produced");
