@@ -90,6 +90,7 @@ asio::awaitable<void> Connection::Reader() {
     frame_started_ = true;
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::milliseconds(config_->frame_read_timeout_ms);
+    watchdog_.cancel();  // re-arm it for the (earlier) frame deadline
     // Only the size field so far: ParseFrame rejects a size that can never be valid, before any
     // memory is committed to it.
     auto parsed = protocol::ParseFrame(size_field);
