@@ -20,8 +20,9 @@ class Histogram {
  public:
   static constexpr int kSubBucketBits = 4;
   static constexpr int kSubBuckets = 1 << kSubBucketBits;
-  // Values below kSubBuckets get one exact bucket each; every power of two above gets kSubBuckets.
-  static constexpr int kBuckets = kSubBuckets + (64 - kSubBucketBits) * kSubBuckets;
+  // Values below kSubBuckets get one exact bucket each; every power of two above, up to 2^62
+  // (the highest an int64 reaches), gets kSubBuckets.
+  static constexpr int kBuckets = kSubBuckets + (63 - kSubBucketBits) * kSubBuckets;
 
   Histogram() = default;
   Histogram(const Histogram&) = delete;
