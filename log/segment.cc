@@ -11,6 +11,10 @@ namespace strata::log {
 namespace {
 
 constexpr size_t kZeroChunkBytes = 64 * 1024;
+// How far past the last valid batch a scan looks for non-zero bytes before calling the rest
+// preallocated space. Covers the page-sized holes that out-of-order writeback leaves in an
+// unsynced tail.
+constexpr size_t kZeroProbeBytes = 1 << 20;
 // Ahead of the write position, the active mapping is prefaulted in chunks of this size, asked for
 // while the writer is still this far (kPrefaultLeadBytes) from the end of the window, so that
 // appends do not take a page fault per 4 KiB (see docs/performance.md).
@@ -79,7 +83,11 @@ ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
     auto header = VerifyBatch(rest);
     absl::Status bad;
     if (!header.ok()) {
-      if (AllZero(rest)) break;  // preallocated space: the end of the data
+      // Preallocated space: the end of the data. Only a bounded window is checked, so recovery
+      // costs O(data), not O(preallocated segment size): whatever lies past the valid data of the
+      // last segment is discarded when it is reopened for appends (OpenForAppend), and in a
+      // sealed segment a zeroed stretch leaves an offset gap that Log::Recover reports.
+      if (AllZero(rest.first(std::min<size_t>(rest.size(), kZeroProbeBytes)))) break;
       bad = header.status();
     } else if (header->base_offset < r.next_offset) {
       bad = absl::DataLossError(absl::StrCat("batch base offset ", header->base_offset,
@@ -209,17 +217,21 @@ absl::Status Segment::OpenForAppend() {
     STRATA_RETURN_IF_ERROR(file_->Truncate(std::max(cap, max_end_published_)));
     old_size = std::max(cap, max_end_published_);
   }
-  STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
-  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
-  if (old_size > end) {
-    // Bytes past the valid data (a torn tail, or stale preallocated space) must not come back
-    // after a crash and be mistaken for batches.
-    std::span<const std::byte> stale(mapping->data() + end, std::min(old_size, cap) - end);
-    if (!std::all_of(stale.begin(), stale.end(), [](std::byte b) { return b == std::byte{0}; })) {
-      STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, end, std::min(old_size, cap)));
-      STRATA_RETURN_IF_ERROR(file_->Sync());
-    }
+  // Never cut below bytes a reader may hold a view of (they are zeros after a truncation, see
+  // TruncateTo): touching a mapped page past the end of a file raises SIGBUS.
+  const uint64_t cut = std::max(end, max_end_published_);
+  if (old_size > cut) {
+    // Bytes past the valid data (a torn tail, unsynced pages a crash left behind, or stale
+    // preallocated space) must not come back and be mistaken for batches. Cutting the file at the
+    // end and preallocating again drops them in O(1), without reading a possibly huge
+    // preallocated tail.
+    STRATA_RETURN_IF_ERROR(file_->Truncate(cut));
+    STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
+    STRATA_RETURN_IF_ERROR(file_->Sync());
+  } else {
+    STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
   }
+  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
   mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
   prefault_requested_to_ = end + kPrefaultChunkBytes;
   capacity_bytes_ = cap;

@@ -47,10 +47,12 @@ BrokerProcess::BrokerProcess(std::string data_dir, std::vector<std::string> extr
 BrokerProcess::~BrokerProcess() { Kill(); }
 
 void BrokerProcess::Spawn() {
+  // The first start takes any free ports; a restart takes the same ones again, so clients
+  // configured with the old address (a producer mid-stream) reconnect to the new process.
   std::vector<std::string> args = {StratadPath(),
                                    "--data-dir", data_dir_,
-                                   "--listen", "127.0.0.1:0",
-                                   "--metrics-listen", "127.0.0.1:0",
+                                   "--listen", "127.0.0.1:" + std::to_string(port_),
+                                   "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port_),
                                    "--log-level", "info"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   // Each start appends to the same log, so a restart's line is found after the previous ones.
@@ -59,17 +61,20 @@ void BrokerProcess::Spawn() {
     auto n = std::filesystem::file_size(log_path_, ec);
     return ec ? 0 : n;
   }();
+  // Everything the child needs is prepared before fork: in a multi-threaded test (producers
+  // running) the child may only make async-signal-safe calls, so no allocation after fork.
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const char* log_path = log_path_.c_str();
   pid_ = fork();
   REQUIRE(pid_ >= 0);
   if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, STDERR_FILENO);
       dup2(fd, STDOUT_FILENO);
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -51,7 +51,7 @@ class BrokerProcess {
   int Terminate(std::chrono::seconds timeout = std::chrono::seconds(30));
   // SIGKILL and reap.
   void Kill();
-  // Starts again on the same data directory (new ports).
+  // Starts again on the same data directory and ports.
   void Restart();
   bool running() const { return pid_ > 0; }
   std::string ReadLog() const;
