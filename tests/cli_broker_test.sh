@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# End-to-end test of the real `strata` CLI against a real `stratad`:
+#
+#   cli_broker_test.sh <strata binary> <stratad binary>
+#
+# Starts stratad on ephemeral loopback ports (always stopped on exit), then runs the README's user
+# story (topic create, produce with keys, consume as JSON) and the other topic, produce and consume
+# options, the errors a user meets (existing topic, unknown topic, bad flags, no broker), and a
+# SIGTERM that must exit 0.
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 <strata binary> <stratad binary>" >&2
+  exit 2
+fi
+strata=$1
+stratad=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-cli-broker-test.XXXXXX")
+pid=
+cleanup() {
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  printf 'FAIL: %s\n--- output of the last command ---\n%s\n--- stratad log ---\n%s\n' \
+    "$1" "${out:-}" "$(cat "$tmp/stratad.log" 2>/dev/null)" >&2
+  exit 1
+}
+run() {
+  set +e
+  out=$("$@" 2>&1)
+  rc=$?
+  set -e
+  last="$*"
+}
+run_stdin() {  # run_stdin INPUT CMD...
+  local input=$1
+  shift
+  set +e
+  out=$(printf '%b' "$input" | "$@" 2>&1)
+  rc=$?
+  set -e
+  last="$*"
+}
+expect_rc() { [[ $rc -eq $1 ]] || fail "'$last' exited $rc, expected $1"; }
+expect_out() { grep -qF -- "$1" <<<"$out" || fail "'$last' did not print: $1"; }
+expect_lines() {
+  local n
+  n=$(grep -c . <<<"$out" || true)
+  [[ $n -eq $1 ]] || fail "'$last' printed $n lines, expected $1"
+}
+
+"$stratad" --data-dir "$tmp/data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+  >"$tmp/stratad.log" 2>&1 &
+pid=$!
+port=
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/stratad.log")
+  [[ -n "$port" ]] && break
+  sleep 0.05
+done
+[[ -n "$port" ]] || fail "stratad did not start"
+export STRATA_BOOTSTRAP=127.0.0.1:$port
+
+# The user story from the README.
+run "$strata" topic create orders --partitions 8
+expect_rc 0
+expect_out "created topic orders with 8 partitions"
+run_stdin 'k1:hello\nk2:world\n' "$strata" produce orders --key-separator :
+expect_rc 0
+expect_out "produced 2 records"
+run "$strata" consume orders --from earliest --count 2 --format json
+expect_rc 0
+expect_lines 2
+expect_out '"key":"k1"'
+expect_out '"value":"hello"'
+expect_out '"key":"k2"'
+expect_out '"value":"world"'
+expect_out '"topic":"orders"'
+
+# Topics: list, describe, alter, and the errors.
+run "$strata" topic list
+expect_rc 0
+expect_out orders
+run "$strata" topic describe orders
+expect_rc 0
+expect_out "segment_bytes=1073741824"
+run "$strata" topic alter orders --config retention_ms=3600000
+expect_rc 0
+run "$strata" topic describe orders
+expect_out "retention_ms=3600000"
+run "$strata" topic alter orders --config no_such_key=1
+expect_rc 1
+expect_out "no_such_key"
+run "$strata" topic create orders
+expect_rc 1
+expect_out "already exists"
+run "$strata" topic create 'bad name!'
+expect_rc 1
+run "$strata" topic describe nope
+expect_rc 1
+expect_out "nope"
+
+# Produce options: headers, acks, compression, a file, an explicit partition.
+printf 'a\nb\nc\n' >"$tmp/input.txt"
+run "$strata" topic create logs --partitions 2
+expect_rc 0
+run "$strata" produce logs --file "$tmp/input.txt" -H source=test --acks 1 --compression lz4 \
+  --partition 1
+expect_rc 0
+expect_out "produced 3 records"
+run "$strata" consume logs --partition 1 --from 1 --count 2 --format json
+expect_rc 0
+expect_lines 2
+expect_out '"value":"b"'
+expect_out '"source"'
+run "$strata" consume logs --partition 1 --from earliest --format text
+expect_rc 0
+expect_lines 3
+run "$strata" consume logs --from @0 --count 3
+expect_rc 0
+expect_lines 3
+run "$strata" consume logs --from latest --count 1
+expect_rc 0
+expect_lines 0
+run "$strata" consume logs --from yesterday
+expect_rc 2
+run "$strata" produce nope --acks all </dev/null
+expect_rc 1
+expect_out "nope"
+
+# Delete removes the topic.
+run "$strata" topic delete logs
+expect_rc 0
+run "$strata" topic list
+[[ "$out" != *logs* ]] || fail "deleted topic still listed"
+
+# SIGTERM: clean exit 0; the data survives a restart.
+kill -TERM "$pid"
+wait "$pid" || fail "stratad exited $? after SIGTERM"
+pid=
+grep -q "stopped cleanly" "$tmp/stratad.log" || fail "no clean-stop line"
+"$stratad" --data-dir "$tmp/data" --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
+  >>"$tmp/stratad.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  run "$strata" consume orders --from earliest --count 2
+  [[ $rc -eq 0 ]] && break
+  sleep 0.05
+done
+expect_rc 0
+expect_lines 2
+
+# No broker: a message that says what to do.
+kill -TERM "$pid"
+wait "$pid" || true
+pid=
+run "$strata" topic list
+expect_rc 1
+expect_out "is stratad running?"
+
+echo "cli_broker_test: ok"
