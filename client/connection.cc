@@ -4,6 +4,7 @@
 #define ASIO_STANDALONE
 #endif
 #include <asio.hpp>
+#include <array>
 #include <cctype>
 #include <utility>
 
@@ -221,11 +222,16 @@ absl::Status Connection::Broken(std::string_view what, absl::Status cause) {
 
 absl::Status Connection::Write(protocol::ApiKey key, uint16_t version, uint32_t correlation_id,
                                std::span<const std::byte> body, Clock::time_point deadline) {
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::byte> frame,
-                          protocol::EncodeFrame(correlation_id, uint16_t(key), version, body));
+  // The header and the body go out as two buffers (scatter-gather): copying a Produce body of
+  // up to half a frame into a fresh frame buffer cost a copy and a page fault per 4 KiB.
+  STRATA_ASSIGN_OR_RETURN(
+      const auto header,
+      protocol::EncodeFrameHeader(correlation_id, uint16_t(key), version, body.size()));
+  const std::array<asio::const_buffer, 2> buffers = {
+      asio::buffer(header.data(), header.size()), asio::buffer(body.data(), body.size())};
   bool done = false;
   std::error_code ec;
-  asio::async_write(io_->socket, asio::buffer(frame.data(), frame.size()),
+  asio::async_write(io_->socket, buffers,
                     [&](const std::error_code& e, size_t) {
                       ec = e;
                       done = true;

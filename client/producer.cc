@@ -23,6 +23,9 @@ namespace {
 // maximal batch) always fits in a frame.
 constexpr size_t kRequestBatchBytes = limits::frame_bytes_max / 2;
 static_assert(kRequestBatchBytes + limits::batch_bytes_max < limits::frame_bytes_max);
+// Room for a Produce request's own fields, and for each batch's vector, table and topic entry,
+// when sizing its builder (an underestimate only costs one more reallocation).
+constexpr size_t kRequestOverheadBytes = 256;
 // How much longer than the request's own timeout_ms the client waits for the answer, so the
 // broker's REQUEST_TIMED_OUT normally arrives before the client gives up on the connection.
 constexpr int64_t kResponseGraceMs = 5000;
@@ -297,15 +300,19 @@ void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) 
     } else {
       // Seal, and group by topic for the request.
       std::map<std::string, std::vector<ProducerBatch*>> by_topic;
+      size_t request_bytes = kRequestOverheadBytes;
       for (auto& b : batches) {
         absl::Status sealed = Seal(*b);
         if (!sealed.ok()) {
           outcomes.push_back({std::move(b), Action::kFail, -1, sealed});
           continue;
         }
+        request_bytes += b->bytes.size() + b->tp.topic.size() + kRequestOverheadBytes;
         by_topic[b->tp.topic].push_back(b.get());
       }
-      flatbuffers::FlatBufferBuilder fbb(1024);
+      // Sized for the whole request up front: growing from a small buffer by doubling copied
+      // every batch again at each step and faulted in fresh pages each time.
+      flatbuffers::FlatBufferBuilder fbb(request_bytes);
       std::vector<flatbuffers::Offset<fb::TopicProduceData>> topics;
       for (const auto& [topic, list] : by_topic) {
         std::vector<flatbuffers::Offset<fb::PartitionProduceData>> parts;

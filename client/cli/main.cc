@@ -1,5 +1,6 @@
 // strata: the command-line tool. It parses the command line (CLI11) and maps results to exit codes;
-// the work itself lives in functions that tests call directly (log_tools.h, broker_commands.h).
+// the work itself lives in functions that tests call directly (log_tools.h, broker_commands.h,
+// bench.h).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "client/cli/bench.h"
 #include "client/cli/broker_commands.h"
 #include "client/cli/log_tools.h"
 #include "client/cli/output.h"
@@ -26,7 +28,8 @@ constexpr int kExitFailure = 1;
 
 constexpr const char* kStrataHelp =
     "strata: the command-line tool of Strata, a Kafka-like partitioned record log.\n"
-    "  topic, produce, consume  talk to a running broker (stratad) at --bootstrap HOST:PORT\n"
+    "  topic, produce, consume, bench\n"
+    "                           talk to a running broker (stratad) at --bootstrap HOST:PORT\n"
     "                           (or $STRATA_BOOTSTRAP; default 127.0.0.1:9292).\n"
     "  log                      works offline, straight on the files of one partition's log,\n"
     "                           without a broker. It only reads: it never repairs, truncates\n"
@@ -39,6 +42,7 @@ constexpr const char* kStrataExamples =
     "  printf 'k1:hello\\nk2:world\\n' | strata produce orders --key-separator :\n"
     "  strata consume orders --from earliest --count 2 --format json\n"
     "  strata --bootstrap 10.0.0.5:9292 topic list\n"
+    "  strata bench produce --acks all --duration 10   measure the broker's throughput\n"
     "  strata log verify /var/lib/strata/orders-0      check every batch and index\n"
     "  strata log dump /var/lib/strata/orders-0        list segments and batches\n"
     "  strata log dump --help                          all dump options\n";
@@ -106,6 +110,39 @@ constexpr const char* kConsumeExamples =
     "  strata consume orders --follow\n"
     "  strata consume orders --partition 3 --from 1200 --count 10\n"
     "  strata consume orders --from @1700000000000 --format json | jq .value\n";
+
+constexpr const char* kBenchHelp =
+    "Measure a running broker through the client library. Each mode runs --warmup seconds\n"
+    "unmeasured, then --duration seconds (or --records N), and prints one table (or, with --json,\n"
+    "one JSON object): records, MiB of values, msgs/s, MiB/s, latency percentiles in ms (within\n"
+    "6.25%) and errors. The topic (default strata-bench) is created with --partitions if missing.\n"
+    "Without --rate the producers run closed loop, as fast as their buffers take records, so\n"
+    "latency includes the time records wait in a full buffer. With --rate the load is open loop:\n"
+    "record i is due at start + i/rate and its latency runs from then, so stalls count.";
+
+constexpr const char* kBenchExamples =
+    "Examples:\n"
+    "  strata bench produce --record-bytes 1024 --acks all --duration 10\n"
+    "  strata bench produce --producers 4 --rate 50000 --json\n"
+    "  strata bench consume --records 1000000\n"
+    "  strata bench e2e --rate 5000 --duration 30\n";
+
+constexpr const char* kBenchProduceHelp =
+    "Send records of --record-bytes random bytes from --producers threads (each with its own\n"
+    "producer and connection), keys spread over the partitions (or --null-keys). Latency runs\n"
+    "from the send (open loop: from the record's intended send time) to the broker's\n"
+    "acknowledgement. msgs/s counts the acknowledgements that arrive in the measured window.";
+
+constexpr const char* kBenchConsumeHelp =
+    "Read the topic from the earliest offset of every partition until --records are read,\n"
+    "--duration passes, or the ends seen at the start are reached; reports msgs/s and MiB/s.\n"
+    "Fill the topic first with strata bench produce.";
+
+constexpr const char* kBenchE2eHelp =
+    "One producer at --rate msgs/s (default 1000) and one consumer tailing from the latest\n"
+    "offsets, in this process. Each value carries its intended send time; the latency is the\n"
+    "consumer's receive time minus that. Records acknowledged but not received within 10 s of\n"
+    "the end count as errors.";
 
 constexpr const char* kLogHelp =
     "Inspect and check one partition's log directory offline. A partition directory holds the\n"
@@ -403,6 +440,99 @@ int main(int argc, char** argv) {
           ""));
   consume->add_flag("--print-key", consume_options.print_key, "Text format: print KEY<TAB>VALUE");
 
+  // --- bench ------------------------------------------------------------------------------------
+  CLI::App* bench = app.add_subcommand("bench", "Measure the broker: produce, consume, end to end");
+  bench->group(kBrokerGroup);
+  formatter->Describe(bench, kBenchHelp);
+  bench->footer(kBenchExamples);
+  bench->require_subcommand(1);
+
+  strata::cli::BenchOptions bench_options;
+  std::string bench_acks = "1";
+  std::string bench_compression = "none";
+  const CLI::Validator kNonNegativeNumber(
+      [](std::string& text) -> std::string {
+        double value = 0;
+        if (absl::SimpleAtod(text, &value) && value >= 0) return "";
+        return "expects a number >= 0, not '" + text + "'";
+      },
+      "");
+  auto add_bench_options = [&](CLI::App* command, bool producing) {
+    command->add_option("--topic", bench_options.topic, "The topic (default strata-bench)")
+        ->type_name("TOPIC");
+    command
+        ->add_option("--partitions", bench_options.partitions,
+                     "Partitions when the topic is created (default 8)")
+        ->type_name("N")
+        ->check(kPositive);
+    CLI::Option* duration =
+        command
+            ->add_option("--duration", bench_options.duration_s,
+                         "Seconds measured after the warmup (default 10)")
+            ->type_name("S")
+            ->check(kNonNegativeNumber);
+    command
+        ->add_option("--records", bench_options.records, "Measure N records instead of a duration")
+        ->type_name("N")
+        ->check(kPositive)
+        ->excludes(duration);
+    command
+        ->add_option("--warmup", bench_options.warmup_s,
+                     "Seconds run first and not measured (default 1)")
+        ->type_name("S")
+        ->check(kNonNegativeNumber);
+    command->add_flag("--json", bench_options.json,
+                      "Print one JSON object on standard output instead of the table");
+    if (!producing) return;
+    command
+        ->add_option("--record-bytes", bench_options.record_bytes,
+                     "Bytes of each record's value (default 1024)")
+        ->type_name("N")
+        ->check(kNonNegative);
+    command
+        ->add_option("--producers", bench_options.producers,
+                     "Producers, each with its own connection and thread (default 1)")
+        ->type_name("N")
+        ->check(kPositive);
+    command->add_option("--acks", bench_acks, "0, 1 (default) or all")
+        ->type_name("0|1|all")
+        ->check(from_parser([](const std::string& t) { return strata::cli::ParseAcks(t); }));
+    command->add_option("--compression", bench_compression, "none (default) or lz4")
+        ->type_name("none|lz4")
+        ->check(
+            from_parser([](const std::string& t) { return strata::cli::ParseCompression(t); }));
+    command
+        ->add_option("--rate", bench_options.rate_per_s,
+                     "Records per second in all, open loop (default: as fast as possible; e2e "
+                     "1000)")
+        ->type_name("R")
+        ->check(kNonNegativeNumber);
+    command
+        ->add_option("--batch-bytes", bench_options.batch_bytes,
+                     "The producer's batch size (default 131072)")
+        ->type_name("N")
+        ->check(kPositive);
+    command
+        ->add_option("--linger-ms", bench_options.linger_ms,
+                     "How long a batch waits for more records (default 1)")
+        ->type_name("MS")
+        ->check(kNonNegative);
+  };
+  CLI::App* bench_produce = bench->add_subcommand("produce", "Producer throughput and latency");
+  formatter->Describe(bench_produce, kBenchProduceHelp);
+  bench_produce->footer(kBenchExamples);
+  add_bench_options(bench_produce, true);
+  bench_produce->add_flag("--null-keys", bench_options.null_keys,
+                          "Send null keys (sticky partitioning) instead of spread keys");
+  CLI::App* bench_consume = bench->add_subcommand("consume", "Consumer throughput");
+  formatter->Describe(bench_consume, kBenchConsumeHelp);
+  bench_consume->footer(kBenchExamples);
+  add_bench_options(bench_consume, false);
+  CLI::App* bench_e2e = bench->add_subcommand("e2e", "End-to-end latency, producer to consumer");
+  formatter->Describe(bench_e2e, kBenchE2eHelp);
+  bench_e2e->footer(kBenchExamples);
+  add_bench_options(bench_e2e, true);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -479,6 +609,25 @@ int main(int argc, char** argv) {
         format == "json" ? strata::cli::OutputFormat::kJson : strata::cli::OutputFormat::kText;
     return finish("strata consume",
                   strata::cli::Consume(broker, consume_options, std::cout, std::cerr));
+  }
+  if (bench_produce->parsed() || bench_consume->parsed() || bench_e2e->parsed()) {
+    bench_options.acks = *strata::cli::ParseAcks(bench_acks);
+    bench_options.compression = *strata::cli::ParseCompression(bench_compression);
+    absl::Status st = strata::cli::ValidateBenchOptions(bench_options);
+    if (!st.ok()) {
+      std::cerr << "strata bench: " << st.message() << "\n";
+      return kExitUsage;
+    }
+    if (bench_produce->parsed()) {
+      auto report = strata::cli::BenchProduce(broker, bench_options, std::cout, std::cerr);
+      return finish("strata bench produce", report.status());
+    }
+    if (bench_consume->parsed()) {
+      auto report = strata::cli::BenchConsume(broker, bench_options, std::cout, std::cerr);
+      return finish("strata bench consume", report.status());
+    }
+    auto report = strata::cli::BenchE2e(broker, bench_options, std::cout, std::cerr);
+    return finish("strata bench e2e", report.status());
   }
   return kExitUsage;  // unreachable: CLI11 requires a command
 }

@@ -1,0 +1,79 @@
+#include "client/cli/bench_report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/cli/output.h"
+
+namespace strata::cli {
+
+namespace {
+
+double Ms(int64_t us) { return double(us) / 1000.0; }
+
+std::string JsonOrNull(const std::string& text) { return text.empty() ? "null" : JsonString(text); }
+
+}  // namespace
+
+LatencySummary SummarizeMicros(const Histogram& latency_us) {
+  LatencySummary s;
+  s.p50_ms = Ms(latency_us.Percentile(0.50));
+  s.p99_ms = Ms(latency_us.Percentile(0.99));
+  s.p999_ms = Ms(latency_us.Percentile(0.999));
+  s.max_ms = Ms(latency_us.max());
+  return s;
+}
+
+std::string FormatBenchTable(const BenchReport& r) {
+  std::string title = absl::StrCat("strata bench ", r.mode, ": topic ", r.topic, " (", r.partitions,
+                                   r.partitions == 1 ? " partition" : " partitions");
+  if (r.mode != "consume") {
+    absl::StrAppend(&title, ", ", r.producers, r.producers == 1 ? " producer" : " producers", ", ",
+                    r.record_bytes, " B values, acks=", r.acks, ", compression ", r.compression,
+                    ", ");
+    if (r.rate_per_s > 0) {
+      absl::StrAppend(&title, absl::StrFormat("open loop at %.0f msgs/s", r.rate_per_s));
+    } else {
+      absl::StrAppend(&title, "closed loop");
+    }
+  }
+  absl::StrAppend(
+      &title, absl::StrFormat("; %.1f s measured after %.1f s warmup)\n", r.seconds, r.warmup_s));
+
+  std::string header = absl::StrFormat("%10s %10s %11s %9s", "records", "MiB", "msgs/s", "MiB/s");
+  std::string row =
+      absl::StrFormat("%10d %10.1f %11.1f %9.1f", r.records, double(r.bytes) / double(1 << 20),
+                      r.msgs_per_s(), r.mib_per_s());
+  if (r.has_latency) {
+    absl::StrAppend(&header,
+                    absl::StrFormat(" %9s %9s %9s %9s", "p50 ms", "p99 ms", "p99.9 ms", "max ms"));
+    absl::StrAppend(&row, absl::StrFormat(" %9.3f %9.3f %9.3f %9.3f", r.latency.p50_ms,
+                                          r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms));
+  }
+  absl::StrAppend(&header, absl::StrFormat(" %7s\n", "errors"));
+  absl::StrAppend(&row, absl::StrFormat(" %7d\n", r.errors));
+  std::string out = absl::StrCat(title, header, row);
+  if (!r.first_error.empty()) absl::StrAppend(&out, "first error: ", r.first_error, "\n");
+  return out;
+}
+
+std::string FormatBenchJson(const BenchReport& r) {
+  const bool consume = r.mode == "consume";
+  std::string latency = "null";
+  if (r.has_latency) {
+    latency = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f})", r.latency.p50_ms,
+                              r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms);
+  }
+  return absl::StrCat(
+      "{\"mode\":", JsonString(r.mode), ",\"topic\":", JsonString(r.topic),
+      ",\"partitions\":", r.partitions, ",\"producers\":", r.producers,
+      ",\"record_bytes\":", r.record_bytes, ",\"acks\":", consume ? "null" : JsonString(r.acks),
+      ",\"compression\":", consume ? "null" : JsonString(r.compression),
+      absl::StrFormat(",\"rate_per_s\":%g,\"warmup_s\":%g", r.rate_per_s, r.warmup_s),
+      ",\"records\":", r.records, ",\"bytes\":", r.bytes,
+      absl::StrFormat(",\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f", r.seconds,
+                      r.msgs_per_s(), r.mib_per_s()),
+      ",\"latency_ms\":", latency, ",\"errors\":", r.errors,
+      ",\"first_error\":", JsonOrNull(r.first_error), "}");
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,187 @@
+// Tests for the pure pieces of `strata bench`: the open-loop schedule, the send-time stamp in
+// values, option validation and the report (table and JSON). tests/ runs it against stratad.
+#include "client/cli/bench.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "client/cli/bench_report.h"
+#include "client/cli/bench_schedule.h"
+
+namespace strata::cli {
+namespace {
+
+TEST_CASE("OpenLoopSchedule spaces records 1/rate apart from the start") {
+  const OpenLoopSchedule s(1'000'000'000, 1000);  // one per ms
+  CHECK(s.IntendedNs(0) == 1'000'000'000);
+  CHECK(s.IntendedNs(1) == 1'001'000'000);
+  CHECK(s.IntendedNs(1000) == 2'000'000'000);
+
+  const OpenLoopSchedule thirds(0, 3);  // rounds to the nearest ns, never drifts
+  CHECK(thirds.IntendedNs(1) == 333'333'333);
+  CHECK(thirds.IntendedNs(2) == 666'666'667);
+  CHECK(thirds.IntendedNs(3'000'000'000) == 1'000'000'000'000'000'000);
+}
+
+TEST_CASE("OpenLoopSchedule::CountBefore agrees with IntendedNs") {
+  const OpenLoopSchedule s(500, 1000);
+  CHECK(s.CountBefore(0) == 0);
+  CHECK(s.CountBefore(500) == 0);  // record 0 is due at 500, not before it
+  CHECK(s.CountBefore(501) == 1);
+  CHECK(s.CountBefore(1'000'500) == 1);
+  CHECK(s.CountBefore(1'000'501) == 2);
+  // A warmup of 1 s then 10 s measured at 1000/s: 1000 warmup records, 11000 in all.
+  CHECK(s.CountBefore(500 + 1'000'000'000) == 1000);
+  CHECK(s.CountBefore(500 + 11'000'000'000) == 11000);
+
+  for (double rate : {1.0, 3.0, 7.5, 999.9, 123456.0, 2.5e6}) {
+    const OpenLoopSchedule r(12345, rate);
+    for (int64_t i = 0; i < 2000; i += 7) {
+      const int64_t t = r.IntendedNs(i);
+      INFO("rate " << rate << " i " << i);
+      CHECK(r.CountBefore(t) == i);
+      CHECK(r.CountBefore(t + 1) == i + 1);
+    }
+  }
+}
+
+TEST_CASE("A value's stamp round-trips and other values are not read as stamped") {
+  std::string value(64, 'x');
+  WriteStamp(value, 1'234'567'890'123);
+  CHECK(value.size() == 64);
+  CHECK(value.substr(kStampBytes) == std::string(64 - kStampBytes, 'x'));
+  CHECK(ReadStamp(value) == 1'234'567'890'123);
+
+  std::string exact(kStampBytes, '\0');
+  WriteStamp(exact, -5);
+  CHECK(ReadStamp(exact) == -5);
+
+  CHECK_FALSE(ReadStamp("").has_value());
+  CHECK_FALSE(ReadStamp(std::string(64, 'x')).has_value());
+  CHECK_FALSE(ReadStamp(value.substr(0, kStampBytes - 1)).has_value());  // too short
+}
+
+TEST_CASE("ValidateBenchOptions names the bad option") {
+  BenchOptions o;
+  CHECK(ValidateBenchOptions(o).ok());
+  auto fails_on = [](BenchOptions bad, const std::string& flag) {
+    const absl::Status st = ValidateBenchOptions(bad);
+    INFO(st);
+    CHECK(absl::IsInvalidArgument(st));
+    CHECK(std::string(st.message()).find(flag) != std::string::npos);
+  };
+  o = {};
+  o.producers = 0;
+  fails_on(o, "--producers");
+  o = {};
+  o.producers = kBenchProducersMax + 1;
+  fails_on(o, "--producers");
+  o = {};
+  o.partitions = 0;
+  fails_on(o, "--partitions");
+  o = {};
+  o.record_bytes = -1;
+  fails_on(o, "--record-bytes");
+  o = {};
+  o.duration_s = 0;
+  fails_on(o, "--duration");
+  o.records = 10;  // a record count replaces the duration
+  CHECK(ValidateBenchOptions(o).ok());
+  o = {};
+  o.rate_per_s = -1;
+  fails_on(o, "--rate");
+  o = {};
+  o.batch_bytes = 0;
+  fails_on(o, "--batch-bytes");
+  o = {};
+  o.acks = 2;
+  fails_on(o, "--acks");
+}
+
+TEST_CASE("SummarizeMicros reports percentiles in ms") {
+  Histogram h;
+  for (int i = 1; i <= 1000; ++i) h.Record(i * 10);  // 10 us .. 10 ms
+  const LatencySummary s = SummarizeMicros(h);
+  // Within a bucket (6.25%) of the true value, rounded up.
+  CHECK(s.p50_ms >= 5.0);
+  CHECK(s.p50_ms <= 5.0 * 1.0625);
+  CHECK(s.p99_ms >= 9.9);
+  CHECK(s.p99_ms <= 10.0);  // capped by the max
+  CHECK(s.max_ms == 10.0);
+
+  const LatencySummary empty = SummarizeMicros(Histogram());
+  CHECK(empty.p50_ms == 0);
+  CHECK(empty.max_ms == 0);
+}
+
+BenchReport ProduceReport() {
+  BenchReport r;
+  r.mode = "produce";
+  r.topic = "strata-bench";
+  r.partitions = 8;
+  r.producers = 1;
+  r.record_bytes = 1024;
+  r.acks = "all";
+  r.compression = "none";
+  r.warmup_s = 1;
+  r.records = 2048;
+  r.bytes = 2048 * 1024;  // 2 MiB
+  r.seconds = 2;
+  r.has_latency = true;
+  r.latency = {1.5, 3.25, 4, 12.125};
+  return r;
+}
+
+TEST_CASE("The table shows the setup, the throughput and the latencies") {
+  const BenchReport r = ProduceReport();
+  CHECK(r.msgs_per_s() == 1024);
+  CHECK(r.mib_per_s() == 1);
+  CHECK(FormatBenchTable(r) ==
+        "strata bench produce: topic strata-bench (8 partitions, 1 producer, 1024 B values, "
+        "acks=all, compression none, closed loop; 2.0 s measured after 1.0 s warmup)\n"
+        "   records        MiB      msgs/s     MiB/s    p50 ms    p99 ms  p99.9 ms    max ms "
+        " errors\n"
+        "      2048        2.0      1024.0       1.0     1.500     3.250     4.000    12.125 "
+        "      0\n");
+
+  BenchReport open = r;
+  open.rate_per_s = 5000;
+  open.errors = 3;
+  open.first_error = "boom";
+  const std::string table = FormatBenchTable(open);
+  CHECK(table.find("open loop at 5000 msgs/s") != std::string::npos);
+  CHECK(table.find("first error: boom\n") != std::string::npos);
+
+  BenchReport consume;
+  consume.mode = "consume";
+  consume.topic = "t";
+  consume.partitions = 1;
+  consume.records = 10;
+  consume.seconds = 1;
+  const std::string consumed = FormatBenchTable(consume);
+  CHECK(consumed.rfind("strata bench consume: topic t (1 partition; 1.0 s", 0) == 0);
+  CHECK(consumed.find("p50") == std::string::npos);  // no latency column
+}
+
+TEST_CASE("The JSON report is one object with every field") {
+  BenchReport r = ProduceReport();
+  CHECK(FormatBenchJson(r) ==
+        R"({"mode":"produce","topic":"strata-bench","partitions":8,"producers":1,)"
+        R"("record_bytes":1024,"acks":"all","compression":"none","rate_per_s":0,"warmup_s":1,)"
+        R"("records":2048,"bytes":2097152,"seconds":2.000,"msgs_per_s":1024.0,)"
+        R"("mib_per_s":1.000,"latency_ms":{"p50":1.500,"p99":3.250,"p999":4.000,)"
+        R"("max":12.125},"errors":0,"first_error":null})");
+
+  r.mode = "consume";
+  r.has_latency = false;
+  r.errors = 1;
+  r.first_error = "a \"quoted\" error";
+  const std::string json = FormatBenchJson(r);
+  CHECK(json.find(R"("acks":null,"compression":null)") != std::string::npos);
+  CHECK(json.find(R"("latency_ms":null)") != std::string::npos);
+  CHECK(json.find(R"("first_error":"a \"quoted\" error")") != std::string::npos);
+  CHECK(json.find('\n') == std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::cli
