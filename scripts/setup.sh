@@ -13,6 +13,7 @@ packages=(
   catch2                                   # unit tests
   libbenchmark-dev                         # bench/
   libcli11-dev                             # the strata CLI's argument parsing
+  clang-14 libclang-rt-14-dev              # fuzz/: libFuzzer and its sanitizer runtimes
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #
 #   ./scripts/test.sh              everything
 #   STRATA_SKIP_SANITIZE=1 ./scripts/test.sh   the Release suite only (quicker, for local loops)
+#   STRATA_SKIP_FUZZ=1 ./scripts/test.sh       without the short fuzz run (scripts/fuzz.sh)
 #
 # Randomized tests print their seed; STRATA_SEED=<n> replays one.
 set -euo pipefail
@@ -25,5 +26,8 @@ if [ "${STRATA_SKIP_SANITIZE:-0}" != "1" ]; then
   cmake --build build-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+fi
+if [ "${STRATA_SKIP_FUZZ:-0}" != "1" ]; then
+  ./scripts/fuzz.sh
 fi
 echo "== all tests passed"
