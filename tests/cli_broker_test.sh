@@ -65,6 +65,30 @@ done
 [[ -n "$port" ]] || fail "stratad did not start"
 export STRATA_BOOTSTRAP=127.0.0.1:$port
 
+# Bad configuration stops start-up with what to fix, and the running broker is unaffected.
+run "$stratad" --data-dir "$tmp/data2" --listen "127.0.0.1:$port" --metrics-listen off
+expect_rc 1
+expect_out "cannot listen on 127.0.0.1:$port"
+expect_out "--listen"
+touch "$tmp/not-a-dir"
+run "$stratad" --data-dir "$tmp/not-a-dir/data" --listen 127.0.0.1:0 --metrics-listen off
+expect_rc 1
+expect_out "cannot use data directory"
+expect_out "--data-dir"
+printf 'listen = "127.0.0.1:0"\nlisten_prot = 5\n' >"$tmp/bad.toml"
+run "$stratad" --config "$tmp/bad.toml"
+expect_rc 2
+expect_out "line 2"
+expect_out "listen_prot"
+run "$stratad" --listen nonsense
+expect_rc 2
+expect_out "HOST:PORT"
+run "$stratad" --help
+expect_rc 0
+expect_out "127.0.0.1:9292"
+expect_out "--metrics-listen"
+expect_out "frame_read_timeout_ms"
+
 # The user story from the README.
 run "$strata" topic create orders --partitions 8
 expect_rc 0
