@@ -58,13 +58,20 @@ absl::Status Broker::Open() {
   services.stopping = &stopping_;
   handler_ = std::make_unique<RequestHandler>(services);
   STRATA_ASSIGN_OR_RETURN(listener_,
-                          Listener::Bind(*io_, config_.listen, handler_.get(), &metrics_, &config_));
+                          Listener::Bind(*io_, config_.listen, handler_.get(), &metrics_,
+                                         &request_memory_, &config_));
   services.advertised = listener_->address();
   *handler_ = RequestHandler(services);
   if (config_.metrics_enabled) {
     STRATA_ASSIGN_OR_RETURN(metrics_server_,
                             MetricsServer::Bind(*io_, config_.metrics_listen, [this] {
-                              return metrics_.Render(*topics_, config_.node_id);
+                              return absl::StrCat(
+                                  metrics_.Render(*topics_, config_.node_id),
+                                  "# HELP strata_request_memory_bytes Request bytes held now "
+                                  "(budget: limits::broker_request_bytes_max).\n"
+                                  "# TYPE strata_request_memory_bytes gauge\n"
+                                  "strata_request_memory_bytes ",
+                                  request_memory_.used_bytes(), "\n");
                             }));
   }
 

@@ -22,6 +22,7 @@
 #include "broker/metrics_server.h"
 #include "broker/producer_ids.h"
 #include "broker/request_handler.h"
+#include "broker/request_memory.h"
 #include "broker/server.h"
 #include "log/flusher.h"
 #include "partition/topic_manager.h"
@@ -60,6 +61,7 @@ class Broker {
   std::unique_ptr<ProducerIdAllocator> producer_ids_;
   FetchWaiters fetch_waiters_;
   BrokerMetrics metrics_;
+  RequestMemory request_memory_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<RequestHandler> handler_;
   std::unique_ptr<Listener> listener_;

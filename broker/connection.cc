@@ -13,10 +13,11 @@ constexpr auto kNever = std::chrono::steady_clock::time_point::max();
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, RequestHandler* handler,
-                       BrokerMetrics* metrics, const BrokerConfig* config)
+                       BrokerMetrics* metrics, RequestMemory* memory, const BrokerConfig* config)
     : socket_(std::move(socket)),
       handler_(handler),
       metrics_(metrics),
+      memory_(memory),
       config_(config),
       write_signal_(socket_.get_executor()),
       slot_signal_(socket_.get_executor()),
@@ -102,9 +103,19 @@ asio::awaitable<void> Connection::Reader() {
     }
     const size_t total = protocol::kCorrelationIdPos + GetU32(size_field.data());
     std::vector<std::byte> frame(size_field.begin(), size_field.end());
+    size_t reserved = 0;
+    asio::steady_timer pause(socket_.get_executor());
     while (frame.size() < total && open_) {
       const size_t old = frame.size();
       const size_t chunk = std::min(limits::frame_read_chunk_bytes, total - old);
+      while (open_ && !memory_->TryReserve(chunk)) {
+        // Every request byte the broker may hold is held: wait for handlers to finish.
+        metrics_->request_memory_waits.fetch_add(1, std::memory_order_relaxed);
+        pause.expires_after(std::chrono::milliseconds(5));
+        co_await pause.async_wait(kUseAwaitableTuple);
+      }
+      if (!open_) break;
+      reserved += chunk;
       frame.resize(old + chunk);
       auto [ec2, got] = co_await socket_.async_read_some(asio::buffer(frame.data() + old, chunk),
                                                          kUseAwaitableTuple);
@@ -114,13 +125,16 @@ asio::awaitable<void> Connection::Reader() {
         break;
       }
     }
-    if (!open_) break;
+    if (!open_) {
+      memory_->Release(reserved);
+      break;
+    }
     frame_started_ = false;
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::milliseconds(config_->connection_idle_ms);
     metrics_->bytes_in.fetch_add(total, std::memory_order_relaxed);
     ++in_flight_;
-    asio::co_spawn(socket_.get_executor(), Handle(std::move(frame)),
+    asio::co_spawn(socket_.get_executor(), Handle(std::move(frame), reserved),
                    [self](std::exception_ptr e) {
                      if (!e) return;
                      try {
@@ -137,8 +151,13 @@ asio::awaitable<void> Connection::Reader() {
   WakeWriter();
 }
 
-asio::awaitable<void> Connection::Handle(std::vector<std::byte> bytes) {
+asio::awaitable<void> Connection::Handle(std::vector<std::byte> bytes, size_t reserved_bytes) {
   auto self = shared_from_this();
+  struct ReleaseMemory {
+    RequestMemory* memory;
+    size_t bytes;
+    ~ReleaseMemory() { memory->Release(bytes); }
+  } release{memory_, reserved_bytes};
   // The reader framed these bytes: ParseFrame sees one whole, well-sized frame.
   auto frame = protocol::ParseFrame(bytes);
   bool queued = false;

@@ -7,6 +7,8 @@
 //   - each handler runs RequestHandler::Handle and queues its response;
 //   - the writer sends queued responses, Fetch records straight from the segment mappings
 //     (scatter-gather), in completion order (clients match responses by correlation id).
+// Frame bytes are reserved from the broker-wide RequestMemory budget chunk by chunk before they are
+// read, and released when the frame's handler is done; when the budget is spent the reader waits.
 // A watchdog closes the connection when it idles past connection_idle_ms or a started frame takes
 // longer than frame_read_timeout_ms to arrive (slowloris). A frame whose size field is invalid
 // closes the connection: the stream cannot be resynchronised.
@@ -19,13 +21,14 @@
 #include "broker/asio.h"
 #include "broker/config.h"
 #include "broker/request_handler.h"
+#include "broker/request_memory.h"
 
 namespace strata::broker {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, RequestHandler* handler, BrokerMetrics* metrics,
-             const BrokerConfig* config);
+             RequestMemory* memory, const BrokerConfig* config);
   ~Connection();
 
   // Starts the coroutines on the connection's strand.
@@ -40,13 +43,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> Reader();
   asio::awaitable<void> Writer();
   asio::awaitable<void> Watchdog();
-  asio::awaitable<void> Handle(std::vector<std::byte> frame_bytes);
+  // Handles one frame and releases its `reserved_bytes` of the request memory budget.
+  asio::awaitable<void> Handle(std::vector<std::byte> frame_bytes, size_t reserved_bytes);
   void CloseNow();
   void WakeWriter() { write_signal_.cancel(); }
 
   asio::ip::tcp::socket socket_;
   RequestHandler* const handler_;
   BrokerMetrics* const metrics_;
+  RequestMemory* const memory_;
   const BrokerConfig* const config_;
 
   // Everything below is used only on the socket's strand.

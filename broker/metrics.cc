@@ -81,6 +81,9 @@ std::string BrokerMetrics::Render(const partition::TopicManager& topics, int32_t
           connections_timed_out.load(std::memory_order_relaxed));
   counter("strata_bad_frames_total", "Frames whose size field cannot be valid (connection closed).",
           bad_frames.load(std::memory_order_relaxed));
+  counter("strata_request_memory_waits_total",
+          "Times a connection paused reading because the broker's request memory budget was spent.",
+          request_memory_waits.load(std::memory_order_relaxed));
   Header(out, "strata_connections_open", "gauge", "Client connections open now.");
   absl::StrAppend(&out, "strata_connections_open ",
                   connections_open.load(std::memory_order_relaxed), "\n");

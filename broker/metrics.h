@@ -40,6 +40,7 @@ class BrokerMetrics {
   std::atomic<uint64_t> connections_rejected{0};  // over limits::connections_max
   std::atomic<uint64_t> connections_timed_out{0};  // idle or a frame too slow to arrive
   std::atomic<uint64_t> bad_frames{0};             // sizes that cannot be a frame: connection closed
+  std::atomic<uint64_t> request_memory_waits{0};   // reads paused: the request memory budget was spent
 
   // The Prometheus text exposition (version 0.0.4) of everything, per-partition gauges included.
   std::string Render(const partition::TopicManager& topics, int32_t node_id) const;

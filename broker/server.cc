@@ -40,12 +40,13 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& io,
                                                          const HostPort& address,
                                                          RequestHandler* handler,
                                                          BrokerMetrics* metrics,
+                                                         RequestMemory* memory,
                                                          const BrokerConfig* config) {
   STRATA_ASSIGN_OR_RETURN(auto acceptor,
                           BindAcceptor(io, address, "native protocol listener", "--listen"));
   HostPort bound{address.host, acceptor.local_endpoint().port()};
   return std::unique_ptr<Listener>(
-      new Listener(io, std::move(acceptor), std::move(bound), handler, metrics, config));
+      new Listener(io, std::move(acceptor), std::move(bound), handler, metrics, memory, config));
 }
 
 void Listener::Start() {
@@ -75,7 +76,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
     asio::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto connection =
-        std::make_shared<Connection>(std::move(socket), handler_, metrics_, config_);
+        std::make_shared<Connection>(std::move(socket), handler_, metrics_, memory_, config_);
     connection->Start();
     absl::MutexLock lock(&mu_);
     std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });

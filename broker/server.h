@@ -25,6 +25,7 @@ class Listener {
                                                         const HostPort& address,
                                                         RequestHandler* handler,
                                                         BrokerMetrics* metrics,
+                                                        RequestMemory* memory,
                                                         const BrokerConfig* config);
   // The bound address (the actual port when 0 was asked for).
   HostPort address() const { return address_; }
@@ -37,9 +38,10 @@ class Listener {
 
  private:
   Listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor, HostPort address,
-           RequestHandler* handler, BrokerMetrics* metrics, const BrokerConfig* config)
+           RequestHandler* handler, BrokerMetrics* metrics, RequestMemory* memory,
+           const BrokerConfig* config)
       : io_(io), acceptor_(std::move(acceptor)), address_(std::move(address)), handler_(handler),
-        metrics_(metrics), config_(config) {}
+        metrics_(metrics), memory_(memory), config_(config) {}
   asio::awaitable<void> AcceptLoop();
   std::vector<std::shared_ptr<Connection>> LiveConnections();
 
@@ -48,6 +50,7 @@ class Listener {
   HostPort address_;
   RequestHandler* const handler_;
   BrokerMetrics* const metrics_;
+  RequestMemory* const memory_;
   const BrokerConfig* const config_;
 
   absl::Mutex mu_;

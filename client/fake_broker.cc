@@ -118,7 +118,10 @@ std::vector<std::string> FakeBroker::Values(const std::string& topic, int32_t pa
   for (const auto& batch : topics_.at(topic).at(size_t(partition)).batches) {
     auto reader = log::BatchReader::Open(batch);
     if (!reader.ok()) std::abort();
-    for (const log::Record& r : *reader->ReadAll()) values.emplace_back(r.value.value_or(""));
+    // Hold the StatusOr: a range-for over `*reader->ReadAll()` would iterate a destroyed temporary.
+    auto records = reader->ReadAll();
+    if (!records.ok()) std::abort();
+    for (const log::Record& r : *records) values.emplace_back(r.value.value_or(""));
   }
   return values;
 }

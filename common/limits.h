@@ -89,6 +89,12 @@ inline constexpr size_t connections_max = 4096;
 // A frame's bytes are read in pieces of at most this much, and its buffer grows only as bytes
 // arrive: a client that announces a large frame and sends nothing costs no memory.
 inline constexpr size_t frame_read_chunk_bytes = 256u << 10;  // 256 KiB
+// Request bytes all connections together may hold in memory (frames being read and frames being
+// handled). A reader that would pass it waits until handlers finish; slow senders holding budget
+// are closed by frame_read_timeout_ms. With connection_requests_in_flight_max frames of up to
+// frame_bytes_max each, a few connections could otherwise claim any amount of memory.
+inline constexpr size_t broker_request_bytes_max = 1u << 30;  // 1 GiB
+static_assert(broker_request_bytes_max >= 4 * frame_bytes_max, "room for several maximal frames");
 // Longest a Fetch may long-poll (its max_wait_ms is capped to this).
 inline constexpr int32_t fetch_wait_ms_max = 60'000;
 // Longest a Produce with acks=all may wait for durability (its timeout_ms is capped to this).

@@ -386,6 +386,7 @@ TEST_CASE("metrics, SIGTERM and kill -9 restarts keep every acknowledged write",
           500);
     CHECK(MetricValue(metrics, "strata_produce_latency_seconds_count") == 50);
     CHECK(MetricValue(metrics, "strata_fsync_latency_seconds_count").value_or(0) >= 1);
+    CHECK(MetricValue(metrics, "strata_request_memory_bytes") == 0);  // every frame released
     CHECK(metrics.find("strata_partition_segments{topic=\"durable\",partition=\"0\"} 1") !=
           std::string::npos);
   }

@@ -1,0 +1,41 @@
+#include "broker/request_memory.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+namespace strata::broker {
+namespace {
+
+TEST_CASE("the request memory budget is never exceeded", "[broker][request_memory]") {
+  RequestMemory memory(1000);
+  CHECK(memory.TryReserve(600));
+  CHECK(!memory.TryReserve(401));
+  CHECK(memory.TryReserve(400));
+  CHECK(memory.used_bytes() == 1000);
+  memory.Release(600);
+  CHECK(memory.TryReserve(600));
+  memory.Release(1000);
+  CHECK(memory.used_bytes() == 0);
+
+  // Many threads racing for it: the total held never passes the budget.
+  RequestMemory shared(64);
+  std::atomic<int> over{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        if (shared.TryReserve(16)) {
+          if (shared.used_bytes() > 64) over.fetch_add(1);
+          shared.Release(16);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(over.load() == 0);
+  CHECK(shared.used_bytes() == 0);
+}
+
+}  // namespace
+}  // namespace strata::broker
