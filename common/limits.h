@@ -105,6 +105,26 @@ inline constexpr int64_t producer_id_block = 1000;
 // Bytes of an HTTP request to the metrics listener (request line and headers).
 inline constexpr size_t metrics_request_bytes_max = 8u << 10;
 
+// --- Consumer groups (consumer_offsets/) ------------------------------------------------------
+// Longest group id. It names the group in logs, metrics labels and __consumer_offsets keys; Kafka
+// has no limit, but a key must stay small next to the offsets it carries.
+inline constexpr size_t group_id_bytes_max = 255;
+// Groups one coordinator tracks. Any client can create a group (JoinGroup, OffsetCommit), and each
+// costs memory until its offsets expire; past this, new groups are refused (GROUP_MAX_SIZE_REACHED).
+inline constexpr size_t groups_max = 100'000;
+// Members in one group. Each JoinGroup response to the leader lists every member's metadata, and a
+// rebalance waits on every member, so a group must stay far below what a frame can carry.
+inline constexpr size_t group_members_max = 1000;
+// Bytes of one member's protocol metadata (all its offered protocols together) and of one
+// member's assignment. The leader's JoinGroup response carries every member's metadata and its
+// SyncGroup every assignment, so members_max of them must fit a frame.
+inline constexpr size_t group_member_metadata_bytes_max = 32u << 10;  // 32 KiB
+static_assert(group_members_max * group_member_metadata_bytes_max < frame_bytes_max,
+              "the leader's JoinGroup response must fit a frame");
+// Bytes of the metadata string a commit may carry with each offset (Kafka's
+// offset.metadata.max.bytes).
+inline constexpr size_t offset_metadata_bytes_max = 4096;
+
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
 inline constexpr size_t dump_value_bytes_max = 256;

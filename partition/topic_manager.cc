@@ -166,6 +166,15 @@ absl::Status TopicManager::Delete(const std::string& name) {
   return RemovePartitionDirs(name, 0, topic.config.partitions);
 }
 
+void TopicManager::TEST_Abandon() {
+  absl::ReaderMutexLock lock(&mu_);
+  for (auto& [name, topic] : topics_) {
+    for (auto& p : topic.partitions) {
+      if (p != nullptr) p->log().TEST_Abandon();
+    }
+  }
+}
+
 std::vector<std::string> TopicManager::List() const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;

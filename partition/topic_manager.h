@@ -88,6 +88,10 @@ class TopicManager {
   // Closes every partition (cleanly). Later calls fail with FailedPrecondition. Idempotent.
   absl::Status Close();
 
+  // Simulates the process dying: every partition's log stops without flushing or writing its
+  // clean-shutdown marker (log::Log::TEST_Abandon). Crash tests call it, then FaultFileSystem::Crash.
+  void TEST_Abandon();
+
   // `<data_dir>/meta/topics/<name>.conf`.
   static std::string ConfigPath(const std::string& data_dir, const std::string& name);
 

@@ -9,12 +9,19 @@ constexpr ApiVersionRange kApis[] = {
     {ApiKey::kInitProducerId, 0, 0}, {ApiKey::kDescribeConfigs, 0, 0},
     {ApiKey::kAlterConfigs, 0, 0},   {ApiKey::kProduce, 0, 0},
     {ApiKey::kFetch, 0, 0},          {ApiKey::kListOffsets, 0, 0},
+    {ApiKey::kFindCoordinator, 0, 0}, {ApiKey::kJoinGroup, 0, 0},
+    {ApiKey::kSyncGroup, 0, 0},      {ApiKey::kHeartbeat, 0, 0},
+    {ApiKey::kLeaveGroup, 0, 0},     {ApiKey::kOffsetCommit, 0, 0},
+    {ApiKey::kOffsetFetch, 0, 0},    {ApiKey::kListGroups, 0, 0},
+    {ApiKey::kDescribeGroups, 0, 0}, {ApiKey::kDeleteGroups, 0, 0},
 };
 static_assert(std::size(kApis) == kApiKeyCount);
 
 constexpr const char* kNames[] = {
     "ApiVersions",     "Metadata",     "CreateTopics", "DeleteTopics", "InitProducerId",
     "DescribeConfigs", "AlterConfigs", "Produce",      "Fetch",        "ListOffsets",
+    "FindCoordinator", "JoinGroup",    "SyncGroup",    "Heartbeat",    "LeaveGroup",
+    "OffsetCommit",    "OffsetFetch",  "ListGroups",   "DescribeGroups", "DeleteGroups",
 };
 static_assert(std::size(kNames) == kApiKeyCount);
 

@@ -21,8 +21,18 @@ enum class ApiKey : uint16_t {
   kProduce = 7,         // produce.fbs
   kFetch = 8,           // fetch.fbs (the response body carries a records trailer)
   kListOffsets = 9,     // list_offsets.fbs
+  kFindCoordinator = 10,  // groups.fbs
+  kJoinGroup = 11,        // groups.fbs
+  kSyncGroup = 12,        // groups.fbs
+  kHeartbeat = 13,        // groups.fbs
+  kLeaveGroup = 14,       // groups.fbs
+  kOffsetCommit = 15,     // offsets.fbs
+  kOffsetFetch = 16,      // offsets.fbs
+  kListGroups = 17,       // groups.fbs
+  kDescribeGroups = 18,   // groups.fbs
+  kDeleteGroups = 19,     // groups.fbs
 };
-inline constexpr uint16_t kApiKeyCount = 10;
+inline constexpr uint16_t kApiKeyCount = 20;
 
 struct ApiVersionRange {
   ApiKey key;
