@@ -95,6 +95,14 @@ inline constexpr size_t frame_read_chunk_bytes = 256u << 10;  // 256 KiB
 // frame_bytes_max each, a few connections could otherwise claim any amount of memory.
 inline constexpr size_t broker_request_bytes_max = 1u << 30;  // 1 GiB
 static_assert(broker_request_bytes_max >= 4 * frame_bytes_max, "room for several maximal frames");
+// Frames up to this size are "small": heartbeats, commits, fetch requests, ordinary produce
+// requests. Only small frames may use the last request_small_reserve_bytes of the budget, so
+// clients holding large partly-received frames (slowly, or with hostile intent) can fill at most
+// the rest and never stall everyone else's ordinary requests.
+inline constexpr size_t frame_small_bytes_max = 1u << 20;  // 1 MiB
+inline constexpr size_t request_small_reserve_bytes = 128u << 20;  // 128 MiB
+static_assert(broker_request_bytes_max > request_small_reserve_bytes + 4 * frame_bytes_max,
+              "large frames keep room for several maximal frames");
 // Longest a Fetch may long-poll (its max_wait_ms is capped to this).
 inline constexpr int32_t fetch_wait_ms_max = 60'000;
 // Longest a Produce with acks=all may wait for durability (its timeout_ms is capped to this).
@@ -124,6 +132,11 @@ static_assert(group_members_max * group_member_metadata_bytes_max < frame_bytes_
 // Bytes of the metadata string a commit may carry with each offset (Kafka's
 // offset.metadata.max.bytes).
 inline constexpr size_t offset_metadata_bytes_max = 4096;
+
+// Group partitions (group x topic-partition with a committed offset) that /metrics reports lag
+// and record age for. Each costs a read of the log at the committed offset per scrape; beyond
+// this the scrape stays cheap and strata_group_partitions_omitted says how many were left out.
+inline constexpr size_t metrics_group_partitions_max = 10'000;
 
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.

@@ -10,6 +10,14 @@
 #include <memory>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+
 #include "common/endian.h"
 #include "log/batch.h"
 #include "protocol/api.h"
@@ -363,6 +371,72 @@ TEST_CASE("hostile clients are cut off while a good client keeps working", "[bro
   const std::string metrics = FetchMetrics(broker.metrics_port());
   CHECK(MetricValue(metrics, "strata_connections_timed_out_total").value_or(0) >= 50);
   CHECK(MetricValue(metrics, "strata_bad_frames_total").value_or(0) >= 2);
+  CHECK(broker.Terminate() == 0);
+}
+
+// Clients that hold large frames part-read fill at most the large-frame share of the request
+// memory budget (limits::request_small_reserve_bytes stays for small frames), so a good client's
+// ordinary requests are answered at once instead of waiting for frame_read_timeout_ms.
+TEST_CASE("large frames held part-read cannot stall other clients' requests",
+          "[broker][protocol]") {
+  TempDir dir;
+  BrokerProcess broker(dir.path() + "/data");
+  RawConnection good(broker.port());
+  CreateTopic(good, "t", 1);
+
+  // Together the hogs offer more than the whole budget: 18 frames of 64 MiB, 60 MiB of each sent.
+  constexpr int kHogs = 18;
+  constexpr size_t kFrameBytes = limits::frame_bytes_max;
+  constexpr size_t kSendBytes = 60u << 20;
+  static_assert(kHogs * kSendBytes > limits::broker_request_bytes_max);
+  std::vector<int> hogs;
+  const std::vector<char> junk(1 << 20, 'x');
+  for (int i = 0; i < kHogs; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(broker.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    std::vector<std::byte> header(4);
+    PutU32(header.data(), static_cast<uint32_t>(kFrameBytes - 4));
+    REQUIRE(::send(fd, header.data(), header.size(), 0) == 4);
+    REQUIRE(::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == 0);
+    hogs.push_back(fd);
+  }
+  // Push bytes until the broker stops taking them (its budget is spent) or all are sent.
+  std::vector<size_t> sent(kHogs, 0);
+  auto last_progress = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last_progress < 1s) {
+    bool progress = false;
+    for (int i = 0; i < kHogs; ++i) {
+      if (sent[i] >= kSendBytes) continue;
+      const ssize_t n = ::send(hogs[i], junk.data(), std::min(junk.size(), kSendBytes - sent[i]),
+                               MSG_NOSIGNAL);
+      if (n > 0) {
+        sent[i] += static_cast<size_t>(n);
+        progress = true;
+      }
+    }
+    if (progress) last_progress = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(1ms);
+  }
+  const double held = MetricValue(FetchMetrics(broker.metrics_port()),
+                                  "strata_request_memory_bytes").value_or(0);
+  INFO("request memory held: " << held);
+  CHECK(held >= static_cast<double>(limits::broker_request_bytes_max -
+                                    limits::request_small_reserve_bytes - (64u << 20)));
+  CHECK(held <= static_cast<double>(limits::broker_request_bytes_max -
+                                    limits::request_small_reserve_bytes));
+
+  // An ordinary produce of half a megabyte (a "small" frame) still gets its memory at once.
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(Produce(good, "t", 0, MakeBatch(2000, std::string(250, 'g')))->code ==
+          fb::ErrorCode::NONE);
+  CHECK(Fetch(good, "t", 0, 0).values.size() == 2000);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  for (int fd : hogs) ::close(fd);
   CHECK(broker.Terminate() == 0);
 }
 
