@@ -118,6 +118,11 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
         if (absl::Status st = partition::ValidateTopicName(name); !st.ok()) {
           return {fb::ErrorCode::INVALID_TOPIC, std::string(st.message())};
         }
+        if (IsInternalTopic(name)) {
+          return {fb::ErrorCode::INVALID_TOPIC,
+                  absl::StrCat("topic names starting with __ are reserved for the broker's "
+                               "internal topics; choose another name")};
+        }
         auto overrides = Overrides(t->configs());
         if (overrides.count("partitions") != 0) {
           return {fb::ErrorCode::INVALID_CONFIG,
@@ -162,10 +167,17 @@ Response RequestHandler::DeleteTopics(const protocol::Frame& frame) {
   if ((*req)->topics() != nullptr) {
     for (const auto* t : *(*req)->topics()) {
       const std::string name = Str(t);
-      absl::Status st = s_.topics->Delete(name);
+      absl::Status st = IsInternalTopic(name)
+                            ? absl::PermissionDeniedError(absl::StrCat(
+                                  name, " is an internal topic of the broker and cannot be "
+                                        "deleted (delete consumer groups with DeleteGroups)"))
+                            : s_.topics->Delete(name);
       fb::ErrorCode code = fb::ErrorCode::NONE;
       std::string message;
-      if (absl::IsNotFound(st)) {
+      if (absl::IsPermissionDenied(st)) {
+        code = fb::ErrorCode::INVALID_TOPIC;
+        message = std::string(st.message());
+      } else if (absl::IsNotFound(st)) {
         code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
         message = absl::StrCat("topic `", name, "` does not exist");
       } else if (!st.ok()) {
@@ -250,6 +262,10 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
       if (!info.ok()) {
         code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
         message = absl::StrCat("topic `", name, "` does not exist");
+      } else if (IsInternalTopic(name)) {
+        code = fb::ErrorCode::INVALID_CONFIG;
+        message = absl::StrCat(name, " is an internal topic; its settings come from the broker's "
+                               "configuration (offsets_topic_* keys)");
       } else if ((*req)->validate_only()) {
         auto config = partition::ApplyTopicConfigOverrides(info->config, overrides);
         if (!config.ok()) {

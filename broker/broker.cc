@@ -1,5 +1,7 @@
 #include "broker/broker.h"
 
+#include "broker/group_metrics.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "io/file_system.h"
@@ -47,6 +49,20 @@ absl::Status Broker::Open() {
   }
   topics_ = std::move(*topics);
   STRATA_ASSIGN_OR_RETURN(producer_ids_, ProducerIdAllocator::Open(&fs, config_.data_dir));
+  consumer_offsets::CoordinatorConfig groups_config;
+  groups_config.group.min_session_timeout_ms = config_.group_min_session_timeout_ms;
+  groups_config.group.max_session_timeout_ms = config_.group_max_session_timeout_ms;
+  groups_config.group.initial_rebalance_delay_ms = config_.group_initial_rebalance_delay_ms;
+  groups_config.offsets_topic.partitions = config_.offsets_topic_partitions;
+  groups_config.offsets_topic.segment_bytes = config_.offsets_topic_segment_bytes;
+  groups_config.offsets_retention_ms = config_.offsets_retention_ms;
+  groups_config.offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
+  auto groups = consumer_offsets::GroupCoordinator::Open(topics_.get(), groups_config);
+  if (!groups.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot load the consumer groups in ", config_.data_dir, ": ", groups.status().message()));
+  }
+  groups_ = std::move(*groups);
 
   // Bind both listeners before serving anything.
   Services services;
@@ -54,6 +70,7 @@ absl::Status Broker::Open() {
   services.producer_ids = producer_ids_.get();
   services.fetch_waiters = &fetch_waiters_;
   services.metrics = &metrics_;
+  services.groups = groups_.get();
   services.node_id = config_.node_id;
   services.stopping = &stopping_;
   handler_ = std::make_unique<RequestHandler>(services);
@@ -67,6 +84,7 @@ absl::Status Broker::Open() {
                             MetricsServer::Bind(*io_, config_.metrics_listen, [this] {
                               return absl::StrCat(
                                   metrics_.Render(*topics_, config_.node_id),
+                                  RenderGroupMetrics(*groups_, *topics_, log::SystemClock()()),
                                   "# HELP strata_request_memory_bytes Request bytes held now "
                                   "(budget: limits::broker_request_bytes_max).\n"
                                   "# TYPE strata_request_memory_bytes gauge\n"
@@ -153,6 +171,8 @@ absl::Status Broker::Shutdown() {
   listener_->Stop();
   if (metrics_server_ != nullptr) metrics_server_->Stop();
   fetch_waiters_.NotifyAll();
+  // Waiting JoinGroup/SyncGroup requests answer SHUTTING_DOWN so their connections can drain.
+  groups_->Shutdown();
   // Give in-progress requests shutdown_drain_ms to answer, then close what is left.
   const auto drain_deadline = absl::Now() + absl::Milliseconds(config_.shutdown_drain_ms);
   while (metrics_.connections_open.load() > 0 && absl::Now() < drain_deadline) {

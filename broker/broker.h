@@ -24,6 +24,7 @@
 #include "broker/request_handler.h"
 #include "broker/request_memory.h"
 #include "broker/server.h"
+#include "consumer_offsets/coordinator.h"
 #include "log/flusher.h"
 #include "partition/topic_manager.h"
 
@@ -58,6 +59,8 @@ class Broker {
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<log::Flusher> flusher_;
   std::unique_ptr<partition::TopicManager> topics_;
+  // After topics_: its commits write to __consumer_offsets, and it is shut down first.
+  std::unique_ptr<consumer_offsets::GroupCoordinator> groups_;
   std::unique_ptr<ProducerIdAllocator> producer_ids_;
   FetchWaiters fetch_waiters_;
   BrokerMetrics metrics_;

@@ -1,5 +1,7 @@
 #include "broker/config.h"
 
+#include "common/limits.h"
+
 #include <functional>
 #include <map>
 
@@ -115,6 +117,16 @@ const std::map<std::string, Setter>& Keys() {
       {"connection_idle_ms", IntKey(&BrokerConfig::connection_idle_ms)},
       {"frame_read_timeout_ms", IntKey(&BrokerConfig::frame_read_timeout_ms)},
       {"shutdown_drain_ms", IntKey(&BrokerConfig::shutdown_drain_ms)},
+      {"offsets_topic_partitions", IntKey(&BrokerConfig::offsets_topic_partitions)},
+      {"offsets_topic_segment_bytes", IntKey(&BrokerConfig::offsets_topic_segment_bytes)},
+      {"offsets_retention_ms", IntKey(&BrokerConfig::offsets_retention_ms)},
+      {"offsets_retention_check_interval_ms",
+       IntKey(&BrokerConfig::offsets_retention_check_interval_ms)},
+      {"group_min_session_timeout_ms", IntKey(&BrokerConfig::group_min_session_timeout_ms)},
+      {"group_max_session_timeout_ms", IntKey(&BrokerConfig::group_max_session_timeout_ms)},
+      {"group_initial_rebalance_delay_ms",
+       IntKey(&BrokerConfig::group_initial_rebalance_delay_ms)},
+      {"log_cleaner_interval_ms", IntKey(&BrokerConfig::log_cleaner_interval_ms)},
   };
   return *keys;
 }
@@ -162,6 +174,33 @@ absl::Status BrokerConfig::Validate() const {
     return absl::InvalidArgumentError("frame_read_timeout_ms: must be at least 100");
   }
   if (shutdown_drain_ms < 0) return absl::InvalidArgumentError("shutdown_drain_ms: must be >= 0");
+  if (offsets_topic_partitions < 1 || offsets_topic_partitions > limits::topic_partitions_max) {
+    return absl::InvalidArgumentError(absl::StrCat("offsets_topic_partitions: must be in [1, ",
+                                                   limits::topic_partitions_max, "]"));
+  }
+  if (offsets_topic_segment_bytes < (1u << 20) || offsets_topic_segment_bytes > (1u << 30)) {
+    return absl::InvalidArgumentError(
+        "offsets_topic_segment_bytes: must be in [1048576, 1073741824]");
+  }
+  if (offsets_retention_ms < 1000) {
+    return absl::InvalidArgumentError("offsets_retention_ms: must be at least 1000");
+  }
+  if (offsets_retention_check_interval_ms < 100) {
+    return absl::InvalidArgumentError("offsets_retention_check_interval_ms: must be at least 100");
+  }
+  if (group_min_session_timeout_ms < 1) {
+    return absl::InvalidArgumentError("group_min_session_timeout_ms: must be at least 1");
+  }
+  if (group_max_session_timeout_ms < group_min_session_timeout_ms) {
+    return absl::InvalidArgumentError(
+        "group_max_session_timeout_ms: must be at least group_min_session_timeout_ms");
+  }
+  if (group_initial_rebalance_delay_ms < 0) {
+    return absl::InvalidArgumentError("group_initial_rebalance_delay_ms: must be >= 0");
+  }
+  if (log_cleaner_interval_ms < 100) {
+    return absl::InvalidArgumentError("log_cleaner_interval_ms: must be at least 100");
+  }
   return absl::OkStatus();
 }
 
@@ -183,9 +222,9 @@ absl::StatusOr<BrokerConfig> ParseBrokerToml(absl::string_view text, BrokerConfi
     const std::string key(Trim(line.substr(0, eq)));
     const auto it = Keys().find(key);
     if (it == Keys().end()) {
-      return bad(absl::StrCat("unknown key `", key, "`; known keys: data_dir, listen, ",
-                              "metrics_listen, node_id, threads, log_level, connection_idle_ms, ",
-                              "frame_read_timeout_ms, shutdown_drain_ms"));
+      std::string known;
+      for (const auto& [name, setter] : Keys()) absl::StrAppend(&known, known.empty() ? "" : ", ", name);
+      return bad(absl::StrCat("unknown key `", key, "`; known keys: ", known));
     }
     if (auto [prev, inserted] = seen.emplace(key, line_no); !inserted) {
       return bad(absl::StrCat("`", key, "` is already set on line ", prev->second));
@@ -213,7 +252,21 @@ std::string BrokerConfigHelp() {
       "  log_level             = \"", d.log_level, "\"   debug, info, warn, error, off\n",
       "  connection_idle_ms    = ", d.connection_idle_ms, "\n",
       "  frame_read_timeout_ms = ", d.frame_read_timeout_ms, "\n",
-      "  shutdown_drain_ms     = ", d.shutdown_drain_ms, "\n");
+      "  shutdown_drain_ms     = ", d.shutdown_drain_ms, "\n",
+      "Consumer groups:\n",
+      "  offsets_topic_partitions            = ", d.offsets_topic_partitions,
+      "   partitions of __consumer_offsets (at creation)\n",
+      "  offsets_topic_segment_bytes         = ", d.offsets_topic_segment_bytes, "\n",
+      "  offsets_retention_ms                = ", d.offsets_retention_ms,
+      "   offsets of a group empty this long expire\n",
+      "  offsets_retention_check_interval_ms = ", d.offsets_retention_check_interval_ms, "\n",
+      "  group_min_session_timeout_ms        = ", d.group_min_session_timeout_ms, "\n",
+      "  group_max_session_timeout_ms        = ", d.group_max_session_timeout_ms, "\n",
+      "  group_initial_rebalance_delay_ms    = ", d.group_initial_rebalance_delay_ms,
+      "   a new group's first rebalance waits for more members\n",
+      "Storage:\n",
+      "  log_cleaner_interval_ms             = ", d.log_cleaner_interval_ms,
+      "   how often compacted topics are compacted\n");
 }
 
 }  // namespace strata::broker

@@ -42,6 +42,23 @@ struct BrokerConfig {
   // On SIGTERM, how long in-progress requests get to finish before connections are closed.
   int64_t shutdown_drain_ms = 5'000;
 
+  // Consumer groups (consumer_offsets/coordinator.h). Defaults are Kafka's except where noted.
+  // Partitions and segment size of __consumer_offsets, used when it is created (Kafka: 50 and
+  // 100 MiB; smaller here because each partition preallocates a segment).
+  int32_t offsets_topic_partitions = 8;
+  uint64_t offsets_topic_segment_bytes = 16ull << 20;
+  // An Empty group's committed offsets are deleted after it has been empty this long.
+  int64_t offsets_retention_ms = 7ll * 24 * 3600 * 1000;
+  int64_t offsets_retention_check_interval_ms = 600'000;
+  // The session timeouts members may ask for.
+  int32_t group_min_session_timeout_ms = 6'000;
+  int32_t group_max_session_timeout_ms = 1'800'000;
+  // A group's first rebalance waits this long for more members to join.
+  int32_t group_initial_rebalance_delay_ms = 3'000;
+  // How often compaction runs over the partitions of compacted topics (Kafka's
+  // log.cleaner.backoff.ms).
+  int64_t log_cleaner_interval_ms = 15'000;
+
   // InvalidArgument naming the key and its allowed range.
   absl::Status Validate() const;
 };

@@ -23,6 +23,9 @@ Connection::Connection(asio::ip::tcp::socket socket, RequestHandler* handler,
       slot_signal_(socket_.get_executor()),
       watchdog_(socket_.get_executor()) {
   metrics_->connections_open.fetch_add(1, std::memory_order_relaxed);
+  asio::error_code ec;
+  const auto peer = socket_.remote_endpoint(ec);
+  if (!ec) peer_host_ = peer.address().to_string();
   deadline_ = std::chrono::steady_clock::now() +
               std::chrono::milliseconds(config_->connection_idle_ms);
 }
@@ -108,17 +111,19 @@ asio::awaitable<void> Connection::Reader() {
     while (frame.size() < total && open_) {
       const size_t old = frame.size();
       const size_t chunk = std::min(limits::frame_read_chunk_bytes, total - old);
-      while (open_ && !memory_->TryReserve(chunk)) {
+      while (open_ && !memory_->TryReserve(chunk, total)) {
         // Every request byte the broker may hold is held: wait for handlers to finish.
         metrics_->request_memory_waits.fetch_add(1, std::memory_order_relaxed);
         pause.expires_after(std::chrono::milliseconds(5));
         co_await pause.async_wait(kUseAwaitableTuple);
       }
       if (!open_) break;
-      reserved += chunk;
       frame.resize(old + chunk);
       auto [ec2, got] = co_await socket_.async_read_some(asio::buffer(frame.data() + old, chunk),
                                                          kUseAwaitableTuple);
+      // Hold only what arrived: a sender trickling bytes must not hold a chunk per read.
+      memory_->Release(chunk - got);
+      reserved += got;
       frame.resize(old + got);
       if (ec2) {
         CloseNow();
@@ -164,7 +169,7 @@ asio::awaitable<void> Connection::Handle(std::vector<std::byte> bytes, size_t re
   if (frame.ok() && frame->has_value()) {
     std::span<std::byte> body(bytes.data() + protocol::kFrameHeaderBytes,
                               bytes.size() - protocol::kFrameHeaderBytes);
-    Response response = co_await handler_->Handle(**frame, body);
+    Response response = co_await handler_->Handle(**frame, body, peer_host_);
     if (response.send && open_) {
       out_.push_back(std::move(response));
       queued = true;

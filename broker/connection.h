@@ -53,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   BrokerMetrics* const metrics_;
   RequestMemory* const memory_;
   const BrokerConfig* const config_;
+  std::string peer_host_;  // the client's address, for DescribeGroups
 
   // Everything below is used only on the socket's strand.
   bool open_ = true;

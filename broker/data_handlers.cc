@@ -106,6 +106,11 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
           r.error = {fb::ErrorCode::CORRUPT_MESSAGE, "no record batch in `records`"};
           continue;
         }
+        if (IsInternalTopic(topic.name)) {
+          r.error = {fb::ErrorCode::INVALID_REQUEST,
+                     absl::StrCat(topic.name, " is an internal topic; only the broker writes it")};
+          continue;
+        }
         auto part = s_.topics->GetPartition(topic.name, r.index);
         if (!part.ok()) {
           r.error = {PartitionLookupError(part.status(), stopping),

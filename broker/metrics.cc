@@ -1,15 +1,11 @@
 #include "broker/metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/prometheus_text.h"
 #include "log/fsync_stats.h"
 
 namespace strata::broker {
 namespace {
-
-void Header(std::string& out, absl::string_view name, absl::string_view type,
-            absl::string_view help) {
-  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-}
 
 // Cumulative buckets at powers of two (exact edges of common/histogram.h), in seconds.
 void RenderHistogramSeconds(std::string& out, absl::string_view name, absl::string_view help,
@@ -22,19 +18,6 @@ void RenderHistogramSeconds(std::string& out, absl::string_view name, absl::stri
   absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", h.count(), "\n");
   absl::StrAppend(&out, name, "_sum ", static_cast<double>(h.sum()) / 1e6, "\n");
   absl::StrAppend(&out, name, "_count ", h.count(), "\n");
-}
-
-std::string Label(absl::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
 }
 
 }  // namespace

@@ -63,8 +63,11 @@ Response RequestHandler::ApiVersions(const protocol::Frame& frame) {
   return FinishResponse(frame, b, false);
 }
 
+bool IsInternalTopic(std::string_view name) { return name.substr(0, 2) == "__"; }
+
 asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
-                                                 std::span<std::byte> body) {
+                                                 std::span<std::byte> body,
+                                                 std::string client_host) {
   const auto start = std::chrono::steady_clock::now();
   auto& api_metrics = s_.metrics->api(frame.api_key);
   api_metrics.requests.fetch_add(1, std::memory_order_relaxed);
@@ -92,6 +95,16 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
       case ApiKey::kListOffsets: response = ListOffsets(frame); break;
       case ApiKey::kProduce: response = co_await Produce(frame, body); break;
       case ApiKey::kFetch: response = co_await Fetch(frame); break;
+      case ApiKey::kFindCoordinator: response = FindCoordinator(frame); break;
+      case ApiKey::kJoinGroup: response = co_await JoinGroup(frame, client_host); break;
+      case ApiKey::kSyncGroup: response = co_await SyncGroup(frame); break;
+      case ApiKey::kHeartbeat: response = Heartbeat(frame); break;
+      case ApiKey::kLeaveGroup: response = LeaveGroup(frame); break;
+      case ApiKey::kOffsetCommit: response = co_await OffsetCommit(frame); break;
+      case ApiKey::kOffsetFetch: response = OffsetFetch(frame); break;
+      case ApiKey::kListGroups: response = ListGroups(frame); break;
+      case ApiKey::kDescribeGroups: response = DescribeGroups(frame); break;
+      case ApiKey::kDeleteGroups: response = co_await DeleteGroups(frame); break;
     }
   }
   if (response.has_error) api_metrics.errors.fetch_add(1, std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include "broker/fetch_waiters.h"
 #include "broker/metrics.h"
 #include "broker/producer_ids.h"
+#include "consumer_offsets/coordinator.h"
 #include "log/segment.h"
 #include "partition/topic_manager.h"
 #include "protocol/errors_generated.h"
@@ -43,6 +44,7 @@ struct Services {
   ProducerIdAllocator* producer_ids = nullptr;
   FetchWaiters* fetch_waiters = nullptr;
   BrokerMetrics* metrics = nullptr;
+  consumer_offsets::GroupCoordinator* groups = nullptr;
   int32_t node_id = 0;
   HostPort advertised;  // the native listener as clients should reach it
   const std::atomic<bool>* stopping = nullptr;  // set once shutdown starts
@@ -53,8 +55,9 @@ class RequestHandler {
   explicit RequestHandler(Services services) : s_(services) {}
 
   // `body` is the request body, owned by the caller for the whole call; Produce stamps offsets
-  // into the batches inside it.
-  asio::awaitable<Response> Handle(const protocol::Frame& frame, std::span<std::byte> body);
+  // into the batches inside it. `client_host` is the peer's address (shown by DescribeGroups).
+  asio::awaitable<Response> Handle(const protocol::Frame& frame, std::span<std::byte> body,
+                                   std::string client_host = "");
 
  private:
   Response ApiVersions(const protocol::Frame& frame);
@@ -67,6 +70,17 @@ class RequestHandler {
   Response ListOffsets(const protocol::Frame& frame);
   asio::awaitable<Response> Produce(const protocol::Frame& frame, std::span<std::byte> body);
   asio::awaitable<Response> Fetch(const protocol::Frame& frame);
+  // Consumer groups (group_handlers.cc, offset_handlers.cc).
+  Response FindCoordinator(const protocol::Frame& frame);
+  asio::awaitable<Response> JoinGroup(const protocol::Frame& frame, const std::string& client_host);
+  asio::awaitable<Response> SyncGroup(const protocol::Frame& frame);
+  Response Heartbeat(const protocol::Frame& frame);
+  Response LeaveGroup(const protocol::Frame& frame);
+  Response ListGroups(const protocol::Frame& frame);
+  Response DescribeGroups(const protocol::Frame& frame);
+  asio::awaitable<Response> DeleteGroups(const protocol::Frame& frame);
+  asio::awaitable<Response> OffsetCommit(const protocol::Frame& frame);
+  Response OffsetFetch(const protocol::Frame& frame);
 
   Services s_;
 };
@@ -82,5 +96,10 @@ Response ErrorFrame(const protocol::Frame& request, protocol::fb::ErrorCode code
 // The code for a TopicManager::GetPartition failure: UNKNOWN_TOPIC_OR_PARTITION for NotFound and
 // OutOfRange, SHUTTING_DOWN while stopping, STORAGE_ERROR for an offline partition.
 protocol::fb::ErrorCode PartitionLookupError(const absl::Status& status, bool stopping);
+// Topic names starting with "__" belong to the broker (__consumer_offsets): clients may read them
+// but not create, delete, alter or produce to them.
+bool IsInternalTopic(std::string_view name);
+// The wire code of a coordinator error.
+protocol::fb::ErrorCode GroupErrorCode(consumer_offsets::GroupError error);
 
 }  // namespace strata::broker
