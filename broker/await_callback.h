@@ -6,9 +6,15 @@
 // Used for the group coordinator's JoinGroup, SyncGroup, commits and deletes, which wait for other
 // members or for an fsync. The coordinator guarantees every callback runs (at the latest when it
 // shuts down), so no timer is needed here.
+//
+// `start` must be trivially copyable: capture pointers to the awaiting coroutine's locals (they
+// live until it resumes), never strings or containers by value. Asio passes the initiation through
+// a coroutine's parameters, and GCC 12 relocated a lambda capturing a std::string there bitwise,
+// leaving the string pointing at its old buffer (found by ASan as a free of a non-heap pointer).
 #pragma once
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
@@ -18,6 +24,8 @@ namespace strata::broker {
 
 template <typename T, typename Start>
 asio::awaitable<T> AwaitCallback(Start start) {
+  static_assert(std::is_trivially_copyable_v<Start>,
+                "capture pointers to the caller's locals, not values (see above)");
   auto initiate = [start = std::move(start)](auto handler) mutable {
     using Handler = decltype(handler);
     Executor ex = asio::get_associated_executor(handler);

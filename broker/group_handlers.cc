@@ -112,9 +112,11 @@ asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame
   }
   const std::string group_id = Str(r->group_id());
   auto* groups = s_.groups;
+  const std::string* group = &group_id;
+  consumer_offsets::JoinRequest* request = &join;
   consumer_offsets::JoinResult result = co_await AwaitCallback<consumer_offsets::JoinResult>(
-      [groups, group_id, join = std::move(join)](auto done) mutable {
-        groups->JoinGroup(group_id, std::move(join), std::move(done));
+      [groups, group, request](auto done) {
+        groups->JoinGroup(*group, std::move(*request), std::move(done));
       });
 
   flatbuffers::FlatBufferBuilder b;
@@ -152,9 +154,11 @@ asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame
   }
   const std::string group_id = Str(r->group_id());
   auto* groups = s_.groups;
+  const std::string* group = &group_id;
+  consumer_offsets::SyncRequest* request = &sync;
   consumer_offsets::SyncResult result = co_await AwaitCallback<consumer_offsets::SyncResult>(
-      [groups, group_id, sync = std::move(sync)](auto done) mutable {
-        groups->SyncGroup(group_id, std::move(sync), std::move(done));
+      [groups, group, request](auto done) {
+        groups->SyncGroup(*group, std::move(*request), std::move(done));
       });
   flatbuffers::FlatBufferBuilder b;
   b.Finish(fb::CreateSyncGroupResponse(b, GroupErrorCode(result.result.error),
@@ -276,8 +280,9 @@ asio::awaitable<Response> RequestHandler::DeleteGroups(const protocol::Frame& fr
     for (const auto* g : *(*req)->groups()) ids.push_back(Str(g));
   }
   auto* groups = s_.groups;
+  const std::vector<std::string>* wanted = &ids;
   std::vector<GroupResult> results = co_await AwaitCallback<std::vector<GroupResult>>(
-      [groups, ids](auto done) mutable { groups->DeleteGroups(ids, std::move(done)); });
+      [groups, wanted](auto done) { groups->DeleteGroups(*wanted, std::move(done)); });
   flatbuffers::FlatBufferBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DeletedGroup>> out;

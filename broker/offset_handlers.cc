@@ -49,12 +49,18 @@ asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& fr
   const std::string member_id = Str(r->member_id());
   const int32_t generation = r->generation_id();
   auto* groups = s_.groups;
+  struct Args {
+    const std::string* group_id;
+    const std::string* member_id;
+    const std::optional<std::string>* instance;
+    int32_t generation;
+    std::vector<consumer_offsets::CommitEntry>* entries;
+  } args{&group_id, &member_id, &instance, generation, &entries};
   consumer_offsets::CommitOutcome outcome =
-      co_await AwaitCallback<consumer_offsets::CommitOutcome>(
-          [=, entries = std::move(entries)](auto done) mutable {
-            groups->CommitOffsets(group_id, member_id, instance, generation, std::move(entries),
-                                  std::move(done));
-          });
+      co_await AwaitCallback<consumer_offsets::CommitOutcome>([groups, args](auto done) {
+        groups->CommitOffsets(*args.group_id, *args.member_id, *args.instance, args.generation,
+                              std::move(*args.entries), std::move(done));
+      });
 
   flatbuffers::FlatBufferBuilder b;
   bool has_error = !outcome.group.ok();

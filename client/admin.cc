@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "client/consumer_protocol.h"
 #include "client/error_status.h"
+#include "protocol/groups_generated.h"
 #include "protocol/configs_generated.h"
 #include "protocol/topics_generated.h"
 
@@ -160,6 +162,126 @@ absl::StatusOr<std::vector<PartitionOffset>> Admin::ListOffsets(const std::strin
     for (const PartitionInfo& p : info.partitions) partitions.push_back(p.index);
   }
   return client::ListOffsets(*conn, topic, partitions, timestamp_ms);
+}
+
+absl::StatusOr<Connection*> Admin::GroupConn(const std::string& group) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  STRATA_ASSIGN_OR_RETURN(CoordinatorReply found, FindCoordinatorCall(*conn, group));
+  STRATA_RETURN_IF_ERROR(
+      GroupStatus(found, absl::StrCat("finding the coordinator of group '", group, "'")));
+  auto hp = ParseHostPort(bootstrap_);
+  if (hp.ok() && hp->host == found.host && hp->port == found.port) return conn;
+  if (group_conn_ == nullptr || !group_conn_->ok() || group_conn_address_ != found.address()) {
+    group_conn_.reset();
+    STRATA_ASSIGN_OR_RETURN(group_conn_, Connection::Connect(found.address(), options_));
+    group_conn_address_ = found.address();
+  }
+  return group_conn_.get();
+}
+
+absl::StatusOr<std::vector<GroupListing>> Admin::ListGroups() {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(fb::CreateListGroupsRequest(fbb));
+  STRATA_ASSIGN_OR_RETURN(Response response,
+                          conn->Call(protocol::ApiKey::kListGroups, protocol::BuilderBytes(fbb)));
+  STRATA_ASSIGN_OR_RETURN(const fb::ListGroupsResponse* body,
+                          CheckResponse<fb::ListGroupsResponse>(response.body, "ListGroupsResponse",
+                                                                "listing groups"));
+  std::vector<GroupListing> out;
+  if (body->groups() != nullptr) {
+    for (const auto* g : *body->groups()) {
+      out.push_back({g->group_id() ? g->group_id()->str() : "",
+                     g->protocol_type() ? g->protocol_type()->str() : "",
+                     g->state() ? g->state()->str() : ""});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<GroupInfo> Admin::DescribeGroup(const std::string& group) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, GroupConn(group));
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> names{fbb.CreateString(group)};
+  fbb.Finish(fb::CreateDescribeGroupsRequest(fbb, fbb.CreateVector(names)));
+  STRATA_ASSIGN_OR_RETURN(Response response, conn->Call(protocol::ApiKey::kDescribeGroups,
+                                                        protocol::BuilderBytes(fbb)));
+  const std::string context = absl::StrCat("describing group '", group, "'");
+  STRATA_ASSIGN_OR_RETURN(const fb::DescribeGroupsResponse* body,
+                          CheckResponse<fb::DescribeGroupsResponse>(
+                              response.body, "DescribeGroupsResponse", context));
+  if (body->groups() == nullptr || body->groups()->size() != 1) {
+    return absl::DataLossError(absl::StrCat(context, ": the broker's answer lists no group"));
+  }
+  const fb::DescribedGroup* g = body->groups()->Get(0);
+  STRATA_RETURN_IF_ERROR(ErrorToStatus(g->error_code(), g->error_message(), context));
+  auto str = [](const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); };
+  GroupInfo info;
+  info.group_id = group;
+  info.state = str(g->state());
+  info.protocol_type = str(g->protocol_type());
+  info.protocol_name = str(g->protocol_name());
+  info.generation = g->generation_id();
+  if (g->members() != nullptr) {
+    for (const auto* m : *g->members()) {
+      GroupMemberInfo member;
+      member.member_id = str(m->member_id());
+      if (m->group_instance_id() != nullptr) member.group_instance_id = m->group_instance_id()->str();
+      member.client_id = str(m->client_id());
+      member.client_host = str(m->client_host());
+      if (info.protocol_type == "consumer" && m->assignment() != nullptr) {
+        auto a = DecodeAssignment(
+            {reinterpret_cast<const std::byte*>(m->assignment()->data()), m->assignment()->size()});
+        if (a.ok()) member.assignment = std::move(a->partitions);
+      }
+      info.members.push_back(std::move(member));
+    }
+  }
+  return info;
+}
+
+absl::Status Admin::DeleteGroup(const std::string& group) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, GroupConn(group));
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> names{fbb.CreateString(group)};
+  fbb.Finish(fb::CreateDeleteGroupsRequest(fbb, fbb.CreateVector(names)));
+  STRATA_ASSIGN_OR_RETURN(Response response,
+                          conn->Call(protocol::ApiKey::kDeleteGroups, protocol::BuilderBytes(fbb)));
+  const std::string context = absl::StrCat("deleting group '", group, "'");
+  STRATA_ASSIGN_OR_RETURN(const fb::DeleteGroupsResponse* body,
+                          CheckResponse<fb::DeleteGroupsResponse>(response.body,
+                                                                  "DeleteGroupsResponse", context));
+  if (body->results() == nullptr || body->results()->size() != 1) {
+    return absl::DataLossError(absl::StrCat(context, ": the broker's answer lists no group"));
+  }
+  const fb::DeletedGroup* r = body->results()->Get(0);
+  return ErrorToStatus(r->error_code(), r->error_message(), context);
+}
+
+absl::StatusOr<std::map<TopicPartition, CommittedOffset>> Admin::GroupOffsets(
+    const std::string& group) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, GroupConn(group));
+  STRATA_ASSIGN_OR_RETURN(OffsetFetchReply reply,
+                          OffsetFetchCall(*conn, group, "", -1, std::nullopt));
+  STRATA_RETURN_IF_ERROR(
+      GroupStatus(reply, absl::StrCat("reading the offsets of group '", group, "'")));
+  return std::move(reply.offsets);
+}
+
+absl::Status Admin::CommitGroupOffsets(const std::string& group,
+                                       const std::map<TopicPartition, int64_t>& offsets) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, GroupConn(group));
+  std::map<TopicPartition, OffsetToCommit> request;
+  for (const auto& [tp, offset] : offsets) request[tp] = OffsetToCommit{offset, ""};
+  STRATA_ASSIGN_OR_RETURN(CommitReply reply,
+                          OffsetCommitCall(*conn, group, "", std::nullopt, -1, request));
+  const std::string context = absl::StrCat("committing offsets of group '", group, "'");
+  STRATA_RETURN_IF_ERROR(GroupStatus(reply, context));
+  for (const auto& [tp, r] : reply.partitions) {
+    STRATA_RETURN_IF_ERROR(
+        GroupStatus(r, absl::StrCat(context, " for ", tp.topic, "-", tp.partition)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace strata::client

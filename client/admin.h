@@ -1,5 +1,6 @@
-// Admin: topic management against one broker. Create, delete, list and describe topics, read and
-// change their configs, look up offsets. Each call is one request/response on the Admin's own
+// Admin: topic and consumer-group management against one broker. Create, delete, list and
+// describe topics, read and change their configs, look up offsets; list, describe and delete
+// consumer groups and read or reset their committed offsets. Each call is one request/response on the Admin's own
 // connection, reconnecting first if an earlier call lost it.
 //
 // Not thread-safe: use one Admin per thread, or serialise calls.
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "client/connection.h"
+#include "client/group_requests.h"
 #include "client/metadata.h"
 #include "common/status.h"
 
@@ -20,6 +22,29 @@ namespace strata::client {
 
 // key=value settings in the broker's order (docs/partition.md lists the keys).
 using ConfigList = std::vector<std::pair<std::string, std::string>>;
+
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;
+  std::string state;  // Empty, PreparingRebalance, CompletingRebalance, Stable
+};
+
+struct GroupMemberInfo {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<TopicPartition> assignment;  // decoded when the group is a consumer group
+};
+
+struct GroupInfo {
+  std::string group_id;
+  std::string state;
+  std::string protocol_type;
+  std::string protocol_name;
+  int32_t generation = -1;
+  std::vector<GroupMemberInfo> members;
+};
 
 class Admin {
  public:
@@ -50,6 +75,19 @@ class Admin {
                                                            std::vector<int32_t> partitions,
                                                            int64_t timestamp_ms);
 
+  // Every consumer group the broker coordinates, sorted by id.
+  absl::StatusOr<std::vector<GroupListing>> ListGroups();
+  // NotFound (GROUP_ID_NOT_FOUND) for a group the broker does not know.
+  absl::StatusOr<GroupInfo> DescribeGroup(const std::string& group);
+  // FailedPrecondition while the group has members; NotFound if there is no such group.
+  absl::Status DeleteGroup(const std::string& group);
+  // The group's committed offsets (every partition it committed).
+  absl::StatusOr<std::map<TopicPartition, CommittedOffset>> GroupOffsets(const std::string& group);
+  // Commits offsets for a group without members (generation -1): what `strata group
+  // reset-offsets` does. Aborted (UNKNOWN_MEMBER_ID) while the group has members.
+  absl::Status CommitGroupOffsets(const std::string& group,
+                                  const std::map<TopicPartition, int64_t>& offsets);
+
  private:
   Admin(std::string bootstrap, ConnectionOptions options);
   // The connection, reconnected if an earlier call lost it.
@@ -58,6 +96,10 @@ class Admin {
   const std::string bootstrap_;
   const ConnectionOptions options_;
   std::unique_ptr<Connection> conn_;
+  // The connection to `group`'s coordinator: conn_ when the bootstrap broker coordinates it.
+  absl::StatusOr<Connection*> GroupConn(const std::string& group);
+  std::unique_ptr<Connection> group_conn_;
+  std::string group_conn_address_;
 };
 
 }  // namespace strata::client

@@ -69,6 +69,10 @@ std::vector<TopicPartition> Consumer::Assignment() const {
   return out;
 }
 
+void Consumer::Unassign(const std::vector<TopicPartition>& partitions) {
+  for (const auto& tp : partitions) assigned_.erase(tp);
+}
+
 absl::Status Consumer::SeekBy(const TopicPartition& tp, int64_t timestamp) {
   STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
   STRATA_ASSIGN_OR_RETURN(std::vector<PartitionOffset> offsets,

@@ -13,7 +13,8 @@
 // verified (structure and checksum, log::VerifyBatch) before its records are read; a batch that
 // fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
 // offset, so records below the position inside the first batch are skipped.
-// Nothing is committed: positions live only in this object (no consumer groups yet).
+// Nothing is committed: positions live only in this object (GroupConsumer, group_consumer.h,
+// adds consumer groups and committed offsets on top of it).
 //
 // Not thread-safe: one thread at a time, like Kafka's consumer.
 #pragma once
@@ -80,6 +81,8 @@ class Consumer {
   // for a topic or partition that does not exist. New partitions start without a position.
   absl::Status Assign(const std::string& topic, std::vector<int32_t> partitions = {});
   std::vector<TopicPartition> Assignment() const;
+  // Removes partitions from the assignment (and forgets their positions). Absent ones are ignored.
+  void Unassign(const std::vector<TopicPartition>& partitions);
 
   // Moves the position of an assigned partition (Earliest, Latest and Timestamp ask the broker).
   // FailedPrecondition if the partition is not assigned; OutOfRange for a negative offset.

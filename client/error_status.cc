@@ -21,6 +21,8 @@ bool IsRetriable(ErrorCode code) {
     case ErrorCode::REQUEST_TIMED_OUT:
     case ErrorCode::BROKER_BUSY:
     case ErrorCode::SHUTTING_DOWN:
+    case ErrorCode::COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode::NOT_COORDINATOR:
       return true;
     default:
       return false;
@@ -65,7 +67,30 @@ absl::Status ErrorToStatus(ErrorCode code, std::string_view broker_message,
     case ErrorCode::REQUEST_TIMED_OUT:
     case ErrorCode::BROKER_BUSY:
     case ErrorCode::SHUTTING_DOWN:
+    case ErrorCode::COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode::NOT_COORDINATOR:
       return absl::UnavailableError(text);
+    case ErrorCode::ILLEGAL_GENERATION:
+    case ErrorCode::UNKNOWN_MEMBER_ID:
+    case ErrorCode::REBALANCE_IN_PROGRESS:
+    case ErrorCode::MEMBER_ID_REQUIRED:
+      return absl::AbortedError(
+          absl::StrCat(text, ". The group's membership changed; the member rejoins and retries."));
+    case ErrorCode::FENCED_INSTANCE_ID:
+      return absl::FailedPreconditionError(absl::StrCat(
+          text, ". Another consumer runs with the same group_instance_id; give each instance "
+                "its own."));
+    case ErrorCode::NON_EMPTY_GROUP:
+      return absl::FailedPreconditionError(text);
+    case ErrorCode::INCONSISTENT_GROUP_PROTOCOL:
+    case ErrorCode::INVALID_SESSION_TIMEOUT:
+    case ErrorCode::INVALID_GROUP_ID:
+    case ErrorCode::OFFSET_METADATA_TOO_LARGE:
+      return absl::InvalidArgumentError(text);
+    case ErrorCode::GROUP_ID_NOT_FOUND:
+      return absl::NotFoundError(text);
+    case ErrorCode::GROUP_MAX_SIZE_REACHED:
+      return absl::ResourceExhaustedError(text);
     case ErrorCode::UNKNOWN:
     default:
       return absl::UnknownError(text);

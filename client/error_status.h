@@ -13,8 +13,15 @@
 //   OFFSET_OUT_OF_RANGE                       OutOfRange     seek and fetch again
 //   OUT_OF_ORDER_SEQUENCE                     OutOfRange     fatal for that producer id
 //   PRODUCER_FENCED                           FailedPrecondition  fatal for that producer id
-//   STORAGE_ERROR, REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN
-//                                             Unavailable    retriable (IsRetriable)
+//   STORAGE_ERROR, REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, COORDINATOR_NOT_AVAILABLE,
+//   NOT_COORDINATOR                           Unavailable    retriable (IsRetriable)
+//   ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, MEMBER_ID_REQUIRED
+//                                             Aborted        the group changed: rejoin, retry
+//   FENCED_INSTANCE_ID, NON_EMPTY_GROUP       FailedPrecondition
+//   INCONSISTENT_GROUP_PROTOCOL, INVALID_SESSION_TIMEOUT, INVALID_GROUP_ID,
+//   OFFSET_METADATA_TOO_LARGE                 InvalidArgument
+//   GROUP_ID_NOT_FOUND                        NotFound
+//   GROUP_MAX_SIZE_REACHED                    ResourceExhausted
 // A code this build does not know is Unknown. Plain functions, safe from any thread.
 #pragma once
 
@@ -36,7 +43,7 @@ absl::Status ErrorToStatus(protocol::fb::ErrorCode code, const flatbuffers::Stri
                            std::string_view context);
 
 // True for the codes a client retries unchanged after a backoff: STORAGE_ERROR,
-// REQUEST_TIMED_OUT, BROKER_BUSY and SHUTTING_DOWN.
+// REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, COORDINATOR_NOT_AVAILABLE and NOT_COORDINATOR.
 bool IsRetriable(protocol::fb::ErrorCode code);
 
 // "UNKNOWN_TOPIC_OR_PARTITION", or "error <n>" for a code this build does not know.

@@ -39,6 +39,20 @@ TEST_CASE("every error code maps to the status a caller acts on") {
       {ErrorCode::REQUEST_TIMED_OUT, absl::StatusCode::kUnavailable, true},
       {ErrorCode::BROKER_BUSY, absl::StatusCode::kUnavailable, true},
       {ErrorCode::SHUTTING_DOWN, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::COORDINATOR_NOT_AVAILABLE, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::NOT_COORDINATOR, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::ILLEGAL_GENERATION, absl::StatusCode::kAborted, false},
+      {ErrorCode::UNKNOWN_MEMBER_ID, absl::StatusCode::kAborted, false},
+      {ErrorCode::REBALANCE_IN_PROGRESS, absl::StatusCode::kAborted, false},
+      {ErrorCode::INCONSISTENT_GROUP_PROTOCOL, absl::StatusCode::kInvalidArgument, false},
+      {ErrorCode::INVALID_SESSION_TIMEOUT, absl::StatusCode::kInvalidArgument, false},
+      {ErrorCode::MEMBER_ID_REQUIRED, absl::StatusCode::kAborted, false},
+      {ErrorCode::FENCED_INSTANCE_ID, absl::StatusCode::kFailedPrecondition, false},
+      {ErrorCode::INVALID_GROUP_ID, absl::StatusCode::kInvalidArgument, false},
+      {ErrorCode::GROUP_ID_NOT_FOUND, absl::StatusCode::kNotFound, false},
+      {ErrorCode::NON_EMPTY_GROUP, absl::StatusCode::kFailedPrecondition, false},
+      {ErrorCode::OFFSET_METADATA_TOO_LARGE, absl::StatusCode::kInvalidArgument, false},
+      {ErrorCode::GROUP_MAX_SIZE_REACHED, absl::StatusCode::kResourceExhausted, false},
   };
   // Every code of the schema is covered.
   REQUIRE(std::size(cases) == size_t(ErrorCode::MAX) + 1);

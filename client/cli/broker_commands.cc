@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/admin.h"
+#include "client/cli/command_util.h"
 #include "client/cli/output.h"
 #include "client/producer.h"
 
@@ -20,35 +21,6 @@ namespace {
 
 using client::Admin;
 
-// A one-line counter on the error stream, redrawn at most every 200 ms, erased by Done. Shown
-// only when enabled (main enables it when stderr is a terminal), so pipes and logs stay clean.
-class Progress {
- public:
-  Progress(std::ostream& err, bool enabled, std::string verb)
-      : err_(err), enabled_(enabled), verb_(std::move(verb)) {}
-  ~Progress() { Done(); }
-
-  void Update(int64_t records) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (shown_ && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    shown_ = true;
-    err_ << "\r" << verb_ << " " << records << " records..." << std::flush;
-  }
-  void Done() {
-    if (shown_) err_ << "\r\033[K" << std::flush;
-    shown_ = false;
-  }
-
- private:
-  std::ostream& err_;
-  const bool enabled_;
-  const std::string verb_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point last_;
-};
-
 absl::StatusOr<client::ConfigList> ParseConfigs(const std::vector<std::string>& configs) {
   client::ConfigList out;
   for (const std::string& c : configs) {
@@ -56,16 +28,6 @@ absl::StatusOr<client::ConfigList> ParseConfigs(const std::vector<std::string>& 
     out.push_back(std::move(kv));
   }
   return out;
-}
-
-absl::StatusOr<std::unique_ptr<Admin>> ConnectAdmin(const BrokerOptions& options) {
-  client::ConnectionOptions connection;
-  connection.client_software_name = "strata-cli";
-  return Admin::Connect(options.bootstrap, connection);
-}
-
-std::string Plural(int64_t n, const char* word) {
-  return absl::StrCat(n, " ", word, n == 1 ? "" : "s");
 }
 
 }  // namespace

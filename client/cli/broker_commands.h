@@ -6,6 +6,7 @@
 // Not thread-safe in any interesting sense: each call is independent and shares no state.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <istream>
 #include <optional>
@@ -65,6 +66,15 @@ struct ConsumeOptions {
   OutputFormat format = OutputFormat::kText;
   bool print_key = false;  // text format: "key<TAB>value"
   int64_t poll_timeout_ms = 500;
+
+  // --group: consume as a member of this consumer group (group_commands.h, ConsumeInGroup).
+  std::optional<std::string> group;
+  std::optional<std::string> instance_id;  // --instance-id: static membership
+  std::string assignor = "cooperative-sticky";
+  int64_t commit_interval_ms = 5000;       // auto-commit interval
+  int32_t session_timeout_ms = 45'000;
+  // Set (by a signal handler) to stop a --follow run cleanly; may be null.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 // `strata consume TOPIC`: records as lines on `out` (text or JSON), progress on `err`.

@@ -1,6 +1,7 @@
 // strata: the command-line tool. It parses the command line (CLI11) and maps results to exit codes;
 // the work itself lives in functions that tests call directly (log_tools.h, broker_commands.h,
 // bench.h).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "client/cli/bench.h"
 #include "client/cli/broker_commands.h"
+#include "client/cli/group_commands.h"
 #include "client/cli/log_tools.h"
 #include "client/cli/output.h"
 
@@ -28,7 +30,7 @@ constexpr int kExitFailure = 1;
 
 constexpr const char* kStrataHelp =
     "strata: the command-line tool of Strata, a Kafka-like partitioned record log.\n"
-    "  topic, produce, consume, bench\n"
+    "  topic, produce, consume, group, bench\n"
     "                           talk to a running broker (stratad) at --bootstrap HOST:PORT\n"
     "                           (or $STRATA_BOOTSTRAP; default 127.0.0.1:9292).\n"
     "  log                      works offline, straight on the files of one partition's log,\n"
@@ -41,6 +43,8 @@ constexpr const char* kStrataExamples =
     "  strata topic create orders --partitions 8\n"
     "  printf 'k1:hello\\nk2:world\\n' | strata produce orders --key-separator :\n"
     "  strata consume orders --from earliest --count 2 --format json\n"
+    "  strata consume orders --group billing --follow   consume as a member of group billing\n"
+    "  strata group describe billing                    its members, offsets and lag\n"
     "  strata --bootstrap 10.0.0.5:9292 topic list\n"
     "  strata bench produce --acks all --duration 10   measure the broker's throughput\n"
     "  strata log verify /var/lib/strata/orders-0      check every batch and index\n"
@@ -102,14 +106,41 @@ constexpr const char* kConsumeHelp =
     "shows only new records unless asked for the beginning).\n"
     "Text format prints each value (\"null\" for a null one; --print-key adds the key and a tab).\n"
     "JSON format prints one object per line with topic, partition, offset, timestamp, key,\n"
-    "headers and value; bytes that are not UTF-8 appear as \\u00XX escapes.";
+    "headers and value; bytes that are not UTF-8 appear as \\u00XX escapes.\n"
+    "With --group G it consumes as a member of consumer group G: the group shares the topic's\n"
+    "partitions among its members, and this command reads only the ones it is given, starting\n"
+    "at the group's committed offsets, and commits as it goes (every --commit-interval-ms and on\n"
+    "exit). --from then only says where partitions without a committed offset start (earliest\n"
+    "or latest). Without --follow it stops once its partitions are caught up; with --follow,\n"
+    "Ctrl-C (or SIGTERM) commits and leaves the group cleanly.";
 
 constexpr const char* kConsumeExamples =
     "Examples:\n"
     "  strata consume orders --from earliest --count 2 --format json\n"
     "  strata consume orders --follow\n"
     "  strata consume orders --partition 3 --from 1200 --count 10\n"
-    "  strata consume orders --from @1700000000000 --format json | jq .value\n";
+    "  strata consume orders --from @1700000000000 --format json | jq .value\n"
+    "  strata consume orders --group billing --follow\n"
+    "  strata consume orders --group billing --instance-id billing-1 --follow   static member\n";
+
+constexpr const char* kGroupHelp =
+    "Inspect and manage consumer groups. A group is a set of consumers sharing a topic's\n"
+    "partitions (strata consume TOPIC --group G, or the C++ GroupConsumer); the broker stores\n"
+    "each group's committed offsets, so members resume where the group left off.";
+
+constexpr const char* kGroupExamples =
+    "Examples:\n"
+    "  strata group list\n"
+    "  strata group describe billing                       members, offsets, lag\n"
+    "  strata group reset-offsets billing --topic orders --to earliest --dry-run\n"
+    "  strata group reset-offsets billing --topic orders --to @1700000000000\n"
+    "  strata group delete billing\n";
+
+constexpr const char* kGroupResetHelp =
+    "Move a group's committed offsets for one topic (all partitions, or --partition N) to the\n"
+    "earliest or latest offset, an offset (kept inside the log), or the first record at or after\n"
+    "a timestamp. Only for a group without live members: stop its consumers first. --dry-run\n"
+    "shows the current and new offsets without changing anything.";
 
 constexpr const char* kBenchHelp =
     "Measure a running broker through the client library. Each mode runs --warmup seconds\n"
@@ -439,6 +470,64 @@ int main(int argc, char** argv) {
           },
           ""));
   consume->add_flag("--print-key", consume_options.print_key, "Text format: print KEY<TAB>VALUE");
+  std::string group_id, instance_id;
+  consume->add_option("--group,-g", group_id, "Consume as a member of this consumer group")
+      ->type_name("GROUP");
+  consume->add_option("--instance-id", instance_id,
+                      "With --group: a static member id (a restart keeps its partitions)")
+      ->type_name("ID");
+  consume
+      ->add_option("--assignor", consume_options.assignor,
+                   "With --group: cooperative-sticky (default), range or roundrobin")
+      ->type_name("NAME")
+      ->check(CLI::IsMember({"cooperative-sticky", "range", "roundrobin"}));
+  consume
+      ->add_option("--commit-interval-ms", consume_options.commit_interval_ms,
+                   "With --group: commit every MS (default 5000)")
+      ->type_name("MS")
+      ->check(kPositive);
+  consume
+      ->add_option("--session-timeout-ms", consume_options.session_timeout_ms,
+                   "With --group: the group drops this member after MS without heartbeats "
+                   "(default 45000)")
+      ->type_name("MS")
+      ->check(kPositive);
+
+  // --- group ------------------------------------------------------------------------------------
+  CLI::App* group = app.add_subcommand("group", "List, describe, reset and delete consumer groups");
+  group->group(kBrokerGroup);
+  formatter->Describe(group, kGroupHelp);
+  group->footer(kGroupExamples);
+  group->require_subcommand(1);
+  std::string group_name;
+  CLI::App* group_list = group->add_subcommand("list", "Every consumer group and its state");
+  group_list->footer("Examples:\n  strata group list\n");
+  CLI::App* group_describe =
+      group->add_subcommand("describe", "A group's members, committed offsets and lag");
+  group_describe->footer("Examples:\n  strata group describe billing\n");
+  group_describe->add_option("group", group_name, "The group id")->required()->type_name("GROUP");
+  strata::cli::ResetOffsetsOptions reset_options;
+  std::string reset_to;
+  int32_t reset_partition = -1;
+  CLI::App* group_reset =
+      group->add_subcommand("reset-offsets", "Move an inactive group's committed offsets");
+  formatter->Describe(group_reset, kGroupResetHelp);
+  group_reset->footer(kGroupExamples);
+  group_reset->add_option("group", reset_options.group, "The group id")->required()->type_name("GROUP");
+  group_reset->add_option("--topic,-t", reset_options.topic, "The topic")->required()->type_name("TOPIC");
+  group_reset
+      ->add_option("--to", reset_to, "earliest, latest, an offset, or @TIMESTAMP_MS")
+      ->required()
+      ->type_name("WHERE")
+      ->check(from_parser([](const std::string& t) { return strata::cli::ParseFrom(t); }));
+  group_reset->add_option("--partition", reset_partition, "Only partition N (default: all)")
+      ->type_name("N")
+      ->check(kNonNegative);
+  group_reset->add_flag("--dry-run", reset_options.dry_run, "Show what would change; change nothing");
+  CLI::App* group_delete =
+      group->add_subcommand("delete", "Delete an inactive group and its committed offsets");
+  group_delete->footer("Examples:\n  strata group delete billing\n");
+  group_delete->add_option("group", group_name, "The group id")->required()->type_name("GROUP");
 
   // --- bench ------------------------------------------------------------------------------------
   CLI::App* bench = app.add_subcommand("bench", "Measure the broker: produce, consume, end to end");
@@ -607,8 +696,45 @@ int main(int argc, char** argv) {
     consume_options.count = count;
     consume_options.format =
         format == "json" ? strata::cli::OutputFormat::kJson : strata::cli::OutputFormat::kText;
+    if (group_id.empty()) {
+      if (!instance_id.empty()) {
+        std::cerr << "strata consume: --instance-id needs --group\n";
+        return kExitUsage;
+      }
+      return finish("strata consume",
+                    strata::cli::Consume(broker, consume_options, std::cout, std::cerr));
+    }
+    if (consume_options.partition.has_value()) {
+      std::cerr << "strata consume: --partition and --group do not go together: the group decides "
+                   "which partitions each member reads\n";
+      return kExitUsage;
+    }
+    consume_options.group = group_id;
+    if (!instance_id.empty()) consume_options.instance_id = instance_id;
+    // Ctrl-C and SIGTERM stop the loop, so the consumer commits and leaves the group cleanly.
+    static std::atomic<bool> stop{false};
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { stop.store(true); };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    consume_options.stop_requested = &stop;
     return finish("strata consume",
-                  strata::cli::Consume(broker, consume_options, std::cout, std::cerr));
+                  strata::cli::ConsumeInGroup(broker, consume_options, std::cout, std::cerr));
+  }
+  if (group_list->parsed()) return finish("strata group list", strata::cli::GroupList(broker, std::cout));
+  if (group_describe->parsed()) {
+    return finish("strata group describe",
+                  strata::cli::GroupDescribe(broker, group_name, std::cout));
+  }
+  if (group_reset->parsed()) {
+    reset_options.to = *strata::cli::ParseFrom(reset_to);
+    if (reset_partition >= 0) reset_options.partition = reset_partition;
+    return finish("strata group reset-offsets",
+                  strata::cli::GroupResetOffsets(broker, reset_options, std::cout));
+  }
+  if (group_delete->parsed()) {
+    return finish("strata group delete", strata::cli::GroupDelete(broker, group_name, std::cout));
   }
   if (bench_produce->parsed() || bench_consume->parsed() || bench_e2e->parsed()) {
     bench_options.acks = *strata::cli::ParseAcks(bench_acks);
