@@ -146,6 +146,10 @@ absl::StatusOr<BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch)
 absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
+  // Only compaction makes batches with fewer records than offsets; a producer's never has them.
+  if (absl::Status dense = CheckDenseBatch(header); !dense.ok()) {
+    return absl::Status(dense.code(), absl::StrCat("rejected batch: ", dense.message()));
+  }
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
