@@ -338,6 +338,7 @@ absl::Status Log::TruncateTo(int64_t offset) {
                                                 log_start_offset()));
     }
     if (offset >= log_end_offset()) return absl::OkStatus();
+    ++truncations_;
     absl::MutexLock flush_lock(&flush_mu_);
     std::shared_ptr<Segment> target = SegmentFor(offset);
     // First lower the recovery point below the cut: if we crash part-way, recovery sees whatever
@@ -561,6 +562,7 @@ absl::Status Log::Close() {
 }
 
 absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
+  stop_compaction_.store(true, std::memory_order_release);
   absl::MutexLock lock(&writer_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
