@@ -29,6 +29,18 @@ inline constexpr uint64_t segment_bytes_min = 4096;
 // The index stores offsets relative to the segment base as u32.
 inline constexpr int64_t segment_offsets_max = INT32_MAX;
 
+// --- Compaction -------------------------------------------------------------------------------
+// Distinct keys one compaction pass remembers (log/compaction.h: XXH3-128 of the key -> newest
+// offset, about 25 bytes per key in the hash table and twice that while it grows, so at most
+// ~100 MiB per pass). Kafka bounds its cleaner the same way (log.cleaner.dedupe.buffer.size,
+// 128 MiB). A log with more keys is cleaned in several passes: the map stops at a segment
+// boundary and only the segments below it are cleaned.
+inline constexpr size_t compaction_keys_max = 2u << 20;
+// Idempotent producer ids whose last batch in one group of segments compaction tracks (it keeps
+// that batch, possibly empty, so a rebuilt producer state knows the producer's last sequence).
+// Past this every idempotent batch is kept, which only costs bytes.
+inline constexpr size_t compaction_producer_ids_max = 65536;
+
 // --- Memory maps ------------------------------------------------------------------------------
 // Read-only mappings of sealed segments kept open at once (process-wide cache). Linux's default
 // vm.max_map_count is 65530; a broker with many partitions must stay well clear of it.

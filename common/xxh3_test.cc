@@ -24,5 +24,14 @@ TEST_CASE("every XXH3 implementation gives the same value", "[xxh3]") {
   CHECK(Xxh3_64("", 0) == 0x2D06800538D394C2ull);
 }
 
+TEST_CASE("XXH3-128 matches the published value and separates near inputs", "[xxh3]") {
+  // The empty input's XXH3-128 (xxhash's sanity-check table).
+  Hash128 empty = Xxh3_128("", 0);
+  CHECK(empty.low == 0x6001C324468D497Full);
+  CHECK(empty.high == 0x99AA06D3014798D8ull);
+  CHECK(Xxh3_128("key-1", 5) != Xxh3_128("key-2", 5));
+  CHECK(Xxh3_128("key-1", 5) == Xxh3_128("key-1", 5));
+}
+
 }  // namespace
 }  // namespace strata

@@ -1,8 +1,6 @@
 // Encoding, validation and decoding of record batches. docs/format.md is the spec this follows.
 #include "log/batch.h"
 
-#include <lz4frame.h>
-
 #include <algorithm>
 #include <cassert>
 #include <limits>
@@ -14,6 +12,7 @@
 #include "common/endian.h"
 #include "common/xxh3.h"
 #include "common/limits.h"
+#include "log/lz4_frame.h"
 
 namespace strata::log {
 
@@ -65,102 +64,6 @@ std::string_view AsStringView(std::span<const std::byte> bytes) {
   return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-struct Lz4DctxDeleter {
-  void operator()(LZ4F_dctx* ctx) const { LZ4F_freeDecompressionContext(ctx); }
-};
-
-// Compresses `src` into one LZ4 frame with independent blocks, appended to `out`.
-absl::Status CompressLz4(std::string_view src, std::vector<std::byte>& out) {
-  LZ4F_preferences_t prefs = {};
-  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
-  prefs.frameInfo.contentSize = src.size();
-  // The batch checksum already covers these bytes; a frame content checksum would be redundant.
-  prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
-  size_t bound = LZ4F_compressFrameBound(src.size(), &prefs);
-  size_t start = out.size();
-  out.resize(start + bound);
-  size_t n = LZ4F_compressFrame(out.data() + start, bound, src.data(), src.size(), &prefs);
-  if (LZ4F_isError(n)) {
-    return absl::InternalError(
-        absl::StrFormat("LZ4F_compressFrame failed: %s", LZ4F_getErrorName(n)));
-  }
-  out.resize(start + n);
-  return absl::OkStatus();
-}
-
-// Decompresses exactly one LZ4 frame that must fill `src`, refusing to produce more than
-// limits::batch_uncompressed_bytes_max bytes.
-absl::StatusOr<std::vector<std::byte>> DecompressLz4(std::span<const std::byte> src) {
-  LZ4F_dctx* raw = nullptr;
-  size_t rc = LZ4F_createDecompressionContext(&raw, LZ4F_VERSION);
-  if (LZ4F_isError(rc)) {
-    return absl::InternalError(
-        absl::StrFormat("LZ4F_createDecompressionContext failed: %s", LZ4F_getErrorName(rc)));
-  }
-  std::unique_ptr<LZ4F_dctx, Lz4DctxDeleter> ctx(raw);
-
-  // One byte beyond the limit: a frame that writes into it is over the limit, while a frame of
-  // exactly the limit still has room to consume its end mark.
-  constexpr size_t kCapacityMax = size_t(limits::batch_uncompressed_bytes_max) + 1;
-
-  // Size the output from the frame's content size when it has one (ours always do); liblz4 checks
-  // that size against what the frame really holds. Otherwise start small and grow.
-  LZ4F_frameInfo_t info = {};
-  size_t in_pos = src.size();
-  size_t rc_info = LZ4F_getFrameInfo(ctx.get(), &info, src.data(), &in_pos);
-  if (LZ4F_isError(rc_info)) {
-    return absl::DataLossError(
-        absl::StrFormat("LZ4 frame header is invalid: %s", LZ4F_getErrorName(rc_info)));
-  }
-  if (info.contentSize > limits::batch_uncompressed_bytes_max) {
-    return absl::DataLossError(absl::StrFormat(
-        "LZ4 frame declares %d bytes, over limits::batch_uncompressed_bytes_max (%d bytes)",
-        info.contentSize, limits::batch_uncompressed_bytes_max));
-  }
-  size_t initial = info.contentSize != 0 ? size_t(info.contentSize) + 1
-                                         : std::max<size_t>(64 << 10, src.size() * 2);
-  std::vector<std::byte> out(std::min(kCapacityMax, initial));
-  size_t out_pos = 0;
-  for (;;) {
-    if (out_pos == out.size()) {
-      if (out.size() == kCapacityMax) break;  // reported below
-      out.resize(std::min(kCapacityMax, out.size() * 2));
-    }
-    size_t dst_size = out.size() - out_pos;
-    size_t src_size = src.size() - in_pos;
-    size_t hint = LZ4F_decompress(ctx.get(), out.data() + out_pos, &dst_size, src.data() + in_pos,
-                                  &src_size, nullptr);
-    if (LZ4F_isError(hint)) {
-      return absl::DataLossError(absl::StrFormat("LZ4 frame is corrupt after %d of %d bytes: %s",
-                                                 in_pos, src.size(), LZ4F_getErrorName(hint)));
-    }
-    in_pos += src_size;
-    out_pos += dst_size;
-    if (hint == 0) break;  // the frame is complete
-    if (in_pos == src.size() && out_pos < out.size()) {
-      return absl::DataLossError(
-          absl::StrFormat("LZ4 frame is truncated: all %d compressed bytes consumed but the frame "
-                          "is not complete",
-                          src.size()));
-    }
-    if (src_size == 0 && dst_size == 0 && out_pos < out.size()) {
-      return absl::DataLossError("LZ4 decompression made no progress");
-    }
-  }
-  if (out_pos > limits::batch_uncompressed_bytes_max) {
-    return absl::DataLossError(
-        absl::StrFormat("LZ4 records section decompresses to more than "
-                        "limits::batch_uncompressed_bytes_max (%d bytes)",
-                        limits::batch_uncompressed_bytes_max));
-  }
-  if (in_pos != src.size()) {
-    return absl::DataLossError(absl::StrFormat(
-        "%d trailing bytes after the LZ4 frame in the records section", src.size() - in_pos));
-  }
-  out.resize(out_pos);
-  return out;
-}
-
 // Reads a varint length that must be -1 (null) or fit in what remains of `in`.
 absl::StatusOr<std::optional<std::string_view>> GetNullableBytes(std::span<const std::byte> in,
                                                                  size_t* pos,
@@ -180,20 +83,25 @@ absl::StatusOr<std::optional<std::string_view>> GetNullableBytes(std::span<const
 }
 
 // The body of one record (everything after its length prefix), which must be consumed exactly.
-// `index` is the record's position in the batch.
+// `prev_delta` is the previous record's offset delta (-1 for the first record).
 absl::StatusOr<Record> DecodeRecordBody(std::span<const std::byte> body, const BatchHeader& header,
-                                        int32_t index) {
+                                        int32_t prev_delta) {
   size_t pos = 0;
   if (body.empty()) return absl::DataLossError("record body is empty");
   // Record attributes are unused in Kafka's v2 format; like Kafka, read and ignore them.
   ++pos;
   STRATA_ASSIGN_OR_RETURN(int64_t timestamp_delta, varint::GetVarlong(body, &pos));
   STRATA_ASSIGN_OR_RETURN(int32_t offset_delta, varint::GetVarint(body, &pos));
-  // Batches are dense (last_offset_delta == record_count - 1), so record i has offset delta i.
-  // If compaction ever leaves gaps, this becomes "strictly increasing, <= last_offset_delta".
-  if (offset_delta != index) {
-    return absl::DataLossError(
-        absl::StrFormat("offset_delta %d should be %d", offset_delta, index));
+  // A producer's batch is dense (record i has delta i); compaction may drop records but never
+  // moves one, so in general deltas strictly increase and stay within last_offset_delta. With
+  // record_count == last_offset_delta + 1 that is exactly "delta i for record i".
+  if (offset_delta <= prev_delta) {
+    return absl::DataLossError(absl::StrFormat(
+        "offset_delta %d is not above the previous record's %d", offset_delta, prev_delta));
+  }
+  if (offset_delta > header.last_offset_delta) {
+    return absl::DataLossError(absl::StrFormat("offset_delta %d is past last_offset_delta %d",
+                                               offset_delta, header.last_offset_delta));
   }
 
   Record record;
@@ -233,11 +141,13 @@ absl::StatusOr<Record> DecodeRecordBody(std::span<const std::byte> body, const B
 // Walks an encoded records section the way BatchReader does. Build runs it before compressing so
 // a builder never emits a batch its readers would refuse (e.g. a record over
 // limits::record_headers_max); it costs a fraction of the compression it precedes.
-absl::Status CheckRecordsSection(std::span<const std::byte> section, int32_t record_count) {
+absl::Status CheckRecordsSection(std::span<const std::byte> section, int32_t record_count,
+                                 int32_t last_offset_delta) {
   BatchHeader header;
   header.record_count = record_count;
-  header.last_offset_delta = record_count - 1;
+  header.last_offset_delta = last_offset_delta;
   size_t pos = 0;
+  int32_t prev_delta = -1;
   for (int32_t i = 0; i < record_count; ++i) {
     absl::StatusOr<int32_t> length = varint::GetVarint(section, &pos);
     if (!length.ok()) return length.status();
@@ -245,11 +155,12 @@ absl::Status CheckRecordsSection(std::span<const std::byte> section, int32_t rec
       return absl::InternalError(absl::StrFormat("record %d has bad length %d", i, *length));
     }
     absl::StatusOr<Record> record =
-        DecodeRecordBody(section.subspan(pos, size_t(*length)), header, i);
+        DecodeRecordBody(section.subspan(pos, size_t(*length)), header, prev_delta);
     if (!record.ok()) {
       return absl::Status(record.status().code(),
                           absl::StrFormat("record %d: %s", i, record.status().message()));
     }
+    prev_delta = int32_t(record->offset);  // header.base_offset is 0 here
     pos += size_t(*length);
   }
   if (pos != section.size()) {
@@ -396,7 +307,9 @@ absl::StatusOr<std::vector<std::byte>> BatchBuilder::Build() const {
   }
 
   const auto* records = reinterpret_cast<const std::byte*>(records_.data());
-  if (absl::Status s = CheckRecordsSection({records, records_.size()}, record_count_); !s.ok()) {
+  if (absl::Status s = CheckRecordsSection({records, records_.size()}, record_count_,
+                                           record_count_ - 1);
+      !s.ok()) {
     // The only way a well-formed Add can produce an unreadable record is by exceeding a per-record
     // limit (headers), which is the caller's mistake.
     return absl::InvalidArgumentError(absl::StrFormat("batch cannot be built: %s", s.message()));
@@ -405,7 +318,9 @@ absl::StatusOr<std::vector<std::byte>> BatchBuilder::Build() const {
   std::vector<std::byte> out(bf::kHeaderBytes);
   switch (options_.compression) {
     case Compression::kNone:
-      out.insert(out.end(), records, records + records_.size());
+      // resize + copy rather than insert: GCC 12 misreads insert's memmove (-Warray-bounds).
+      out.resize(bf::kHeaderBytes + records_.size());
+      std::copy_n(records, records_.size(), out.data() + bf::kHeaderBytes);
       break;
     case Compression::kLz4:
       STRATA_RETURN_IF_ERROR(CompressLz4(records_, out));
@@ -483,18 +398,43 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes) {
     return absl::DataLossError(
         absl::StrFormat("magic %d is not the batch format's %d", h.magic, bf::kMagic));
   }
-  if (h.record_count <= 0) {
-    return absl::DataLossError(absl::StrFormat("record_count %d is not positive", h.record_count));
+  if (h.record_count < 0) {
+    return absl::DataLossError(absl::StrFormat("record_count %d is negative", h.record_count));
   }
   if (h.record_count > limits::batch_records_max) {
     return absl::DataLossError(
         absl::StrFormat("record_count %d exceeds limits::batch_records_max %d", h.record_count,
                         limits::batch_records_max));
   }
-  if (h.last_offset_delta != h.record_count - 1) {
+  // Compaction drops records but keeps the batch's offset range, so a batch may hold fewer
+  // records than offsets (docs/format.md). It never spans more offsets than a producer's batch
+  // can have records.
+  if (h.last_offset_delta < h.record_count - 1) {
     return absl::DataLossError(
-        absl::StrFormat("last_offset_delta %d does not match record_count %d (expected %d)",
-                        h.last_offset_delta, h.record_count, h.record_count - 1));
+        absl::StrFormat("last_offset_delta %d is below record_count - 1 (%d)", h.last_offset_delta,
+                        h.record_count - 1));
+  }
+  if (h.last_offset_delta < 0) {
+    return absl::DataLossError(
+        absl::StrFormat("last_offset_delta %d is negative", h.last_offset_delta));
+  }
+  if (h.last_offset_delta >= limits::batch_records_max) {
+    return absl::DataLossError(
+        absl::StrFormat("last_offset_delta %d spans more offsets than limits::batch_records_max %d",
+                        h.last_offset_delta, limits::batch_records_max));
+  }
+  if (h.record_count == 0) {
+    // The empty batch compaction keeps in place of a batch whose records all went.
+    if (h.batch_length != kBatchLengthMin) {
+      return absl::DataLossError(absl::StrFormat(
+          "record_count 0 with batch_length %d: an empty batch is a header only (%d)",
+          h.batch_length, kBatchLengthMin));
+    }
+    if (h.compression() != Compression::kNone) {
+      return absl::DataLossError(absl::StrFormat(
+          "record_count 0 with compression code %d: an empty batch is uncompressed",
+          int(h.compression())));
+    }
   }
   if (h.max_timestamp < h.first_timestamp) {
     return absl::DataLossError(absl::StrFormat("max_timestamp %d is before first_timestamp %d",
@@ -517,6 +457,68 @@ absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes) {
         h.checksum, computed));
   }
   return h;
+}
+
+absl::Status CheckDenseBatch(const BatchHeader& h) {
+  if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1) {
+    return absl::DataLossError(absl::StrFormat(
+        "record_count %d with last_offset_delta %d: a producer's batch holds at least one record "
+        "and one offset per record (last_offset_delta = record_count - 1); only compaction "
+        "writes other batches",
+        h.record_count, h.last_offset_delta));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::byte>> BuildCompactedBatch(std::span<const std::byte> original,
+                                                           std::span<const std::byte> kept_records,
+                                                           int32_t kept_count) {
+  STRATA_ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(original));
+  if (kept_count < 0 || kept_count > h.record_count) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cannot keep %d of a batch's %d records", kept_count, h.record_count));
+  }
+  if (absl::Status st = CheckRecordsSection(kept_records, kept_count, h.last_offset_delta);
+      !st.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("kept records of the batch at offset %d do not read back: %s",
+                        h.base_offset, st.message()));
+  }
+  uint16_t attributes = h.attributes;
+  // An empty batch is a header only, so there is nothing to compress (ParseBatchHeader insists).
+  if (kept_count == 0) attributes &= uint16_t(~bf::kCompressionMask);
+
+  std::vector<std::byte> out(original.begin(), original.begin() + bf::kHeaderBytes);
+  if (kept_count > 0) {
+    switch (h.compression()) {
+      case Compression::kNone:
+        out.resize(bf::kHeaderBytes + kept_records.size());  // not insert: see Build
+        std::copy_n(kept_records.data(), kept_records.size(), out.data() + bf::kHeaderBytes);
+        break;
+      case Compression::kLz4:
+        STRATA_RETURN_IF_ERROR(CompressLz4(AsStringView(kept_records), out));
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrFormat("unsupported compression code %d", int(h.compression())));
+    }
+  }
+  if (out.size() > limits::batch_bytes_max) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "compacted batch at offset %d is %d bytes; limits::batch_bytes_max is %d", h.base_offset,
+        out.size(), limits::batch_bytes_max));
+  }
+  std::byte* p = out.data();
+  PutI32(p + bf::kBatchLengthPos, int32_t(out.size() - bf::kLogOverheadBytes));
+  PutU16(p + bf::kAttributesPos, attributes);
+  PutI32(p + bf::kRecordCountPos, kept_count);
+  PutU64(p + bf::kChecksumPos, ComputeBatchChecksum(out));
+  if (absl::StatusOr<BatchHeader> parsed = ParseBatchHeader(out); !parsed.ok()) {
+    return absl::InternalError(absl::StrFormat(
+        "compacted a batch into one that fails its own header check: %s",
+        parsed.status().message()));
+  }
+  return out;
 }
 
 void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_epoch) {
@@ -590,11 +592,21 @@ absl::StatusOr<std::optional<Record>> BatchReader::Next() {
                                  *length, section.size() - pos));
   }
   absl::StatusOr<Record> record =
-      DecodeRecordBody(section.subspan(pos, size_t(*length)), header_, index_);
+      DecodeRecordBody(section.subspan(pos, size_t(*length)), header_, prev_delta_);
   if (!record.ok()) return error(record.status().message());
+  last_record_pos_ = pos_;
   pos_ = pos + size_t(*length);
   ++index_;
+  prev_delta_ = int32_t(record->offset - header_.base_offset);
   return std::optional<Record>(*std::move(record));
+}
+
+std::span<const std::byte> BatchReader::last_record_encoding() const {
+  std::span<const std::byte> section = header_.compression() == Compression::kNone
+                                           ? records_
+                                           : std::span<const std::byte>(decompressed_);
+  if (index_ == 0) return {};
+  return section.subspan(last_record_pos_, pos_ - last_record_pos_);
 }
 
 absl::StatusOr<std::vector<Record>> BatchReader::ReadAll() {

@@ -105,11 +105,29 @@ class BatchBuilder {
 };
 
 // Decodes and sanity-checks the fixed header at the front of `bytes` without verifying the
-// checksum. Errors (DataLoss unless noted):
+// checksum. It accepts compacted batches (fewer records than offsets, or none: docs/format.md);
+// CheckDenseBatch is the stricter rule for batches from producers. Errors (DataLoss unless noted):
 //   OutOfRange  fewer than kHeaderBytes bytes, or fewer than the whole batch (a torn tail).
 //   DataLoss    wrong magic, batch_length too small or over limits::batch_bytes_max,
-//               negative record_count or last_offset_delta < record_count - 1 etc.
+//               negative record_count, last_offset_delta < record_count - 1, an empty batch that
+//               is more than a header, etc.
 absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes);
+
+// A batch as producers write it and leaders accept it: at least one record, one offset per
+// record (last_offset_delta == record_count - 1). DataLoss otherwise. Followers, recovery and
+// readers also accept compacted batches, which only compaction writes.
+absl::Status CheckDenseBatch(const BatchHeader& header);
+
+// Compaction: `original` (one whole, verified batch) with its records replaced by `kept_records`,
+// the encodings (BatchReader::last_record_encoding) of `kept_count` of its records, in order.
+// base_offset, leader_epoch, last_offset_delta, timestamps, producer fields and compression stay
+// as they were; batch_length, record_count and the checksum are recomputed. kept_count 0 gives
+// the empty batch (header only, uncompressed) that keeps the offsets and producer fields of a
+// batch whose records all went. InvalidArgument if the kept records are not a readable
+// subsequence; ResourceExhausted if recompression pushes the batch over limits::batch_bytes_max.
+absl::StatusOr<std::vector<std::byte>> BuildCompactedBatch(std::span<const std::byte> original,
+                                                           std::span<const std::byte> kept_records,
+                                                           int32_t kept_count);
 
 // ParseBatchHeader plus the XXH3-64 checksum over [25, end). `bytes` may hold more than one
 // batch; only the first is checked. DataLoss on a mismatch, naming both checksums.
@@ -133,6 +151,9 @@ class BatchReader {
   absl::StatusOr<std::optional<Record>> Next();
   // Decodes every remaining record.
   absl::StatusOr<std::vector<Record>> ReadAll();
+  // The encoding (length prefix included, uncompressed) of the record the last successful Next
+  // returned; empty before the first. Valid while the reader and the batch live.
+  std::span<const std::byte> last_record_encoding() const;
 
  private:
   BatchReader() = default;
@@ -140,7 +161,9 @@ class BatchReader {
   std::vector<std::byte> decompressed_;    // owned records section when compressed
   std::span<const std::byte> records_;     // the (decompressed) records section
   size_t pos_ = 0;
+  size_t last_record_pos_ = 0;             // where the record Next returned last starts
   int32_t index_ = 0;
+  int32_t prev_delta_ = -1;                // offset delta of that record
 };
 
 // Varints as used by the Kafka v2 record format (zigzag for signed values). Exposed for tests and

@@ -4,6 +4,7 @@
 #include <lz4frame.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
@@ -700,27 +701,206 @@ TEST_CASE("bad header fields are DataLoss with the numbers in the message", "[ba
     PutI32(b.data() + bf::kBatchLengthPos, int32_t(limits::batch_bytes_max - 12));
     CHECK(CodeOf(ParseBatchHeader(b)) == absl::StatusCode::kOutOfRange);
   }
-  SECTION("record_count zero") {
+  SECTION("record_count zero with records after the header") {
     PutI32(b.data() + bf::kRecordCountPos, 0);
-    expect(b, "record_count 0");
+    expect(b, "record_count 0 with batch_length");
   }
   SECTION("record_count negative") {
     PutI32(b.data() + bf::kRecordCountPos, -3);
-    expect(b, "record_count -3");
+    expect(b, "record_count -3 is negative");
   }
   SECTION("record_count over the limit") {
     PutI32(b.data() + bf::kRecordCountPos, limits::batch_records_max + 1);
     PutI32(b.data() + bf::kLastOffsetDeltaPos, limits::batch_records_max);
     expect(b, "batch_records_max");
   }
-  SECTION("last_offset_delta disagrees with record_count") {
-    PutI32(b.data() + bf::kLastOffsetDeltaPos, 5);
-    expect(b, "last_offset_delta 5 does not match record_count 2 (expected 1)");
+  SECTION("last_offset_delta below record_count - 1") {
+    PutI32(b.data() + bf::kLastOffsetDeltaPos, 0);
+    expect(b, "last_offset_delta 0 is below record_count - 1 (1)");
+  }
+  SECTION("negative last_offset_delta") {
+    PutI32(b.data() + bf::kRecordCountPos, 0);
+    PutI32(b.data() + bf::kLastOffsetDeltaPos, -1);
+    expect(b, "last_offset_delta -1 is negative");
+  }
+  SECTION("last_offset_delta spanning more offsets than a batch can have records") {
+    PutI32(b.data() + bf::kLastOffsetDeltaPos, limits::batch_records_max);
+    expect(b, "spans more offsets than limits::batch_records_max");
   }
   SECTION("max_timestamp before first_timestamp") {
     PutI64(b.data() + bf::kMaxTimestampPos, 999);
     expect(b, "max_timestamp 999 is before first_timestamp 1000");
   }
+}
+
+// --- Compacted batches -------------------------------------------------------------------------
+
+// A batch with `last_offset_delta` and the given records, as compaction leaves it.
+Bytes SparseBatch(std::string_view records, int32_t record_count, int32_t last_offset_delta) {
+  Bytes b = RawBatch(records, record_count);
+  PutI32(b.data() + bf::kLastOffsetDeltaPos, last_offset_delta);
+  PutU64(b.data() + bf::kChecksumPos, ComputeBatchChecksum(b));
+  return b;
+}
+
+TEST_CASE("compacted batches: fewer records than offsets, or none, read back", "[batch][compact]") {
+  SECTION("offset deltas with gaps, within last_offset_delta") {
+    Bytes b = SparseBatch(EncodeSimpleRecord(0, "a", "1") + EncodeSimpleRecord(3, "b", "2") +
+                              EncodeSimpleRecord(7, "c", "3"),
+                          3, 7);
+    absl::StatusOr<BatchHeader> h = VerifyBatch(b);
+    REQUIRE(h.ok());
+    CHECK(h->last_offset() == 107);
+    std::vector<OwnedRecord> records = MustReadAll(b);
+    REQUIRE(records.size() == 3);
+    CHECK(records[0].offset == 100);
+    CHECK(records[1].offset == 103);
+    CHECK(records[2].offset == 107);
+    // The last record need not sit at last_offset_delta.
+    CHECK(MustReadAll(SparseBatch(EncodeSimpleRecord(2, "a", "1"), 1, 9)).at(0).offset == 102);
+  }
+  SECTION("an empty batch is a header only") {
+    Bytes b = SparseBatch("", 0, 4);
+    absl::StatusOr<BatchHeader> h = VerifyBatch(b);
+    REQUIRE(h.ok());
+    CHECK(h->record_count == 0);
+    CHECK(h->size_bytes() == bf::kHeaderBytes);
+    CHECK(h->last_offset() == 104);
+    CHECK(MustReadAll(b).empty());
+  }
+  SECTION("an empty batch that claims LZ4 is refused") {
+    Bytes b = SparseBatch("", 0, 4);
+    PutU16(b.data() + bf::kAttributesPos, uint16_t(Compression::kLz4));
+    PutU64(b.data() + bf::kChecksumPos, ComputeBatchChecksum(b));
+    absl::StatusOr<BatchHeader> h = ParseBatchHeader(b);
+    CHECK(CodeOf(h) == absl::StatusCode::kDataLoss);
+    CHECK_THAT(std::string(h.status().message()), Catch::Contains("an empty batch is uncompressed"));
+  }
+}
+
+TEST_CASE("record offset deltas must increase and stay within last_offset_delta",
+          "[batch][compact]") {
+  auto fails = [](const Bytes& batch, std::string_view text) {
+    absl::StatusOr<BatchReader> reader = BatchReader::Open(batch);
+    REQUIRE(reader.ok());
+    absl::StatusOr<std::vector<Record>> all = reader->ReadAll();
+    INFO(all.status());
+    CHECK(CodeOf(all) == absl::StatusCode::kDataLoss);
+    CHECK_THAT(std::string(all.status().message()), Catch::Contains(std::string(text)));
+  };
+  fails(SparseBatch(EncodeSimpleRecord(2, "a", "1") + EncodeSimpleRecord(2, "b", "2"), 2, 5),
+        "offset_delta 2 is not above the previous record's 2");
+  fails(SparseBatch(EncodeSimpleRecord(3, "a", "1") + EncodeSimpleRecord(1, "b", "2"), 2, 5),
+        "offset_delta 1 is not above the previous record's 3");
+  fails(SparseBatch(EncodeSimpleRecord(0, "a", "1") + EncodeSimpleRecord(6, "b", "2"), 2, 5),
+        "offset_delta 6 is past last_offset_delta 5");
+  fails(SparseBatch(EncodeSimpleRecord(-1, "a", "1"), 1, 5),
+        "offset_delta -1 is not above the previous record's -1");
+}
+
+TEST_CASE("CheckDenseBatch accepts producers' batches only", "[batch][compact]") {
+  auto header = [](const Bytes& b) {
+    absl::StatusOr<BatchHeader> h = ParseBatchHeader(b);
+    REQUIRE(h.ok());
+    return *h;
+  };
+  CHECK(CheckDenseBatch(header(SmallBatch())).ok());
+  absl::Status sparse = CheckDenseBatch(header(SparseBatch(EncodeSimpleRecord(0, "a", "1"), 1, 3)));
+  CHECK(absl::IsDataLoss(sparse));
+  CHECK_THAT(std::string(sparse.message()),
+             Catch::Contains("record_count 1 with last_offset_delta 3"));
+  CHECK(absl::IsDataLoss(CheckDenseBatch(header(SparseBatch("", 0, 0)))));
+}
+
+// Keeps the records of `batch` whose index is in `keep`, as compaction does.
+Bytes Compact(const Bytes& batch, const std::vector<int>& keep) {
+  absl::StatusOr<BatchReader> reader = BatchReader::Open(batch);
+  REQUIRE(reader.ok());
+  std::string kept;
+  int32_t count = 0;
+  for (int i = 0;; ++i) {
+    absl::StatusOr<std::optional<Record>> r = reader->Next();
+    REQUIRE(r.ok());
+    if (!r->has_value()) break;
+    if (std::find(keep.begin(), keep.end(), i) == keep.end()) continue;
+    auto enc = reader->last_record_encoding();
+    kept.append(reinterpret_cast<const char*>(enc.data()), enc.size());
+    ++count;
+  }
+  absl::StatusOr<Bytes> out = BuildCompactedBatch(
+      batch, std::span(reinterpret_cast<const std::byte*>(kept.data()), kept.size()), count);
+  INFO(out.status());
+  REQUIRE(out.ok());
+  return *std::move(out);
+}
+
+TEST_CASE("BuildCompactedBatch keeps offsets, timestamps, producer fields and compression",
+          "[batch][compact]") {
+  for (Compression c : {Compression::kNone, Compression::kLz4}) {
+    INFO(CompressionName(c));
+    BatchBuilder builder(BatchOptions{.compression = c, .producer_id = 9, .producer_epoch = 3,
+                                      .base_sequence = 40});
+    for (int i = 0; i < 6; ++i) {
+      std::string key = "k" + std::to_string(i);
+      std::string value(200, char('a' + i));
+      builder.Add(Rec(5000 + 10 * i, key, i == 4 ? std::optional<std::string_view>() : value,
+                      {{"h", "x"}}));
+    }
+    Bytes original = MustBuild(builder);
+    StampBatch(original, 1000, 7);
+    const BatchHeader before = *VerifyBatch(original);
+
+    Bytes cleaned = Compact(original, {1, 4});
+    absl::StatusOr<BatchHeader> after = VerifyBatch(cleaned);  // checksum recomputed
+    REQUIRE(after.ok());
+    CHECK(after->base_offset == 1000);
+    CHECK(after->leader_epoch == 7);
+    CHECK(after->last_offset_delta == 5);
+    CHECK(after->record_count == 2);
+    CHECK(after->first_timestamp == before.first_timestamp);
+    CHECK(after->max_timestamp == before.max_timestamp);
+    CHECK(after->producer_id == 9);
+    CHECK(after->producer_epoch == 3);
+    CHECK(after->base_sequence == 40);
+    CHECK(after->compression() == c);
+    CHECK(cleaned.size() < original.size());
+    std::vector<OwnedRecord> records = MustReadAll(cleaned);
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].offset == 1001);
+    CHECK(records[0].key == "k1");
+    CHECK(records[0].value == std::string(200, 'b'));
+    CHECK(records[0].timestamp_ms == 5010);
+    CHECK(records[0].headers.size() == 1);
+    CHECK(records[1].offset == 1004);
+    CHECK(records[1].value == std::nullopt);  // a tombstone stays a tombstone
+    CHECK(records[1].timestamp_ms == 5040);
+
+    // Nothing kept: the empty batch, a header only and uncompressed, same offsets and producer.
+    Bytes empty = Compact(original, {});
+    REQUIRE(empty.size() == bf::kHeaderBytes);
+    absl::StatusOr<BatchHeader> e = VerifyBatch(empty);
+    REQUIRE(e.ok());
+    CHECK(e->record_count == 0);
+    CHECK(e->base_offset == 1000);
+    CHECK(e->last_offset() == 1005);
+    CHECK(e->compression() == Compression::kNone);
+    CHECK(e->producer_id == 9);
+    CHECK(e->base_sequence == 40);
+    CHECK(e->max_timestamp == before.max_timestamp);
+    // And compacting a compacted batch again works the same way.
+    Bytes again = Compact(cleaned, {1});
+    REQUIRE(MustReadAll(again).size() == 1);
+    CHECK(MustReadAll(again)[0].offset == 1004);
+  }
+}
+
+TEST_CASE("BuildCompactedBatch refuses records that are not a subsequence", "[batch][compact]") {
+  Bytes original = SmallBatch();
+  std::string bogus = EncodeSimpleRecord(5, "a", "b");  // past last_offset_delta 1
+  absl::StatusOr<Bytes> out = BuildCompactedBatch(
+      original, std::span(reinterpret_cast<const std::byte*>(bogus.data()), bogus.size()), 1);
+  CHECK(CodeOf(out) == absl::StatusCode::kInvalidArgument);
+  CHECK(CodeOf(BuildCompactedBatch(original, {}, 3)) == absl::StatusCode::kInvalidArgument);
 }
 
 // --- Malformed records (valid checksums, bad contents) ---------------------------------------
@@ -759,7 +939,10 @@ TEST_CASE("malformed records section is DataLoss naming the record", "[batch][re
     open_and_fail(RawBatch(cut, 2), 1, "record 1 of 2: record length");
   }
   SECTION("offset_delta out of sequence") {
-    open_and_fail(RawBatch(r0 + EncodeSimpleRecord(5, "c", "d"), 2), 1, "offset_delta 5");
+    open_and_fail(RawBatch(r0 + EncodeSimpleRecord(5, "c", "d"), 2), 1,
+                  "offset_delta 5 is past last_offset_delta 1");
+    open_and_fail(RawBatch(r0 + EncodeSimpleRecord(0, "c", "d"), 2), 1,
+                  "offset_delta 0 is not above the previous record's 0");
   }
   SECTION("negative key length below -1") {
     std::string body;

@@ -146,6 +146,10 @@ absl::StatusOr<BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch)
 absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
   STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
+  // Only compaction makes batches with fewer records than offsets; a producer's never has them.
+  if (absl::Status dense = CheckDenseBatch(header); !dense.ok()) {
+    return absl::Status(dense.code(), absl::StrCat("rejected batch: ", dense.message()));
+  }
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
@@ -334,6 +338,7 @@ absl::Status Log::TruncateTo(int64_t offset) {
                                                 log_start_offset()));
     }
     if (offset >= log_end_offset()) return absl::OkStatus();
+    ++truncations_;
     absl::MutexLock flush_lock(&flush_mu_);
     std::shared_ptr<Segment> target = SegmentFor(offset);
     // First lower the recovery point below the cut: if we crash part-way, recovery sees whatever
@@ -557,6 +562,7 @@ absl::Status Log::Close() {
 }
 
 absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
+  stop_compaction_.store(true, std::memory_order_release);
   absl::MutexLock lock(&writer_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;

@@ -9,7 +9,9 @@
 // Thread-safety: all methods are thread-safe. Writers (Append*, TruncateTo, Roll, ApplyRetention,
 // Close) are serialized by writer_mu_; readers (Read, OffsetForTimestamp, accessors) never take
 // it and never block a writer for longer than copying a shared_ptr out of the segment list.
-// Flush may run concurrently with appends.
+// Flush may run concurrently with appends. Compact (log/compaction.h) runs one pass at a time
+// beside all of them and takes writer_mu_ only to swap a cleaned segment in. As for every method,
+// the Log must outlive a running Compact; Close makes a running pass stop early.
 //
 // Invariant: a failed write or fsync makes the log refuse every later append and flush (with
 // FailedPrecondition naming the first failure) until it is reopened, which recovers from disk.
@@ -28,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "io/file_system.h"
+#include "log/compaction.h"
 #include "log/log_config.h"
 #include "log/map_cache.h"
 #include "log/segment.h"
@@ -93,16 +96,20 @@ class Log {
   // Leader append: checks the batch (structure and checksum), stamps base_offset = log end and
   // `leader_epoch` into `batch` in place, and appends it.
   //   InvalidArgument    larger than the segment size
-  //   DataLoss           malformed batch or checksum mismatch (nothing written)
+  //   DataLoss           malformed batch, checksum mismatch, or not dense (a compacted batch,
+  //                      which no producer sends: CheckDenseBatch); nothing written
   //   FailedPrecondition the log failed earlier or is closed
   absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
   // Follower append: the batch keeps its offsets, and its base offset must equal the log end.
+  // Compacted batches (a leader's compacted log) are accepted.
   //   OutOfRange      a gap (base offset past the log end)
   //   InvalidArgument an overlap (base offset below the log end; truncate first)
   absl::StatusOr<AppendResult> AppendWithOffsets(std::span<const std::byte> batch);
 
-  // Whole batches from the one containing `offset`, up to max_bytes (but always at least one
-  // batch so a consumer makes progress), from one segment. An empty result at the log end.
+  // Whole batches from the first one whose last offset is >= `offset`, up to max_bytes (but
+  // always at least one batch so a consumer makes progress), from one segment. After compaction
+  // that batch may start past `offset` (offsets compaction removed are skipped, not errors).
+  // An empty result at the log end.
   //   OutOfRange  offset below the log start or past the log end
   absl::StatusOr<ReadResult> Read(int64_t offset, size_t max_bytes) const;
   // The first offset whose record timestamp is >= ts_ms; nullopt when every record is older.
@@ -113,14 +120,30 @@ class Log {
   // Every offset below this is fsynced.
   int64_t durable_offset() const;
 
-  // Removes the batch containing `offset` and everything after it (a follower truncating to its
-  // leader's epoch end). The log end becomes that batch's base offset. A no-op at or past the end.
+  // Removes the batch containing `offset` (or, in a gap compaction left, the first batch after
+  // it) and everything after it (a follower truncating to its leader's epoch end). The log end
+  // becomes the end of the last batch that remains: that batch's base offset unless compaction
+  // left a gap before it. A no-op at or past the end.
   //   OutOfRange  offset below the log start
   absl::Status TruncateTo(int64_t offset);
   // Seals the active segment and starts a new one (no-op when the active segment is empty).
   absl::Status Roll();
   // Deletes whole sealed segments past retention_bytes / retention_ms and advances the log start.
   absl::StatusOr<RetentionResult> ApplyRetention();
+
+  // One compaction pass (log/compaction.h): keeps the newest record of each key, as of the
+  // durable offset at the start of the pass, in every sealed segment, and drops tombstones past
+  // options.delete_retention_ms. Appends and reads go on meanwhile; readers see each batch either
+  // as it was or as cleaned, never torn. Crash-safe (docs/recovery.md). A failure before a cleaned
+  // segment is committed leaves the log as it was (and taking writes); once committed, only a
+  // failing rename, unlink or directory fsync can fail the log (recovery finishes the swap).
+  //   Aborted            another pass is running, or retention, truncation or Close changed the
+  //                      segments meanwhile (the segments cleaned before that stay cleaned)
+  //   ResourceExhausted  the first sealed segment alone holds more than options.keys_max keys
+  //   InvalidArgument    negative delete_retention_ms
+  //   FailedPrecondition the log failed earlier or is closed
+  //   other              the I/O error that stopped the pass (the log still takes writes)
+  absl::StatusOr<CompactionResult> Compact(const CompactionOptions& options);
 
   // fsyncs the active segment now and completes the waiters it covers.
   absl::Status Flush();
@@ -147,6 +170,10 @@ class Log {
   // File names inside a log directory.
   static constexpr const char* kCleanShutdownFile = "clean-shutdown";
   static constexpr const char* kRecoveryPointFile = "recovery-point";
+  // Suffixes of compaction's output: "<base>.log.cleaned" while it is written (recovery deletes
+  // it), "<base>.log.swap" once committed (recovery completes the swap). docs/format.md.
+  static constexpr const char* kCleanedSuffix = ".cleaned";
+  static constexpr const char* kSwapSuffix = ".swap";
 
   // The recovery point stored in `dir`: every offset below it was fsynced when it was written
   // (0 when there is none). Recovery trusts data below it and treats damage above it as a torn
@@ -158,10 +185,42 @@ class Log {
   // Simulates the process dying: the log stops without flushing, sealing or writing the
   // clean-shutdown marker. Crash tests call this before dropping the object.
   void TEST_Abandon();
+  // Called by Compact at each step of writing and swapping in a cleaned segment. Returning true
+  // stops the pass right there, as if the process died (nothing is cleaned up): crash tests then
+  // abandon the log, crash the file system and reopen. From kSwapRenamed on the hook runs with
+  // writer_mu_ held and must not call the log; before that it may (to race retention, say).
+  void TEST_SetCompactionHook(absl::AnyInvocable<bool(CompactionStep)> hook);
 
  private:
   explicit Log(LogOptions options);
   absl::Status Recover();
+  // Recovery of compaction's leftovers in `names` (docs/recovery.md rules 11, 12): deletes
+  // .cleaned files and completes committed .swap files. Returns the bases of segments a swap
+  // produced, whose indexes recovery must rebuild.
+  absl::StatusOr<std::vector<int64_t>> RecoverCompactionFiles(
+      const std::vector<std::string>& names);
+
+  // Compaction (log_compaction.cc).
+  absl::StatusOr<CompactionResult> CompactLocked(const CompactionOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  // Adds the keys of `seg`'s batches below map_end to `keys`. Returns the offset of the first
+  // record whose key did not fit (the map is full), or nullopt when all did.
+  absl::StatusOr<std::optional<int64_t>> AddToKeyMap(const Segment& seg, int64_t map_end,
+                                                     KeyMap& keys) const;
+  // Cleans one group of consecutive sealed segments into one and swaps it in.
+  absl::Status CleanGroup(const std::vector<std::shared_ptr<Segment>>& group, const KeyMap& keys,
+                          const CompactionOptions& options, int64_t truncations,
+                          CompactionResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  // Commits `cleaned` in place of `group` (rename to .swap, swap in memory, delete the old files,
+  // rename to .log). Aborted, touching nothing, if the segments changed since the pass began.
+  absl::Status SwapIn(const std::vector<std::shared_ptr<Segment>>& group,
+                      std::shared_ptr<Segment> cleaned, int64_t truncations)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
+  absl::Status CheckGroupUnchanged(const std::vector<std::shared_ptr<Segment>>& group,
+                                   int64_t truncations) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // True when the test hook says to stop at `step`.
+  bool TEST_StopAt(CompactionStep step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Removes the files of segments bases[from..] and syncs the directory (recovery only).
   absl::Status DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from);
   // The checks every append makes before taking the writer lock: the log takes writes, and the
@@ -194,7 +253,16 @@ class Log {
   LogOptions options_;
   RecoveryInfo recovery_;
 
+  // Held for a whole compaction pass: one at a time per log.
+  absl::Mutex compaction_mu_ ABSL_ACQUIRED_BEFORE(writer_mu_);
+  absl::AnyInvocable<bool(CompactionStep)> compaction_hook_ ABSL_GUARDED_BY(compaction_mu_);
+  // Set by Close: a running pass stops at its next batch.
+  std::atomic<bool> stop_compaction_{false};
+
   absl::Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(flush_mu_);
+  // Truncations so far: a compaction pass that sees this change gives up, since the newer copies
+  // its key map counted on may be gone.
+  int64_t truncations_ ABSL_GUARDED_BY(writer_mu_) = 0;
   // True until Recover succeeds, and after Close.
   bool closed_ ABSL_GUARDED_BY(writer_mu_) = true;
   // Wall-clock ms of the active segment's first append (0 while empty); segment_ms counts from it.

@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <iostream>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "io/fault_file_system.h"
@@ -225,6 +227,136 @@ TEST_CASE("group commit: a failed fsync fails every append waiting on it", "[log
   for (auto& w : waits) CHECK(!w.get().ok());
   CHECK(!log->health().ok());
   fs.FailNextSyncs(0);
+}
+
+// --- Compaction ---------------------------------------------------------------------------------
+
+constexpr CompactionStep kAllCompactionSteps[] = {
+    CompactionStep::kCleanedWritten,    CompactionStep::kCleanedSynced,
+    CompactionStep::kSwapRenamed,       CompactionStep::kSwappedInMemory,
+    CompactionStep::kOldSegmentDeleted, CompactionStep::kSwapRenamedToLog,
+    CompactionStep::kIndexFilesWritten};
+
+// A log of small sealed segments (rolled every few batches, so a compaction group holds several)
+// over a handful of keys, with a tombstone or two, all fsynced.
+std::unique_ptr<Log> BuildKeyedLog(io::FaultFileSystem& fs, MapCache& cache, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto log = Log::Open(Options(&fs, &cache)).value();
+  for (int i = 0; i < 40; ++i) {
+    std::vector<testing::KeyValue> records;
+    for (int r = 0; r < 1 + int(rng() % 4); ++r) {
+      std::optional<std::string> value = "v" + std::to_string(i) + "-" + std::to_string(r);
+      if (rng() % 10 == 0) value.reset();  // a tombstone
+      records.push_back({"k" + std::to_string(rng() % 6), value});
+    }
+    auto batch = testing::MakeKeyedBatch(
+        records, 1000 + i,
+        BatchOptions{.compression = rng() % 3 == 0 ? Compression::kLz4 : Compression::kNone});
+    REQUIRE(log->Append(batch, 0).ok());
+    if (i % 5 == 4) REQUIRE(log->Roll().ok());
+  }
+  REQUIRE(log->Flush().ok());
+  return log;
+}
+
+std::map<std::string, std::optional<std::string>> NewestPerKey(
+    const std::vector<testing::StoredRecord>& records) {
+  std::map<std::string, std::optional<std::string>> out;
+  for (const auto& r : records) out[*r.key] = r.value;
+  return out;
+}
+
+TEST_CASE("a crash at any step of a compaction leaves the log from before or after the swap",
+          "[log][crash][compaction]") {
+  const CompactionOptions compact{.delete_retention_ms = 1'000'000, .now_ms = 2000};
+  for (CompactionStep step : kAllCompactionSteps) {
+    for (io::CrashMode mode : io::kAllCrashModes) {
+      for (uint64_t seed = 1; seed <= 3; ++seed) {
+        INFO("step " << int(step) << ", crash mode " << int(mode) << ", seed " << seed);
+        // The reference: the same log, its first group compacted and swapped in, nothing else.
+        io::FaultFileSystem ref_fs(seed);
+        MapCache ref_cache(8);
+        auto ref = BuildKeyedLog(ref_fs, ref_cache, seed);
+        const auto before = testing::ReadAllRecords(*ref);
+        ref->TEST_SetCompactionHook(
+            [](CompactionStep s) { return s == CompactionStep::kIndexFilesWritten; });
+        REQUIRE(absl::IsAborted(ref->Compact(compact).status()));
+        const auto after = testing::ReadAllRecords(*ref);
+        REQUIRE(after.size() < before.size());
+        REQUIRE(NewestPerKey(after) == NewestPerKey(before));
+
+        io::FaultFileSystem fs(seed);
+        MapCache cache(8);
+        auto log = BuildKeyedLog(fs, cache, seed);
+        REQUIRE(testing::ReadAllRecords(*log) == before);
+        bool stopped = false;
+        log->TEST_SetCompactionHook([&](CompactionStep s) {
+          if (s != step || stopped) return false;
+          stopped = true;
+          return true;
+        });
+        auto r = log->Compact(compact);
+        REQUIRE(stopped);
+        REQUIRE(absl::IsAborted(r.status()));
+        log->TEST_Abandon();
+        log.reset();
+        fs.Crash(mode);
+
+        auto reopened = Log::Open(Options(&fs, &cache));
+        INFO(reopened.status());
+        REQUIRE(reopened.ok());
+        const auto got = testing::ReadAllRecords(**reopened);
+        // Before the .swap rename the compaction never happened; from it on, it did.
+        const bool committed = step != CompactionStep::kCleanedWritten &&
+                               step != CompactionStep::kCleanedSynced;
+        CHECK(got == (committed ? after : before));
+        CHECK(NewestPerKey(got) == NewestPerKey(before));
+        const std::vector<std::string> names = fs.ListDir("/crash/p-0").value();
+        for (const auto& name : names) {
+          CHECK(name.find(".cleaned") == std::string::npos);
+          CHECK(name.find(".swap") == std::string::npos);
+        }
+        auto segs = (*reopened)->Segments();
+        for (size_t i = 0; i + 1 < segs.size(); ++i) {
+          CHECK(segs[i].next_offset == segs[i + 1].base_offset);
+        }
+        // The recovered log compacts the rest, takes appends, and reopens cleanly the same.
+        REQUIRE((*reopened)->Compact(compact).ok());
+        const auto compacted = testing::ReadAllRecords(**reopened);
+        CHECK(NewestPerKey(compacted) == NewestPerKey(before));
+        auto b = testing::MakeKeyedBatch({{"k0", "after"}}, 3000);
+        REQUIRE((*reopened)->Append(b, 0).ok());
+        REQUIRE((*reopened)->Close().ok());
+        reopened->reset();
+        auto again = Log::Open(Options(&fs, &cache));
+        REQUIRE(again.ok());
+        auto final_records = testing::ReadAllRecords(**again);
+        REQUIRE(!final_records.empty());
+        CHECK(final_records.back().value == "after");
+        final_records.pop_back();
+        CHECK(final_records == compacted);
+      }
+    }
+  }
+}
+
+TEST_CASE("damage in a committed .swap file is corruption", "[log][crash][compaction]") {
+  io::FaultFileSystem fs(5);
+  MapCache cache(8);
+  auto log = BuildKeyedLog(fs, cache, 5);
+  log->TEST_SetCompactionHook([](CompactionStep s) { return s == CompactionStep::kSwapRenamed; });
+  REQUIRE(absl::IsAborted(log->Compact({.now_ms = 2000}).status()));
+  log->TEST_Abandon();
+  log.reset();
+  const std::string swap = std::string("/crash/p-0/00000000000000000000.log") + Log::kSwapSuffix;
+  REQUIRE(fs.Exists(swap).value());
+  const std::byte junk[] = {std::byte{0xff}};
+  REQUIRE(fs.TEST_Overwrite(swap, 70, junk).ok());  // inside the first batch's records
+  auto reopened = Log::Open(Options(&fs, &cache));
+  CHECK(absl::IsDataLoss(reopened.status()));
+  CHECK_THAT(std::string(reopened.status().message()), Catch::Contains("compacted segment"));
+  CHECK(fs.Exists(swap).value());  // nothing was deleted
+  CHECK(fs.Exists("/crash/p-0/00000000000000000000.log").value());
 }
 
 }  // namespace

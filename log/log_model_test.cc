@@ -1,12 +1,14 @@
 // A randomized test that drives the Log and a plain in-memory model with the same operations
-// (append, read, timestamp lookup, truncate, roll, retention, flush, clean reopen, crash, injected
-// I/O errors) and compares them after every step.
+// (append, read, timestamp lookup, truncate, roll, retention, compaction, flush, clean reopen,
+// crash, injected I/O errors) and compares them after every step.
 //
 // The seed is printed; STRATA_SEED=<n> replays a run, STRATA_MODEL_STEPS=<n> changes its length.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "io/fault_file_system.h"
@@ -17,11 +19,25 @@
 namespace strata::log {
 namespace {
 
+struct ModelRecord {
+  int64_t offset = 0;
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // nullopt: a tombstone
+  int64_t timestamp_ms = 0;
+};
+
+// A batch covers [base, last]; after compaction it may hold fewer records than that, or none.
 struct ModelBatch {
   int64_t base = 0;
-  std::vector<std::string> values;
-  std::vector<int64_t> timestamps;
-  int64_t end() const { return base + int64_t(values.size()); }
+  int64_t last = 0;
+  int64_t producer_id = -1;
+  std::vector<ModelRecord> records;
+  int64_t end() const { return last + 1; }
+  std::vector<std::string> values() const {
+    std::vector<std::string> out;
+    for (const auto& r : records) out.push_back(r.value.value_or("<null>"));
+    return out;
+  }
 };
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
@@ -73,12 +89,15 @@ class ModelRun {
     REQUIRE(log_->log_start_offset() == start_);
     REQUIRE(log_->log_end_offset() == ModelEnd());
     std::vector<std::string> got, want;
-    for (const auto& b : batches_) want.insert(want.end(), b.values.begin(), b.values.end());
+    for (const auto& b : batches_) {
+      auto v = b.values();
+      want.insert(want.end(), v.begin(), v.end());
+    }
     for (int64_t off = start_; off < log_->log_end_offset();) {
       auto r = log_->Read(off, 1 + rng_() % 4096);
       REQUIRE(r.ok());
       REQUIRE(r->batch_count > 0);
-      REQUIRE(r->first_offset == off);
+      REQUIRE(r->first_offset == FirstBatchFrom(off)->base);
       auto v = testing::Values(r->bytes);
       got.insert(got.end(), v.begin(), v.end());
       off = r->next_offset;
@@ -100,27 +119,48 @@ class ModelRun {
     if (op < 83) return Retention();
     if (op < 87) return CleanReopen();
     if (op < 93) return Crash();
+    if (op < 97) return Compact();
     if (faults_) return FailSomething();
     return Append();
   }
 
  private:
+  // The first batch that ends past `offset`: the one Log::Read(offset) starts with.
+  const ModelBatch* FirstBatchFrom(int64_t offset) const {
+    for (const auto& b : batches_) {
+      if (b.end() > offset) return &b;
+    }
+    return nullptr;
+  }
+
   void Append() {
     int n = 1 + int(rng_() % 8);
-    BatchBuilder b(BatchOptions{.compression = rng_() % 3 == 0 ? Compression::kLz4
-                                                                : Compression::kNone});
     ModelBatch mb;
+    // Some idempotent producers, for compaction's "a producer's last batch stays" rule.
+    mb.producer_id = rng_() % 4 == 0 ? int64_t(rng_() % 3) : -1;
+    BatchBuilder b(BatchOptions{
+        .compression = rng_() % 3 == 0 ? Compression::kLz4 : Compression::kNone,
+        .producer_id = mb.producer_id,
+        .producer_epoch = int16_t(mb.producer_id < 0 ? -1 : 0),
+        .base_sequence = mb.producer_id < 0 ? -1 : 0});
     for (int i = 0; i < n; ++i) {
-      std::string v = "v" + std::to_string(next_value_++);
-      v.resize(v.size() + rng_() % 300, char('a' + rng_() % 26));
+      ModelRecord rec;
+      // Few keys, so compaction finds superseded records; a few null keys and tombstones.
+      if (rng_() % 10 != 0) rec.key = "k" + std::to_string(rng_() % 24);
+      if (rng_() % 8 != 0 || !rec.key) {
+        std::string v = "v" + std::to_string(next_value_++);
+        v.resize(v.size() + rng_() % 300, char('a' + rng_() % 26));
+        rec.value = v;
+      }
       now_ms_ += int64_t(rng_() % 3);
-      mb.values.push_back(v);
-      mb.timestamps.push_back(now_ms_);
+      rec.timestamp_ms = now_ms_;
+      mb.records.push_back(std::move(rec));
     }
-    for (int i = 0; i < n; ++i) {
+    for (const auto& rec : mb.records) {
       RecordInput r;
-      r.timestamp_ms = mb.timestamps[i];
-      r.value = mb.values[i];
+      r.timestamp_ms = rec.timestamp_ms;
+      if (rec.key) r.key = *rec.key;
+      if (rec.value) r.value = *rec.value;
       b.Add(r);
     }
     auto batch = b.Build().value();
@@ -128,8 +168,83 @@ class ModelRun {
     INFO("append: " << res.status());
     REQUIRE(res.ok());
     mb.base = res->base_offset;
+    mb.last = res->last_offset;
     REQUIRE(mb.base == ModelEnd());
+    for (int i = 0; i < n; ++i) mb.records[i].offset = mb.base + i;
     batches_.push_back(std::move(mb));
+  }
+
+  // One compaction pass, and the model applying the same rule (log/compaction.h): over the
+  // sealed segments wholly below the durable offset, grouped by size, keep each key's newest
+  // record (tombstones only until delete_retention_ms), and of the batches left with nothing,
+  // only a group's last and each producer's last in its group, as empty batches.
+  void Compact() {
+    const auto segs = log_->Segments();
+    const int64_t map_end = log_->durable_offset();
+    const int64_t retention_ms = int64_t(rng_() % 200);
+    // With the fault file system, sometimes make a write or fsync of the pass fail: then it must
+    // leave the log exactly as it was (checked by CheckAll against the unchanged model).
+    const bool inject = faults_ && rng_() % 3 == 0;
+    if (inject) {
+      if (rng_() % 2) fault_fs_.FailNextWrites(1, EIO); else fault_fs_.FailNextSyncs(1, EIO);
+    }
+    auto r = log_->Compact({.delete_retention_ms = retention_ms, .now_ms = now_ms_});
+    fault_fs_.FailNextWrites(0);
+    fault_fs_.FailNextSyncs(0);
+    INFO("compact: " << r.status());
+    REQUIRE((r.ok() || inject));
+    REQUIRE(log_->health().ok());
+    if (!r.ok()) return CheckAll();
+
+    std::map<std::string, int64_t> newest;
+    for (const auto& b : batches_) {
+      if (b.end() > map_end) break;
+      for (const auto& rec : b.records) {
+        if (rec.key) newest[*rec.key] = rec.offset;
+      }
+    }
+    // Kafka's groupSegmentsBySize over the sealed segments the map covers.
+    std::vector<std::pair<int64_t, int64_t>> groups;  // [base, next)
+    uint64_t group_bytes = 0;
+    for (size_t i = 0; i + 1 < segs.size() && segs[i].next_offset <= map_end; ++i) {
+      if (!groups.empty() && group_bytes + segs[i].size_bytes <= config_.segment_bytes) {
+        groups.back().second = segs[i].next_offset;
+        group_bytes += segs[i].size_bytes;
+      } else {
+        groups.emplace_back(segs[i].base_offset, segs[i].next_offset);
+        group_bytes = segs[i].size_bytes;
+      }
+    }
+    int64_t removed = 0;
+    std::vector<ModelBatch> out;
+    for (auto& b : batches_) {
+      auto g = std::find_if(groups.begin(), groups.end(),
+                            [&](auto& g) { return b.base >= g.first && b.base < g.second; });
+      if (g == groups.end()) {
+        out.push_back(std::move(b));
+        continue;
+      }
+      bool last_in_group = b.end() == g->second;
+      bool last_of_producer = b.producer_id >= 0;
+      for (const auto& other : batches_) {
+        if (other.base > b.base && other.base < g->second && other.producer_id == b.producer_id) {
+          last_of_producer = false;
+        }
+      }
+      std::vector<ModelRecord> kept;
+      for (auto& rec : b.records) {
+        bool keep = !rec.key || (newest.at(*rec.key) == rec.offset &&
+                                 (rec.value || rec.timestamp_ms >= now_ms_ - retention_ms));
+        if (keep) kept.push_back(std::move(rec)); else ++removed;
+      }
+      b.records = std::move(kept);
+      if (b.records.empty() && !last_in_group && !last_of_producer) continue;
+      out.push_back(std::move(b));
+    }
+    batches_ = std::move(out);
+    REQUIRE(r->records_removed == removed);
+    compacted_records_ += removed;
+    CheckAll();
   }
 
   void Read() {
@@ -138,12 +253,13 @@ class ModelRun {
     auto r = log_->Read(off, rng_() % 5000);
     REQUIRE(r.ok());
     REQUIRE(r->batch_count >= 1);
-    REQUIRE(r->first_offset <= off);
+    REQUIRE(r->first_offset == FirstBatchFrom(off)->base);  // past `off` across a gap
     REQUIRE(r->next_offset > off);
     std::vector<std::string> want;
     for (const auto& b : batches_) {
       if (b.base >= r->first_offset && b.end() <= r->next_offset) {
-        want.insert(want.end(), b.values.begin(), b.values.end());
+        auto v = b.values();
+        want.insert(want.end(), v.begin(), v.end());
       }
     }
     REQUIRE(testing::Values(r->bytes) == want);
@@ -153,8 +269,8 @@ class ModelRun {
     int64_t t = now_ms_ - int64_t(rng_() % 400) + 5;
     std::optional<int64_t> want;
     for (const auto& b : batches_) {
-      for (size_t i = 0; i < b.values.size() && !want; ++i) {
-        if (b.timestamps[i] >= t) want = b.base + int64_t(i);
+      for (const auto& rec : b.records) {
+        if (!want && rec.timestamp_ms >= t) want = rec.offset;
       }
       if (want) break;
     }
@@ -165,7 +281,7 @@ class ModelRun {
     if (*got != want) {
       for (const auto& b : batches_) {
         std::cout << "model batch " << b.base << ":";
-        for (auto ts : b.timestamps) std::cout << " " << ts;
+        for (const auto& rec : b.records) std::cout << " " << rec.offset << "@" << rec.timestamp_ms;
         std::cout << "\n";
       }
       for (auto& s : log_->Segments()) {
@@ -249,9 +365,14 @@ class ModelRun {
     mb.base = before_end;
     auto reader = BatchReader::Open(batch).value();
     auto records = reader.ReadAll().value();
+    mb.last = before_end + int64_t(records.size()) - 1;
     for (auto& rec : records) {
-      mb.values.emplace_back(rec.value->data(), rec.value->size());
-      mb.timestamps.push_back(rec.timestamp_ms);
+      ModelRecord m;
+      m.offset = before_end + (rec.offset - reader.header().base_offset);  // stamped or not
+      m.key = std::string(*rec.key);
+      m.value = std::string(*rec.value);
+      m.timestamp_ms = rec.timestamp_ms;
+      mb.records.push_back(std::move(m));
     }
     if (res.ok()) batches_.push_back(mb);
     if (flushed.ok()) {
@@ -286,6 +407,9 @@ class ModelRun {
   int64_t durable_ = 0;
   int64_t now_ms_ = 1'700'000'000'000;
   int64_t next_value_ = 0;
+
+ public:
+  int64_t compacted_records_ = 0;  // removed by compaction over the run, to show it did work
 };
 
 void RunModel(bool faults) {
@@ -301,6 +425,7 @@ void RunModel(bool faults) {
     run.Step();
   }
   run.CheckAll();
+  std::cout << "  compaction removed " << run.compacted_records_ << " records" << std::endl;
 }
 
 TEST_CASE("the log matches a model over the in-memory file system", "[log][model]") {

@@ -1,6 +1,7 @@
 // Log recovery: opening a log directory after a clean shutdown or a crash, and the recovery point
 // that decides what recovery trusts. The rules, each with its test, are in docs/recovery.md.
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -51,11 +52,84 @@ absl::Status Log::DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t f
   return fs.SyncDir(options_.dir);
 }
 
+namespace {
+
+// The base offset of "<20 digits><suffix>", or nullopt for any other name.
+std::optional<int64_t> BaseOf(const std::string& name, absl::string_view suffix) {
+  if (name.size() != 20 + suffix.size() || !absl::EndsWith(name, suffix)) return std::nullopt;
+  int64_t base = 0;
+  if (!absl::SimpleAtoi(name.substr(0, 20), &base)) return std::nullopt;
+  return base;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> Log::RecoverCompactionFiles(
+    const std::vector<std::string>& names) {
+  io::FileSystem& fs = *options_.fs;
+  const std::string& dir = options_.dir;
+  const std::string swap_suffix = absl::StrCat(".log", kSwapSuffix);
+  bool removed = false;
+  std::vector<int64_t> swaps;
+  for (const auto& name : names) {
+    if (absl::EndsWith(name, kCleanedSuffix)) {
+      // Rule 11: a cleaned segment that was never committed; the segments it was made from are
+      // all still there.
+      STRATA_RETURN_IF_ERROR(fs.Remove(io::JoinPath(dir, name)));
+      removed = true;
+    } else if (auto base = BaseOf(name, swap_suffix)) {
+      swaps.push_back(*base);
+    }
+  }
+  if (removed) STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  std::sort(swaps.begin(), swaps.end());
+  for (int64_t base : swaps) {
+    // Rule 12: the swap was committed. The file was fsynced before it was renamed, so damage in
+    // it is corruption, not a torn write.
+    const std::string swap_path = io::JoinPath(dir, SegmentFileStem(base) + swap_suffix);
+    int64_t swap_next = 0;
+    {
+      STRATA_ASSIGN_OR_RETURN(auto opened, Segment::OpenScannedAt(Env(), base, swap_path));
+      const ScanReport& report = opened.second;
+      if (report.problem) {
+        return absl::DataLossError(absl::StrCat(
+            "corrupt log: ", report.problem->message(), " (a compacted segment that was fsynced "
+            "before it was committed). The partition stays offline; inspect it with `strata log "
+            "verify ", dir, "`"));
+      }
+      swap_next = report.next_offset;
+    }
+    // It replaces the segments that start in its offset range, whatever of them the interrupted
+    // swap had not yet deleted (their index files may outlive their .log).
+    for (const auto& name : names) {
+      for (const char* ext : {".log", ".index", ".timeindex"}) {
+        auto b = BaseOf(name, ext);
+        if (!b || *b < base || *b >= swap_next) continue;
+        absl::Status st = fs.Remove(io::JoinPath(dir, name));
+        if (!st.ok() && !absl::IsNotFound(st)) return st;
+      }
+    }
+    STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+    STRATA_RETURN_IF_ERROR(
+        fs.Rename(swap_path, io::JoinPath(dir, SegmentFileStem(base) + ".log")));
+    STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+    LogEvent(LogLevel::kWarn,
+             absl::StrCat("completed an interrupted compaction in ", dir, ": ", swap_path,
+                          " replaces the segments in offsets [", base, ", ", swap_next,
+                          ")"));
+  }
+  return swaps;
+}
+
 absl::Status Log::Recover() {
   io::FileSystem& fs = *options_.fs;
   const std::string& dir = options_.dir;
   STRATA_RETURN_IF_ERROR(fs.CreateDirs(dir));
   STRATA_ASSIGN_OR_RETURN(auto names, fs.ListDir(dir));
+  STRATA_ASSIGN_OR_RETURN(const std::vector<int64_t> swapped, RecoverCompactionFiles(names));
+  if (!swapped.empty()) {
+    STRATA_ASSIGN_OR_RETURN(names, fs.ListDir(dir));
+  }
   std::vector<int64_t> bases;
   for (const auto& name : names) {
     if (absl::EndsWith(name, ".tmp")) {
@@ -89,7 +163,10 @@ absl::Status Log::Recover() {
     bool scanned = false;
     // A segment wholly below the recovery point is trusted: its index files are loaded and only
     // the batches after the last index entry are walked.
-    if (recovery_.clean_shutdown || next_base <= recovery_point) {
+    // A segment a compaction swap produced has no index files yet (rule 12): scan it.
+    const bool swapped_in =
+        std::find(swapped.begin(), swapped.end(), bases[i]) != swapped.end();
+    if (!swapped_in && (recovery_.clean_shutdown || next_base <= recovery_point)) {
       auto trusted = Segment::OpenTrusted(env, bases[i]);
       if (trusted.ok()) {
         seg = std::move(*trusted);

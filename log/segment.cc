@@ -131,8 +131,14 @@ void Segment::AdoptScan(std::span<const std::byte> image, uint64_t from_position
 
 absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenScanned(
     const SegmentEnv& env, int64_t base_offset) {
+  return OpenScannedAt(env, base_offset,
+                       io::JoinPath(env.dir, SegmentFileStem(base_offset) + ".log"));
+}
+
+absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenScannedAt(
+    const SegmentEnv& env, int64_t base_offset, const std::string& file_path) {
   std::unique_ptr<Segment> seg(new Segment(env, base_offset));
-  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kReadWrite));
+  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(file_path, io::OpenMode::kReadWrite));
   STRATA_ASSIGN_OR_RETURN(uint64_t size, seg->file_->Size());
   seg->ResetIndexes(std::max(size, env.segment_bytes));
   seg->capacity_bytes_ = size;
@@ -145,7 +151,7 @@ absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenSca
   seg->next_offset_.store(report.next_offset, std::memory_order_release);
   if (report.problem) {
     report.problem = absl::Status(report.problem->code(),
-                                  absl::StrCat(seg->log_path_, " ", report.problem->message()));
+                                  absl::StrCat(file_path, " ", report.problem->message()));
   }
   return std::make_pair(std::move(seg), std::move(report));
 }
@@ -410,22 +416,26 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   if (!pos) return absl::OkStatus();
   auto h = ParseBatchHeader(data.subspan(*pos));
   if (!h.ok()) return h.status();
-  int64_t new_next = h->base_offset;
-  // Publish the shorter end first so readers stop before the bytes being zeroed.
-  end_.store(*pos, std::memory_order_release);
-  next_offset_.store(new_next, std::memory_order_release);
-  STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, *pos, end));
-  uint32_t rel = uint32_t(new_next - base_offset_);
-  offset_index_->TruncateTo(rel);
-  time_index_->TruncateTo(rel);
-  // Recompute what the indexes summarise from the batches that remain.
+  // Recompute what the indexes summarise from the batches that remain. The segment now ends where
+  // its last remaining batch does: that is what recovery will find on disk, even where
+  // compaction left a gap before the batch cut (then the end is below that batch's base).
   int64_t max_ts = INT64_MIN;
+  int64_t new_next = base_offset_;
   for (uint64_t p = 0; p < *pos;) {
     auto b = ParseBatchHeader(data.subspan(p));
     if (!b.ok()) return b.status();
     max_ts = std::max(max_ts, b->max_timestamp);
+    new_next = b->last_offset() + 1;
     p += b->size_bytes();
   }
+  // Publish the shorter end first so readers stop before the bytes being zeroed.
+  end_.store(*pos, std::memory_order_release);
+  next_offset_.store(new_next, std::memory_order_release);
+  STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, *pos, end));
+  // Entries for the batch cut and later ones go (the cut batch's base is above new_next - 1).
+  uint32_t rel = uint32_t(h->base_offset - base_offset_);
+  offset_index_->TruncateTo(rel);
+  time_index_->TruncateTo(uint32_t(new_next - base_offset_));
   max_timestamp_.store(max_ts, std::memory_order_release);
   if (*pos == 0) first_batch_timestamp_.store(INT64_MIN, std::memory_order_release);
   bytes_since_index_entry_ = *pos - offset_index_->Last().position;

@@ -78,6 +78,11 @@ class Segment {
   // decides whether that is a torn tail (truncate) or corruption (fail).
   static absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> OpenScanned(
       const SegmentEnv& env, int64_t base_offset);
+  // OpenScanned of a segment image at another path: compaction's output (`<base>.log.cleaned`,
+  // docs/format.md), which the caller then renames to this segment's .log. The open file follows
+  // the renames; the paths the segment reports (log_path, DeleteFiles) are the final ones.
+  static absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> OpenScannedAt(
+      const SegmentEnv& env, int64_t base_offset, const std::string& file_path);
 
   // Scans a .log image: validates each batch (structure, checksum, offsets increasing) from
   // position 0 and stops at the first bad batch or at trailing zeros. `on_batch` sees each valid

@@ -1,5 +1,7 @@
 #include "partition/partition.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
@@ -11,6 +13,23 @@ namespace {
 // like every other malformed batch.
 absl::Status Rejected(const absl::Status& st) {
   return absl::DataLossError(absl::StrCat("rejected batch: ", st.message()));
+}
+
+// A compacted topic keeps records by key, so every record needs one. Decodes the records (LZ4
+// too), which also verifies the checksum: DataLoss like any damaged batch.
+absl::Status CheckKeys(std::span<const std::byte> batch) {
+  absl::StatusOr<log::BatchReader> reader = log::BatchReader::Open(batch);
+  if (!reader.ok()) return Rejected(reader.status());
+  for (int32_t index = 0;; ++index) {
+    absl::StatusOr<std::optional<log::Record>> record = reader->Next();
+    if (!record.ok()) return Rejected(record.status());
+    if (!record->has_value()) return absl::OkStatus();
+    if (!(*record)->key.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a compacted topic needs a key on every record: record ", index, " (offset delta ",
+          (*record)->offset - reader->header().base_offset, ") of the batch has a null key"));
+    }
+  }
 }
 
 }  // namespace
@@ -36,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
   options.config = config.log;
   options.flusher = flusher;
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<log::Log> log, log::Log::Open(std::move(options)));
-  std::unique_ptr<Partition> partition(new Partition(topic, index, std::move(log)));
+  std::unique_ptr<Partition> partition(new Partition(topic, index, config, std::move(log)));
   {
     absl::MutexLock lock(&partition->mu_);
     STRATA_RETURN_IF_ERROR(partition->producer_state_.RebuildFrom(*partition->log_));
@@ -63,6 +82,12 @@ absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32
   // Structure only: the log hashes the batch when it appends it, so the common path hashes once.
   auto header = log::ParseBatchHeader(batch);
   if (!header.ok()) return Rejected(header.status());
+  // A compacted batch never comes from a producer (and would not be told apart from a retry).
+  if (absl::Status dense = log::CheckDenseBatch(*header); !dense.ok()) return Rejected(dense);
+  if (cleanup_policy_ == CleanupPolicy::kCompact) {
+    // This hashes the batch once more than other topics pay (the log verifies it again).
+    STRATA_RETURN_IF_ERROR(CheckKeys(batch.first(std::min(batch.size(), header->size_bytes()))));
+  }
   absl::StatusOr<ProducerCheck> check = producer_state_.Check(*header);
   if (!check.ok() || check->decision == ProducerDecision::kDuplicate) {
     // Nothing will be appended, so the log will not check the checksum: do it here, so that a
@@ -83,11 +108,32 @@ absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32
 }
 
 absl::StatusOr<log::RetentionResult> Partition::ApplyRetention() {
+  if (cleanup_policy_ == CleanupPolicy::kCompact) return log::RetentionResult{};
   absl::MutexLock lock(&mu_);
   absl::StatusOr<log::RetentionResult> result = log_->ApplyRetention();
   // Even a failed pass may have deleted some segments first.
   producer_state_.RemoveBelow(log_->log_start_offset());
   return result;
+}
+
+absl::StatusOr<log::CompactionResult> Partition::Compact(int64_t now_ms) {
+  if (cleanup_policy_ != CleanupPolicy::kCompact) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "partition ", DirName(topic_, index_), " has cleanup_policy=delete; only compacted "
+        "topics are compacted"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return absl::UnavailableError(
+          absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
+    }
+  }
+  // Without mu_: appends go on during the pass (see the header on the producer state).
+  log::CompactionOptions options;
+  options.delete_retention_ms = delete_retention_ms_;
+  options.now_ms = now_ms;
+  return log_->Compact(options);
 }
 
 absl::Status Partition::Close() {

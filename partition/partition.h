@@ -8,7 +8,9 @@
 // Thread-safety: all methods are thread-safe. One mutex (mu_) serializes the whole
 // check + append + update critical section of Append (and retention and Close, which change what
 // the producer state must hold), so two retries of the same batch cannot both be appended.
-// Readers (Read, OffsetForTimestamp, offsets) go straight to the log and never take mu_.
+// Readers (Read, OffsetForTimestamp, offsets) go straight to the log and never take mu_, and so
+// does Compact for its whole pass (appends go on while it runs; see Compact for why the producer
+// state needs no update).
 // Without a log::Flusher, log::Log::Append fsyncs inline when its flush policy makes one due, and
 // it does so inside this critical section: appends to the partition then wait for that fsync
 // instead of group-committing. Servers pass a Flusher (which the flush_ms trigger needs anyway).
@@ -68,7 +70,9 @@ class Partition {
   //   OutOfRange         out-of-order sequence from an idempotent producer (producer_state.h)
   //   FailedPrecondition a fenced producer (stale epoch), or the log failed (log().health())
   //   Unavailable        the partition is closed (Close, topic deleted)
-  //   InvalidArgument    bad producer fields, or the batch is larger than segment_bytes
+  //   InvalidArgument    bad producer fields, the batch is larger than segment_bytes, or (topic
+  //                      with cleanup_policy=compact) a record has a null key: compaction keeps
+  //                      records by key. Checked before anything is written.
   absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
 
   // Pass-throughs to the log (log/log.h).
@@ -82,14 +86,33 @@ class Partition {
   int64_t log_end_offset() const { return log_->log_end_offset(); }
 
   // Deletes segments past retention (log::Log::ApplyRetention) and forgets the producer batches
-  // they held, so the producer state stays what a rebuild after a restart would give.
+  // they held, so the producer state stays what a rebuild after a restart would give. A topic
+  // with cleanup_policy=compact keeps the newest record of every key instead: nothing is deleted
+  // (an empty result), as in Kafka.
   absl::StatusOr<log::RetentionResult> ApplyRetention();
+
+  // One compaction pass over the log (log::Log::Compact) with the topic's delete_retention_ms and
+  // the clock reading `now_ms`, for a topic with cleanup_policy=compact; the broker calls it from
+  // a background thread. Appends and reads go on meanwhile.
+  //   FailedPrecondition the topic's cleanup_policy is delete
+  //   Unavailable        the partition is closed
+  //   others             log::Log::Compact's (Aborted: try again on the next round)
+  // The producer state is left alone: compaction keeps every producer's last batch in each
+  // cleaned group (as an empty batch if need be), so a rebuild after a restart still finds each
+  // producer's epoch and last sequence and the producer continues its sequence. The live table
+  // may remember more than such a rebuild: up to 5 recent batches per producer whose records
+  // compaction removed. A retry of one of those is still acknowledged as a duplicate with the
+  // offsets it was given (which is true: it was appended, and later superseded); after a restart
+  // the same retry gets OutOfRange. Producers retry only their newest batches, which live in the
+  // active segment, where compaction never goes, so this needs no action.
+  absl::StatusOr<log::CompactionResult> Compact(int64_t now_ms);
 
   // Closes the log cleanly; every later Append fails with Unavailable. Idempotent.
   absl::Status Close();
 
   const std::string& topic() const { return topic_; }
   int32_t index() const { return index_; }
+  CleanupPolicy cleanup_policy() const { return cleanup_policy_; }
   // The log, for durability waits, flushes and inspection. Not for appends (see above).
   log::Log& log() { return *log_; }
   const log::Log& log() const { return *log_; }
@@ -98,11 +121,19 @@ class Partition {
   std::optional<ProducerState::ProducerInfo> FindProducer(int64_t producer_id) const;
 
  private:
-  Partition(std::string topic, int32_t index, std::unique_ptr<log::Log> log)
-      : topic_(std::move(topic)), index_(index), log_(std::move(log)) {}
+  Partition(std::string topic, int32_t index, const TopicConfig& config,
+            std::unique_ptr<log::Log> log)
+      : topic_(std::move(topic)),
+        index_(index),
+        cleanup_policy_(config.cleanup_policy),
+        delete_retention_ms_(config.delete_retention_ms),
+        log_(std::move(log)) {}
 
   const std::string topic_;
   const int32_t index_;
+  // As opened; an altered config applies from the next Open, like the log settings.
+  const CleanupPolicy cleanup_policy_;
+  const int64_t delete_retention_ms_;
   const std::unique_ptr<log::Log> log_;  // thread-safe itself; appended to only under mu_
 
   mutable absl::Mutex mu_;

@@ -242,5 +242,133 @@ TEST_CASE("concurrent retries of the same batch append it exactly once", "[parti
   CHECK(p->log_end_offset() == 2 * kRounds);
 }
 
+// --- cleanup_policy=compact ------------------------------------------------------------------
+
+std::vector<std::byte> Keyed(std::vector<std::pair<std::optional<std::string>,
+                                                   std::optional<std::string>>> kvs,
+                             int64_t ts_ms, log::Compression c = log::Compression::kNone) {
+  std::vector<log::testing::KeyValue> records;
+  for (auto& [k, v] : kvs) records.push_back({k, v});
+  return log::testing::MakeKeyedBatch(records, ts_ms, log::BatchOptions{.compression = c});
+}
+
+TEST_CASE("a compacted topic refuses a record without a key before writing anything",
+          "[partition][compact]") {
+  Fixture f;
+  f.config.cleanup_policy = CleanupPolicy::kCompact;
+  auto p = f.Open();
+  for (log::Compression c : {log::Compression::kNone, log::Compression::kLz4}) {
+    INFO(log::CompressionName(c));
+    auto batch = Keyed({{"a", "1"}, {std::nullopt, "2"}, {"c", "3"}}, 100, c);
+    auto st = p->Append(batch, 1).status();
+    CHECK(absl::IsInvalidArgument(st));
+    CHECK_THAT(std::string(st.message()),
+               Catch::StartsWith("a compacted topic needs a key on every record: record 1"));
+    CHECK(p->log_end_offset() == 0);
+    // An idempotent batch is refused before the producer state sees it.
+    auto idempotent = MakeProducerBatch(3, 0, 0, 2, "v", 100, std::nullopt, c);
+    CHECK(absl::IsInvalidArgument(p->Append(idempotent, 1).status()));
+    CHECK(!p->FindProducer(3).has_value());
+  }
+  // A damaged batch is still DataLoss, and keyed records (empty keys too) are taken.
+  auto damaged = Keyed({{"a", "1"}}, 100);
+  damaged.back() ^= std::byte{1};
+  CHECK(absl::IsDataLoss(p->Append(damaged, 1).status()));
+  auto ok = Keyed({{"a", "1"}, {"", "empty key"}, {"b", std::nullopt}}, 100);
+  CHECK(MustAppend(*p, ok).last_offset == 2);
+  // Topics with cleanup_policy=delete take null keys as before.
+  f.config.cleanup_policy = CleanupPolicy::kDelete;
+  auto plain = f.Open(1);
+  CHECK(MustAppend(*plain, Keyed({{std::nullopt, "x"}}, 100)).base_offset == 0);
+}
+
+TEST_CASE("Partition::Compact applies the topic's delete_retention_ms; delete topics refuse it",
+          "[partition][compact]") {
+  Fixture f;
+  auto plain = f.Open(0);
+  CHECK(absl::IsFailedPrecondition(plain->Compact(5000).status()));
+  f.config.cleanup_policy = CleanupPolicy::kCompact;
+  f.config.delete_retention_ms = 100;
+  auto p = f.Open(1);
+  MustAppend(*p, Keyed({{"a", "1"}, {"b", "1"}}, 1000));
+  MustAppend(*p, Keyed({{"a", std::nullopt}}, 2000));
+  MustAppend(*p, Keyed({{"b", "2"}}, 3000));
+  REQUIRE(p->log().Roll().ok());
+  REQUIRE(p->log().Flush().ok());
+  auto kept = p->Compact(2100);  // the tombstone is exactly delete_retention_ms old
+  REQUIRE(kept.ok());
+  CHECK(kept->records_removed == 2);
+  CHECK(ReadAll(*p) == std::vector<std::string>{"<null>", "2"});
+  auto gone = p->Compact(2101);
+  REQUIRE(gone.ok());
+  CHECK(gone->tombstones_removed == 1);
+  CHECK(ReadAll(*p) == std::vector<std::string>{"2"});
+  REQUIRE(p->Close().ok());
+  CHECK(absl::IsUnavailable(p->Compact(5000).status()));
+}
+
+TEST_CASE("retention deletes nothing in a compacted topic", "[partition][compact]") {
+  Fixture f;
+  f.config.log.segment_bytes = 4096;
+  f.config.log.retention_bytes = 4096;
+  f.config.cleanup_policy = CleanupPolicy::kCompact;
+  auto p = f.Open();
+  for (int i = 0; i < 120; ++i) {
+    MustAppend(*p, Keyed({{"k" + std::to_string(i), std::string(100, 'v')}}, 100));
+  }
+  const size_t segments = p->log().Segments().size();
+  REQUIRE(segments > 3);
+  auto r = p->ApplyRetention();
+  REQUIRE(r.ok());
+  CHECK(r->segments_deleted == 0);
+  CHECK(p->log().Segments().size() == segments);
+  CHECK(p->log_start_offset() == 0);
+}
+
+TEST_CASE("an idempotent producer continues its sequence after compaction and a restart",
+          "[partition][compact]") {
+  Fixture f;
+  f.config.cleanup_policy = CleanupPolicy::kCompact;
+  auto p = f.Open();
+  // Producer 5 writes u-0..u-2 twice; a later plain batch supersedes every one of them.
+  MustAppend(*p, MakeProducerBatch(5, 0, 0, 3, "first", 100, "u"));
+  MustAppend(*p, MakeProducerBatch(5, 0, 3, 3, "second", 200, "u"));
+  MustAppend(*p, MakeProducerBatch(-1, -1, -1, 3, "plain", 300, "u"));
+  REQUIRE(p->log().Roll().ok());
+  REQUIRE(p->log().Flush().ok());
+  auto r = p->Compact(1000);
+  REQUIRE(r.ok());
+  CHECK(r->records_removed == 6);
+  CHECK(ReadAll(*p) == std::vector<std::string>{"plain-0", "plain-1", "plain-2"});
+  // The live state still knows both batches: a retry of the first is a duplicate.
+  auto retry_first = MakeProducerBatch(5, 0, 0, 3, "first", 100, "u");
+  auto dup = p->Append(retry_first, 1);
+  REQUIRE(dup.ok());
+  CHECK(dup->duplicate);
+  CHECK(dup->base_offset == 0);
+
+  REQUIRE(p->Close().ok());
+  p = f.Open();
+  // Rebuilt from the log: the producer's last batch survived compaction as an empty batch.
+  auto info = p->FindProducer(5);
+  REQUIRE(info.has_value());
+  REQUIRE(info->batches.size() == 1);
+  CHECK(info->batches[0].last_sequence == 5);
+  CHECK(info->batches[0].base_offset == 3);
+  // A retry of that batch is still a duplicate with its original offsets ...
+  auto retry_second = MakeProducerBatch(5, 0, 3, 3, "second", 200, "u");
+  auto dup2 = p->Append(retry_second, 1);
+  REQUIRE(dup2.ok());
+  CHECK(dup2->duplicate);
+  CHECK(dup2->base_offset == 3);
+  // ... a gap in the sequence is detected, and the next sequence is taken.
+  auto gap = MakeProducerBatch(5, 0, 20, 1, "gap", 400, "u");
+  CHECK(absl::IsOutOfRange(p->Append(gap, 1).status()));
+  auto next = MakeProducerBatch(5, 0, 6, 1, "next", 400, "u");
+  auto appended = MustAppend(*p, next);
+  CHECK(!appended.duplicate);
+  CHECK(appended.base_offset == 9);
+}
+
 }  // namespace
 }  // namespace strata::partition

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,20 +13,29 @@
 namespace strata::partition::testing {
 
 // A batch of `count` records with values "<tag>-<i>", stamped with the producer fields
-// (producer_id -1 makes a non-idempotent batch). Aborts the test binary if building fails.
-inline std::vector<std::byte> MakeProducerBatch(int64_t producer_id, int16_t epoch,
-                                                int32_t base_sequence, int count,
-                                                const std::string& tag = "v",
-                                                int64_t ts_ms = 1000) {
-  log::BatchBuilder b(log::BatchOptions{
-      .producer_id = producer_id, .producer_epoch = epoch, .base_sequence = base_sequence});
-  std::vector<std::string> values;
+// (producer_id -1 makes a non-idempotent batch). Keys are null, or "<key_prefix>-<i>" when
+// key_prefix is given. Aborts the test binary if building fails.
+inline std::vector<std::byte> MakeProducerBatch(
+    int64_t producer_id, int16_t epoch, int32_t base_sequence, int count,
+    const std::string& tag = "v", int64_t ts_ms = 1000,
+    const std::optional<std::string>& key_prefix = std::nullopt,
+    log::Compression compression = log::Compression::kNone) {
+  log::BatchBuilder b(log::BatchOptions{.compression = compression,
+                                        .producer_id = producer_id,
+                                        .producer_epoch = epoch,
+                                        .base_sequence = base_sequence});
+  std::vector<std::string> values, keys;
   values.reserve(count);
-  for (int i = 0; i < count; ++i) values.push_back(absl::StrCat(tag, "-", i));
+  keys.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    values.push_back(absl::StrCat(tag, "-", i));
+    if (key_prefix) keys.push_back(absl::StrCat(*key_prefix, "-", i));
+  }
   for (int i = 0; i < count; ++i) {
     log::RecordInput r;
     r.timestamp_ms = ts_ms + i;
     r.value = values[i];
+    if (key_prefix) r.key = keys[i];
     b.Add(r);
   }
   auto built = b.Build();

@@ -48,6 +48,9 @@ const std::vector<IntKey>& IntKeys() {
       {"flush_ms", 0, kInt64Max, " (0 disables the trigger)",
        [](const TopicConfig& c) { return c.log.flush.interval_ms; },
        [](TopicConfig& c, int64_t v) { c.log.flush.interval_ms = v; }},
+      {"delete_retention_ms", 0, kInt64Max, " (how long compaction keeps a tombstone)",
+       [](const TopicConfig& c) { return c.delete_retention_ms; },
+       [](TopicConfig& c, int64_t v) { c.delete_retention_ms = v; }},
   };
   return keys;
 }
@@ -55,8 +58,8 @@ const std::vector<IntKey>& IntKeys() {
 // Every key in the order FormatTopicConfig writes them.
 const std::vector<std::string>& AllKeys() {
   static const std::vector<std::string> keys = {
-      "partitions",   "segment_bytes", "segment_ms", "retention_ms",  "retention_bytes",
-      "flush_always", "flush_bytes",   "flush_ms",   "cleanup_policy"};
+      "partitions",   "segment_bytes", "segment_ms", "retention_ms",   "retention_bytes",
+      "flush_always", "flush_bytes",   "flush_ms",   "cleanup_policy", "delete_retention_ms"};
   return keys;
 }
 
@@ -135,6 +138,7 @@ bool operator==(const TopicConfig& a, const TopicConfig& b) {
   const log::LogConfig& x = a.log;
   const log::LogConfig& y = b.log;
   return a.partitions == b.partitions && a.cleanup_policy == b.cleanup_policy &&
+         a.delete_retention_ms == b.delete_retention_ms &&
          x.segment_bytes == y.segment_bytes && x.segment_ms == y.segment_ms &&
          x.index_interval_bytes == y.index_interval_bytes && x.retention_ms == y.retention_ms &&
          x.retention_bytes == y.retention_bytes && x.flush.always == y.flush.always &&

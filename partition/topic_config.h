@@ -18,7 +18,7 @@ namespace strata::partition {
 
 enum class CleanupPolicy {
   kDelete,   // retention deletes whole segments (log::Log::ApplyRetention)
-  kCompact,  // keep the newest record per key; stored and reported, not implemented yet
+  kCompact,  // keep the newest record per key (Partition::Compact); retention deletes nothing
 };
 
 // "delete" / "compact".
@@ -30,6 +30,9 @@ struct TopicConfig {
   // its default.
   log::LogConfig log;
   CleanupPolicy cleanup_policy = CleanupPolicy::kDelete;
+  // With kCompact: how long a tombstone (a record with a null value) is kept after it became the
+  // newest record of its key, so that consumers see the deletion (Kafka's delete.retention.ms).
+  int64_t delete_retention_ms = 86'400'000;  // 1 day
 
   // InvalidArgument naming the first bad key and its allowed range, e.g.
   // "segment_bytes: 100 is outside [4096, 4294967295]".

@@ -24,7 +24,8 @@ TEST_CASE("the default config formats to every key and parses back", "[topic_con
         "flush_always=false\n"
         "flush_bytes=1048576\n"
         "flush_ms=10\n"
-        "cleanup_policy=delete\n");
+        "cleanup_policy=delete\n"
+        "delete_retention_ms=86400000\n");
   auto parsed = ParseTopicConfig(text);
   REQUIRE(parsed.ok());
   CHECK(*parsed == defaults);
@@ -46,7 +47,8 @@ TEST_CASE("every key parses, with comments, blank lines and spaces", "[topic_con
       "flush_always=true\n"
       "flush_bytes=0\n"
       "flush_ms=0\n"
-      "cleanup_policy=compact\n");
+      "cleanup_policy=compact\n"
+      "delete_retention_ms=0\n");
   REQUIRE(c.ok());
   CHECK(c->partitions == 12);
   CHECK(c->log.segment_bytes == 8192);
@@ -57,6 +59,7 @@ TEST_CASE("every key parses, with comments, blank lines and spaces", "[topic_con
   CHECK(c->log.flush.bytes == 0);
   CHECK(c->log.flush.interval_ms == 0);
   CHECK(c->cleanup_policy == CleanupPolicy::kCompact);
+  CHECK(c->delete_retention_ms == 0);
   // Round trip through the text form.
   auto again = ParseTopicConfig(FormatTopicConfig(*c));
   REQUIRE(again.ok());
@@ -71,7 +74,10 @@ TEST_CASE("parse errors name the line, the key and what is allowed", "[topic_con
   std::vector<Case> cases = {
       {"partitions=2\n\nfoo=1\n",
        "line 3: unknown key 'foo' (allowed: partitions, segment_bytes, segment_ms, retention_ms, "
-       "retention_bytes, flush_always, flush_bytes, flush_ms, cleanup_policy)"},
+       "retention_bytes, flush_always, flush_bytes, flush_ms, cleanup_policy, delete_retention_ms)"},
+      {"delete_retention_ms=-1\n",
+       "line 1: delete_retention_ms: -1 is outside [0, 9223372036854775807] (how long compaction "
+       "keeps a tombstone)"},
       {"segment_bytes=100\n", "line 1: segment_bytes: 100 is outside [4096, 4294967295]"},
       {"partitions=0\n", "line 1: partitions: 0 is outside [1, 1024]"},
       {"partitions=1025\n", "line 1: partitions: 1025 is outside [1, 1024]"},
@@ -119,6 +125,9 @@ TEST_CASE("Validate names the bad key and its range", "[topic_config]") {
   c.log.retention_bytes = -5;
   CHECK(absl::IsInvalidArgument(c.Validate()));
   CHECK(Message(c.Validate()).rfind("retention_bytes: -5 is outside [-1, ", 0) == 0);
+  c = TopicConfig{};
+  c.delete_retention_ms = -1;
+  CHECK(Message(c.Validate()).rfind("delete_retention_ms: -1 is outside [0, ", 0) == 0);
   c = TopicConfig{};
   c.log.index_interval_bytes = 0;  // not a topic key, but LogConfig still checks it
   CHECK(absl::IsInvalidArgument(c.Validate()));
@@ -174,6 +183,14 @@ TEST_CASE("overrides change the named keys and validate the result", "[topic_con
 
   auto bad = ApplyTopicConfigOverrides(base, {{"flush_always", "1"}});
   CHECK(Message(bad.status()) == "flush_always: '1' is not allowed (use true or false)");
+
+  auto tombstones = ApplyTopicConfigOverrides(base, {{"delete_retention_ms", "3600000"}});
+  REQUIRE(tombstones.ok());
+  CHECK(tombstones->delete_retention_ms == 3600000);
+  CHECK(!(*tombstones == base));  // operator== sees the key
+  auto negative = ApplyTopicConfigOverrides(base, {{"delete_retention_ms", "-5"}});
+  CHECK(absl::IsInvalidArgument(negative.status()));
+  CHECK(Message(negative.status()).rfind("delete_retention_ms: -5 is outside [0, ", 0) == 0);
 }
 
 }  // namespace

@@ -121,7 +121,8 @@ TEST_CASE("topics and their data survive reopening the manager", "[topic_manager
     REQUIRE(m->Create("orders", f.config).ok());
     REQUIRE(m->Create("users", compact).ok());
     MustAppend(*MustGet(*m, "orders", 2), MakeProducerBatch(4, 0, 0, 5));
-    MustAppend(*MustGet(*m, "users", 0), MakeProducerBatch(-1, -1, -1, 2));
+    // A compacted topic takes only keyed records.
+    MustAppend(*MustGet(*m, "users", 0), MakeProducerBatch(-1, -1, -1, 2, "v", 1000, "user"));
     REQUIRE(m->Close().ok());
     CHECK(absl::IsFailedPrecondition(m->GetPartition("orders", 0).status()));
   }
