@@ -115,6 +115,7 @@ absl::Status Broker::Open() {
     threads_.emplace_back([this, work] { io_->run(); });
   }
   retention_thread_ = std::thread([this] { RetentionLoop(); });
+  compaction_thread_ = std::thread([this] { CompactionLoop(); });
   LogEvent(LogLevel::kInfo,
            absl::StrCat("stratad node ", config_.node_id, " serving ", topics_->List().size(),
                         " topics from ", config_.data_dir, "; native protocol on ",
@@ -153,6 +154,37 @@ void Broker::RetentionLoop() {
   }
 }
 
+void Broker::CompactionLoop() {
+  const auto interval = absl::Milliseconds(config_.log_cleaner_interval_ms);
+  while (!stop_requested_.WaitForNotificationWithTimeout(interval)) {
+    for (const std::string& name : topics_->List()) {
+      auto info = topics_->Describe(name);
+      if (!info.ok() || info->config.cleanup_policy != partition::CleanupPolicy::kCompact) continue;
+      for (const auto& p : info->partitions) {
+        if (stop_requested_.HasBeenNotified()) return;
+        auto part = topics_->GetPartition(name, p.index);
+        if (!part.ok()) continue;
+        auto result = (*part)->Compact(log::SystemClock()());
+        if (!result.ok()) {
+          // Aborted: retention or a truncation got in the way; the next round tries again.
+          if (!absl::IsAborted(result.status()) && !absl::IsUnavailable(result.status()) &&
+              !absl::IsFailedPrecondition(result.status())) {
+            LogEvent(LogLevel::kWarn, absl::StrCat("compaction of ", name, "-", p.index,
+                                                   " failed: ", result.status().ToString()));
+          }
+        } else if (result->segments_cleaned > 0) {
+          LogEvent(LogLevel::kInfo,
+                   absl::StrCat("compacted ", name, "-", p.index, ": ", result->segments_cleaned,
+                                " segments into ", result->segments_written, ", ",
+                                result->bytes_before, " -> ", result->bytes_after, " bytes, ",
+                                result->records_removed, " records removed (",
+                                result->tombstones_removed, " tombstones)"));
+        }
+      }
+    }
+  }
+}
+
 void Broker::RequestShutdown() {
   if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
 }
@@ -183,7 +215,9 @@ absl::Status Broker::Shutdown() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (retention_thread_.joinable()) retention_thread_.join();
+  // Closing the logs also cuts short a compaction pass in progress.
   shutdown_status_ = topics_->Close();
+  if (compaction_thread_.joinable()) compaction_thread_.join();
   if (shutdown_status_.ok()) {
     LogEvent(LogLevel::kInfo, "stopped cleanly: every partition flushed and marked clean");
   } else {

@@ -52,6 +52,9 @@ class Broker {
   absl::Status Open();
   // Deletes segments past retention, every few seconds (a thread, off the io threads).
   void RetentionLoop();
+  // Compacts the partitions of compacted topics (__consumer_offsets among them), one pass at a
+  // time, every log_cleaner_interval_ms (a thread of its own: a pass may take a while).
+  void CompactionLoop();
 
   BrokerConfig config_;
   // Destroyed explicitly first (~Broker): unfinished coroutines it still holds reference the
@@ -71,6 +74,7 @@ class Broker {
   std::unique_ptr<MetricsServer> metrics_server_;
   std::vector<std::thread> threads_;
   std::thread retention_thread_;
+  std::thread compaction_thread_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   absl::Status shutdown_status_ ABSL_GUARDED_BY(shutdown_mu_);

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/limits.h"
@@ -280,6 +281,7 @@ struct SegmentResult {
   uint64_t data_bytes = 0;
   int index_files_checked = 0;
   bool index_files_skipped = false;
+  int64_t compacted_gaps = 0;
   std::optional<VerifyProblem> problem;
 };
 
@@ -308,20 +310,26 @@ absl::StatusOr<SegmentResult> VerifySegment(io::FileSystem& fs, const SegmentFil
     result.index_files_skipped = a || b;
   }
 
-  // Scan checks structure, checksums and that offsets never go back; batches are also dense (no
-  // gaps), which the visitor checks, so a segment holds exactly [base, next).
+  // Scan checks structure, checksums and that offsets never go back. The visitor checks that a
+  // segment's first batch starts at its base offset and that batches never overlap; a gap between
+  // batches is what compaction leaves when it drops a whole batch, so it is counted, not refused.
   std::optional<VerifyProblem> gap;
   int64_t expected_offset = seg.base_offset;
   log::ScanReport scan = log::Segment::Scan(
       image.bytes, seg.base_offset, [&](const log::BatchHeader& h, uint64_t position) {
-        if (!gap && h.base_offset != expected_offset) {
+        const bool bad = position == 0 ? h.base_offset != expected_offset
+                                       : h.base_offset < expected_offset;
+        if (!gap && bad) {
           gap =
               VerifyProblem{seg.path, position,
                             absl::StrCat("the batch starts at offset ", h.base_offset,
-                                         " but offset ", expected_offset, " was expected (",
-                                         position == 0 ? "the file name's base offset"
-                                                       : "the previous batch ended just before it",
-                                         ")")};
+                                         " but offset ", expected_offset,
+                                         position == 0 ? " was expected (the file name's base "
+                                                         "offset)"
+                                                       : " or later was expected (the previous "
+                                                         "batch ended just before it)")};
+        } else if (h.base_offset > expected_offset) {
+          ++result.compacted_gaps;
         }
         expected_offset = h.last_offset() + 1;
         if (indexes.offset) indexes.offset->OnBatch(h, position);
@@ -487,6 +495,14 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, io::FileSystem* f
   STRATA_ASSIGN_OR_RETURN(std::vector<SegmentFile> segments, ListSegments(fs, dir));
   STRATA_ASSIGN_OR_RETURN(int64_t trusted_below, TrustedIndexesBelow(fs, dir));
   VerifyReport report;
+  if (auto names = fs.ListDir(dir); names.ok()) {
+    for (const std::string& name : *names) {
+      if (absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap")) {
+        report.compaction_leftovers.push_back(name);
+      }
+    }
+    std::sort(report.compaction_leftovers.begin(), report.compaction_leftovers.end());
+  }
   report.start_offset = segments.front().base_offset;
   report.end_offset = report.start_offset;
   std::optional<int64_t> expected_base;
@@ -503,6 +519,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, io::FileSystem* f
     report.data_bytes += r.data_bytes;
     report.index_files_checked += r.index_files_checked;
     report.segments_with_unchecked_indexes += r.index_files_skipped ? 1 : 0;
+    report.compacted_gaps += r.compacted_gaps;
     report.end_offset = r.next_offset;
     if (r.problem) {
       report.problem = std::move(r.problem);
@@ -522,10 +539,19 @@ std::string FormatVerifyReport(const VerifyReport& report) {
       "ok: ", report.segments, report.segments == 1 ? " segment, " : " segments, ", report.batches,
       report.batches == 1 ? " batch" : " batches", ", offsets [", report.start_offset, ", ",
       report.end_offset, "), ", FormatBytes(report.data_bytes));
+  if (report.compacted_gaps > 0) {
+    absl::StrAppend(&out, ", ", report.compacted_gaps,
+                    report.compacted_gaps == 1 ? " gap" : " gaps", " left by compaction");
+  }
   if (report.segments_with_unchecked_indexes > 0) {
     absl::StrAppend(&out, " (index files of ", report.segments_with_unchecked_indexes,
                     report.segments_with_unchecked_indexes == 1 ? " segment" : " segments",
                     " not checked: after an unclean shutdown the broker rebuilds them)");
+  }
+  if (!report.compaction_leftovers.empty()) {
+    absl::StrAppend(&out, " (an interrupted compaction left ",
+                    absl::StrJoin(report.compaction_leftovers, ", "),
+                    ": the broker finishes or removes it when it next opens the partition)");
   }
   return out;
 }

@@ -58,6 +58,11 @@ struct VerifyReport {
   // Segments whose index files the broker would not trust on its next start (it rebuilds them
   // after an unclean shutdown), so stale contents there are not damage and are not checked.
   int segments_with_unchecked_indexes = 0;
+  // Offsets between batches that are in no batch: compaction removed them (cleanup_policy=compact).
+  int64_t compacted_gaps = 0;
+  // Files an interrupted compaction left (<base>.log.cleaned, <base>.log.swap): the broker finishes
+  // or removes them when it next opens the partition (docs/recovery.md).
+  std::vector<std::string> compaction_leftovers;
   std::optional<VerifyProblem> problem;  // set when the directory is corrupt
 
   int exit_code() const { return problem ? kExitCorrupt : kExitOk; }

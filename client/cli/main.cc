@@ -67,7 +67,8 @@ constexpr const char* kTopicExamples =
 constexpr const char* kTopicCreateHelp =
     "Create a topic with N partitions (default 1). --config sets any topic setting other than\n"
     "partitions, repeatable: segment_bytes, segment_ms, retention_ms, retention_bytes,\n"
-    "flush_always, flush_bytes, flush_ms, cleanup_policy (docs/partition.md lists their ranges).\n"
+    "flush_always, flush_bytes, flush_ms, cleanup_policy, delete_retention_ms (docs/partition.md\n"
+    "lists their ranges).\n"
     "Names are 1 to 249 of a-z A-Z 0-9 . _ -";
 
 constexpr const char* kTopicCreateExamples =
