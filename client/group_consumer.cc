@@ -255,8 +255,11 @@ absl::Status GroupConsumer::JoinAndSync(bool* retry) {
   }
   is_leader_ = join.leader == join.member_id;
   std::vector<std::pair<std::string, std::string>> assignments;
-  if (is_leader_ && !join.skip_assignment) {
-    STRATA_ASSIGN_OR_RETURN(assignments, ComputeAssignment(join));
+  if (is_leader_) {
+    // A static leader rejoining a stable group keeps the assignment (skip_assignment), but still
+    // needs the partition counts it stands for, to notice later changes.
+    STRATA_ASSIGN_OR_RETURN(auto computed, ComputeAssignment(join));
+    if (!join.skip_assignment) assignments = std::move(computed);
   }
   STRATA_ASSIGN_OR_RETURN(
       SyncReply sync, SyncGroupCall(*conn, config_.group_id, join.member_id,

@@ -310,24 +310,22 @@ absl::StatusOr<SegmentResult> VerifySegment(io::FileSystem& fs, const SegmentFil
     result.index_files_skipped = a || b;
   }
 
-  // Scan checks structure, checksums and that offsets never go back. The visitor checks that a
-  // segment's first batch starts at its base offset and that batches never overlap; a gap between
-  // batches is what compaction leaves when it drops a whole batch, so it is counted, not refused.
+  // Scan checks structure, checksums and that offsets never go back. The visitor checks that no
+  // batch starts before the segment's base offset or overlaps the previous one; a gap (also before
+  // a segment's first batch) is what compaction leaves when it drops whole batches, so it is
+  // counted, not refused.
   std::optional<VerifyProblem> gap;
   int64_t expected_offset = seg.base_offset;
   log::ScanReport scan = log::Segment::Scan(
       image.bytes, seg.base_offset, [&](const log::BatchHeader& h, uint64_t position) {
-        const bool bad = position == 0 ? h.base_offset != expected_offset
-                                       : h.base_offset < expected_offset;
-        if (!gap && bad) {
+        if (!gap && h.base_offset < expected_offset) {
           gap =
               VerifyProblem{seg.path, position,
                             absl::StrCat("the batch starts at offset ", h.base_offset,
-                                         " but offset ", expected_offset,
-                                         position == 0 ? " was expected (the file name's base "
-                                                         "offset)"
-                                                       : " or later was expected (the previous "
-                                                         "batch ended just before it)")};
+                                         " but offset ", expected_offset, " or later was expected (",
+                                         position == 0 ? "the file name's base offset"
+                                                       : "the previous batch ended just before it",
+                                         ")")};
         } else if (h.base_offset > expected_offset) {
           ++result.compacted_gaps;
         }
