@@ -5,8 +5,9 @@
 #
 # Starts stratad on ephemeral loopback ports (always stopped on exit), then runs the README's user
 # story (topic create, produce with keys, consume as JSON) and the other topic, produce and consume
-# options, the errors a user meets (existing topic, unknown topic, bad flags, no broker), and a
-# SIGTERM that must exit 0.
+# options, consumer groups (consume --group, group list/describe/reset-offsets/delete), the errors
+# a user meets (existing topic, unknown topic, bad flags, a live group, no broker), and a SIGTERM
+# that must exit 0.
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -53,8 +54,10 @@ expect_lines() {
   [[ $n -eq $1 ]] || fail "'$last' printed $n lines, expected $1"
 }
 
+# Consumer groups form without the default 3 s wait for more members.
+printf 'group_initial_rebalance_delay_ms = 0\n' >"$tmp/stratad.toml"
 "$stratad" --data-dir "$tmp/data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  >"$tmp/stratad.log" 2>&1 &
+  --config "$tmp/stratad.toml" >"$tmp/stratad.log" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 1 200); do
@@ -155,6 +158,73 @@ expect_rc 2
 run "$strata" produce nope --acks all </dev/null
 expect_rc 1
 expect_out "nope"
+
+# Consumer groups: consume as a member, committed offsets, describe, reset-offsets, delete.
+run "$strata" topic create clicks --partitions 3
+expect_rc 0
+run_stdin 'a:1\nb:2\nc:3\nd:4\ne:5\nf:6\n' "$strata" produce clicks --key-separator :
+expect_rc 0
+run "$strata" consume clicks --group web --format json
+expect_rc 0
+expect_lines 6
+run "$strata" consume clicks --group web
+expect_rc 0
+expect_lines 0  # everything was committed
+run "$strata" group list
+expect_rc 0
+expect_out "web"
+expect_out "Empty"
+run "$strata" group describe web
+expect_rc 0
+expect_out "total lag: 0"
+run_stdin 'g:7\n' "$strata" produce clicks --key-separator :
+run "$strata" group describe web
+expect_out "total lag: 1"
+run "$strata" group reset-offsets web --topic clicks --to earliest --dry-run
+expect_rc 0
+expect_out "dry run: nothing changed"
+run "$strata" consume clicks --group web
+expect_lines 1  # the dry run changed nothing
+run "$strata" group reset-offsets web --topic clicks --to earliest
+expect_rc 0
+expect_out "reset 3 partitions"
+run "$strata" consume clicks --group web
+expect_lines 7
+# A live member: reset and delete are refused with what to do; SIGTERM leaves cleanly (exit 0).
+"$strata" consume clicks --group web --follow >"$tmp/member.out" 2>&1 &
+member=$!
+for _ in $(seq 1 200); do
+  run "$strata" group describe web
+  [[ "$out" == *"1 member"* ]] && break
+  sleep 0.05
+done
+expect_out "1 member"
+expect_out "partitions: clicks-0 clicks-1 clicks-2"
+run "$strata" group reset-offsets web --topic clicks --to latest
+expect_rc 1
+expect_out "live member"
+expect_out "stop its consumers first"
+run "$strata" group delete web
+expect_rc 1
+expect_out "Stop the group's consumers"
+kill -TERM "$member"
+wait "$member" || fail "strata consume --group exited $? after SIGTERM"
+run "$strata" group describe web
+expect_out "0 members"
+run "$strata" group delete web
+expect_rc 0
+run "$strata" group describe web
+expect_rc 1
+expect_out "there is no group 'web'"
+run "$strata" consume clicks --group web --partition 0
+expect_rc 2
+expect_out "the group decides"
+run "$strata" consume clicks --group web --from 3
+expect_rc 1
+expect_out "reset-offsets"
+run "$strata" topic create __private
+expect_rc 1
+expect_out "reserved"
 
 # Delete removes the topic.
 run "$strata" topic delete logs

@@ -93,7 +93,8 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
 class Member {
  public:
   Member(const BrokerProcess& broker, const std::string& group, const std::string& topic,
-         std::function<void(client::GroupConsumerConfig&)> tweak = nullptr) {
+         std::function<void(client::GroupConsumerConfig&)> tweak = nullptr,
+         client::RebalanceListener* listener = nullptr) {
     client::GroupConsumerConfig config;
     config.bootstrap = broker.bootstrap();
     config.group_id = group;
@@ -102,13 +103,23 @@ class Member {
     config.heartbeat_interval_ms = 300;
     config.auto_commit_interval_ms = 200;
     if (tweak) tweak(config);
-    auto c = client::GroupConsumer::Create(config);
+    auto c = client::GroupConsumer::Create(config, listener);
     REQUIRE(c.ok());
     consumer_ = std::move(*c);
     REQUIRE(consumer_->Subscribe({topic}).ok());
     thread_ = std::thread([this] { Run(); });
   }
   ~Member() { Stop(); }
+
+  // Pauses polling (the consumer stays open) until Resume.
+  void Pause() { paused_.store(true); }
+  void Resume() { paused_.store(false); }
+  // Queues an async commit from the polling thread; its outcome shows in async_results().
+  void CommitAsyncSoon() { commit_async_.store(true); }
+  std::vector<absl::Status> async_results() const {
+    absl::MutexLock lock(&mu_);
+    return async_results_;
+  }
 
   // Stops polling and closes the consumer (commit, leave).
   void Stop() {
@@ -136,6 +147,16 @@ class Member {
  private:
   void Run() {
     while (!stop_.load()) {
+      if (paused_.load()) {
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
+      if (commit_async_.exchange(false)) {
+        consumer_->CommitAsync([this](absl::Status st) {
+          absl::MutexLock lock(&mu_);
+          async_results_.push_back(st);
+        });
+      }
       auto records = consumer_->Poll(100);
       absl::MutexLock lock(&mu_);
       if (!records.ok()) {
@@ -154,7 +175,10 @@ class Member {
   std::unique_ptr<client::GroupConsumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> commit_async_{false};
   mutable absl::Mutex mu_;
+  std::vector<absl::Status> async_results_ ABSL_GUARDED_BY(mu_);
   std::vector<TopicPartition> assignment_ ABSL_GUARDED_BY(mu_);
   int32_t generation_ ABSL_GUARDED_BY(mu_) = -1;
   std::vector<std::pair<int32_t, int64_t>> records_ ABSL_GUARDED_BY(mu_);
@@ -551,6 +575,70 @@ TEST_CASE("bad group requests get typed errors", "[groups][integration]") {
   CHECK(client::LeaveGroupCall(c, "g", member, std::nullopt, "done")->ok());
   CHECK(admin->DeleteGroup("g").ok());
   CHECK(absl::IsNotFound(admin->DescribeGroup("g").status()));
+}
+
+// Records the callbacks a member gets, and commits in OnPartitionsRevoked as applications do.
+class RecordingListener : public client::RebalanceListener {
+ public:
+  void OnPartitionsRevoked(const std::vector<TopicPartition>& p) override { Add("revoked", p); }
+  void OnPartitionsAssigned(const std::vector<TopicPartition>& p) override { Add("assigned", p); }
+  void OnPartitionsLost(const std::vector<TopicPartition>& p) override { Add("lost", p); }
+  std::vector<std::pair<std::string, size_t>> events() const {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  void Add(const char* what, const std::vector<TopicPartition>& p) {
+    absl::MutexLock lock(&mu_);
+    events_.emplace_back(what, p.size());
+  }
+  mutable absl::Mutex mu_;
+  std::vector<std::pair<std::string, size_t>> events_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_CASE("rebalance callbacks, async commits, and a member that stops polling is removed",
+          "[groups][integration]") {
+  TempDir dir;
+  BrokerProcess broker(dir.path() + "/data", GroupBrokerArgs(dir));
+  REQUIRE(Admin(broker)->CreateTopic("cb", 4).ok());
+  Produce(broker, "cb", 0, 100);
+  RecordingListener listener;
+  auto eager = [](client::GroupConsumerConfig& c) {
+    c.assignors = {"range"};
+    c.max_poll_interval_ms = 1500;
+  };
+  Member a(broker, "cbg", "cb", eager, &listener);
+  REQUIRE(WaitFor([&] { return a.assignment().size() == 4; }, 30s));
+  CHECK(listener.events() == std::vector<std::pair<std::string, size_t>>{{"assigned", 4}});
+  REQUIRE(WaitFor([&] { return a.records().size() == 100; }, 30s));
+
+  // An async commit reports its outcome through its callback, in a later Poll.
+  a.CommitAsyncSoon();
+  REQUIRE(WaitFor([&] { return !a.async_results().empty(); }, 10s));
+  CHECK(a.async_results()[0].ok());
+  auto committed = Admin(broker)->GroupOffsets("cbg");
+  REQUIRE(committed.ok());
+  int64_t sum = 0;
+  for (const auto& [tp, c] : *committed) sum += c.offset;
+  CHECK(sum == 100);
+
+  // A second member: the eager protocol revokes all four, then assigns two.
+  Member b(broker, "cbg", "cb", eager);
+  REQUIRE(WaitFor([&] { return Balanced({&a, &b}, 4, 2); }, 30s));
+  auto events = listener.events();
+  REQUIRE(events.size() >= 3);
+  CHECK(events[1] == std::make_pair(std::string("revoked"), size_t{4}));
+  CHECK(events.back() == std::make_pair(std::string("assigned"), size_t{2}));
+
+  // b stops calling Poll: after max_poll_interval_ms it leaves, and a takes everything.
+  b.Pause();
+  CHECK(WaitFor([&] { return a.assignment().size() == 4; }, 30s));
+  // When b polls again it learns it lost its partitions, and rejoins.
+  b.Resume();
+  CHECK(WaitFor([&] { return Balanced({&a, &b}, 4, 2); }, 30s));
+  CHECK(a.error().ok());
+  CHECK(b.error().ok());
 }
 
 TEST_CASE("group metrics: committed offset, lag and the age of the oldest unconsumed record",
