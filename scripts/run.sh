@@ -11,18 +11,36 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
 
 mkdir -p strata-data
-cat <<'TXT'
 
-== Starting stratad: native protocol on 127.0.0.1:9292, metrics on http://127.0.0.1:9300/metrics,
+# The addresses stratad will use, so the commands below reach it (flags win over the defaults).
+listen=127.0.0.1:9292
+metrics=127.0.0.1:9300
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --listen) listen=${args[i + 1]:-$listen} ;;
+    --listen=*) listen=${args[i]#--listen=} ;;
+    --metrics-listen) metrics=${args[i + 1]:-$metrics} ;;
+    --metrics-listen=*) metrics=${args[i]#--metrics-listen=} ;;
+  esac
+done
+strata="build/client/strata"
+if [ "$listen" != "127.0.0.1:9292" ]; then strata="build/client/strata --bootstrap $listen"; fi
+
+cat <<TXT
+
+== Starting stratad: native protocol on $listen, metrics on http://$metrics/metrics,
    data in ./strata-data. Ctrl-C stops it cleanly.
 
 In another terminal, try:
-  build/client/strata topic create orders --partitions 8
-  printf 'k1:hello\nk2:world\n' | build/client/strata produce orders --key-separator :
-  build/client/strata consume orders --from earliest --count 2 --format json
-  build/client/strata topic describe orders
-  build/client/strata bench produce --duration 5          # throughput and latency, live broker
-  curl -s http://127.0.0.1:9300/metrics | grep strata_partition
+  $strata topic create orders --partitions 8
+  printf 'k1:hello\nk2:world\n' | $strata produce orders --key-separator :
+  $strata consume orders --from earliest --count 2 --format json
+  $strata consume orders --group billing          # as a member of consumer group billing
+  $strata group describe billing                  # its members, committed offsets, lag
+  $strata topic describe orders
+  $strata bench produce --duration 5          # throughput and latency, live broker
+  curl -s http://$metrics/metrics | grep strata_partition
   build/client/strata log verify strata-data/orders-0     # offline check (stop stratad first)
   build/client/strata --help
 
