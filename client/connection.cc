@@ -122,6 +122,10 @@ absl::Status Connection::ConnectSocket(const HostPort& hp) {
       Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
   asio::ip::tcp::resolver resolver(io_->ctx);
   bool done = false;
+  // The address as tried, default port included ("127.0.0.1" is shown as 127.0.0.1:9292).
+  const std::string shown = hp.host.find(':') != std::string::npos
+                                ? absl::StrCat("[", hp.host, "]:", hp.port)
+                                : absl::StrCat(hp.host, ":", hp.port);
   std::error_code ec;
   asio::ip::tcp::resolver::results_type endpoints;
   resolver.async_resolve(hp.host, std::to_string(hp.port),
@@ -136,12 +140,12 @@ absl::Status Connection::ConnectSocket(const HostPort& hp) {
     io_->ctx.run();
     broken_ = true;
     return absl::UnavailableError(
-        CannotReachMessage(address_, "could not resolve the host name in time"));
+        CannotReachMessage(shown, "could not resolve the host name in time"));
   }
   if (ec) {
     broken_ = true;
     return absl::UnavailableError(CannotReachMessage(
-        address_, absl::StrCat("cannot resolve host '", hp.host, "': ", Reason(ec))));
+        shown, absl::StrCat("cannot resolve host '", hp.host, "': ", Reason(ec))));
   }
   done = false;
   asio::async_connect(io_->socket, endpoints,
@@ -152,11 +156,11 @@ absl::Status Connection::ConnectSocket(const HostPort& hp) {
   if (!io_->RunUntil(done, deadline)) {
     broken_ = true;
     return absl::UnavailableError(CannotReachMessage(
-        address_, absl::StrCat("no answer within ", options_.connect_timeout_ms, " ms")));
+        shown, absl::StrCat("no answer within ", options_.connect_timeout_ms, " ms")));
   }
   if (ec) {
     broken_ = true;
-    return absl::UnavailableError(CannotReachMessage(address_, Reason(ec)));
+    return absl::UnavailableError(CannotReachMessage(shown, Reason(ec)));
   }
   std::error_code ignored;
   io_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);

@@ -232,7 +232,10 @@ expect_rc 0
 run "$strata" topic list
 [[ "$out" != *logs* ]] || fail "deleted topic still listed"
 
-# SIGTERM: clean exit 0; the data survives a restart.
+# SIGTERM: clean exit 0; the data survives a restart, and a --follow consumer carries on.
+"$strata" consume orders --follow >"$tmp/follow.out" 2>"$tmp/follow.err" &
+follower=$!
+sleep 0.5
 kill -TERM "$pid"
 wait "$pid" || fail "stratad exited $? after SIGTERM"
 pid=
@@ -247,6 +250,17 @@ for _ in $(seq 1 200); do
 done
 expect_rc 0
 expect_lines 2
+run_stdin 'k9:after-restart\n' "$strata" produce orders --key-separator :
+expect_rc 0
+for _ in $(seq 1 100); do
+  grep -q after-restart "$tmp/follow.out" && break
+  sleep 0.1
+done
+out=$(cat "$tmp/follow.err")
+grep -q after-restart "$tmp/follow.out" || fail "consume --follow did not carry on after a restart"
+expect_out "retrying until it is back"
+kill "$follower"
+wait "$follower" 2>/dev/null || true
 
 # No broker: a message that says what to do.
 kill -TERM "$pid"
@@ -255,5 +269,8 @@ pid=
 run "$strata" topic list
 expect_rc 1
 expect_out "is stratad running?"
+run "$strata" --bootstrap 127.0.0.1 topic list
+expect_rc 1
+expect_out "cannot reach 127.0.0.1:9292"
 
 echo "cli_broker_test: ok"

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -287,14 +288,30 @@ absl::Status Consume(const BrokerOptions& options, const ConsumeOptions& consume
 
   Progress progress(err, options.progress, "consumed");
   int64_t printed = 0;
+  bool waiting_for_broker = false;
   for (;;) {
     if (consume.count >= 0 && printed >= consume.count) break;
     if (!consume.follow) {
       STRATA_ASSIGN_OR_RETURN(bool done, finished());
       if (done) break;
     }
-    STRATA_ASSIGN_OR_RETURN(std::vector<client::ConsumerRecord> records,
-                            consumer->Poll(consume.poll_timeout_ms));
+    auto polled = consumer->Poll(consume.poll_timeout_ms);
+    if (!polled.ok() && absl::IsUnavailable(polled.status()) && consume.follow) {
+      // A broker restart is not the end of a --follow: say so once, then keep trying.
+      if (!waiting_for_broker) {
+        progress.Done();
+        err << "strata consume: " << polled.status().message() << "; retrying until it is back"
+            << std::endl;
+        waiting_for_broker = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    STRATA_ASSIGN_OR_RETURN(std::vector<client::ConsumerRecord> records, std::move(polled));
+    if (waiting_for_broker) {
+      err << "strata consume: reconnected" << std::endl;
+      waiting_for_broker = false;
+    }
     progress.Done();  // records and the progress line share a terminal
     for (const client::ConsumerRecord& r : records) {
       if (!consume.follow && r.offset >= ends[r.partition]) continue;
