@@ -313,9 +313,11 @@ TEST_CASE("a waiting fetch wakes within milliseconds of a produce", "[broker][pr
     CHECK(view->records.size() > 0);
   }
   std::sort(wake_ms.begin(), wake_ms.end());
-  // The produce round trip plus the wake-up; a missed wake-up would take the full 10 s.
+  // The produce round trip plus the wake-up: about a millisecond here. A missed wake-up would take
+  // the full 10 s, and a broker that polled parked fetches every N ms would show about N/2, so the
+  // bound is tight enough to tell them apart yet leaves room for a loaded sanitizer build.
   INFO("median produce-to-fetch-response ms: " << wake_ms[2]);
-  CHECK(wake_ms[2] < 100);
+  CHECK(wake_ms[2] < 25);
   // And without data the fetch answers empty after max_wait_ms, not before.
   const auto start = std::chrono::steady_clock::now();
   auto empty = Fetch(consumer, "wake", 0, 5, /*max_wait_ms=*/300);
