@@ -176,7 +176,6 @@ class GroupCoordinator {
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t member_seq_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_expiry_check_ms_ = 0;  // ticker thread only
 
   absl::Notification stop_;
