@@ -383,6 +383,14 @@ int main(int argc, char** argv) {
   stream.resize(stream.size() - 3);
   w.Write("fuzz_frame", stream);
   w.Write("fuzz_fetch_body", FetchBody(batches));
+  // fuzz_consumer_protocol: a selector byte (0 subscription, 1 assignment), then the bytes.
+  for (const auto& [selector, bytes] :
+       {std::pair{std::byte{0}, Subscription()}, std::pair{std::byte{1}, Assignment()},
+        std::pair{std::byte{1}, Bytes{}}}) {
+    Bytes seed{selector};
+    seed.insert(seed.end(), bytes.begin(), bytes.end());
+    w.Write("fuzz_consumer_protocol", seed);
+  }
   std::printf("fuzz_seeds: wrote %d seeds under %s\n", w.total(), argv[1]);
   return 0;
 }
