@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "broker/request_handler.h"
+#include "common/logging.h"
 #include "consumer_offsets/coordinator.h"
 #include "io/memory_file_system.h"
 #include "log/batch.h"
@@ -252,6 +253,13 @@ bool IsGroupApi(uint16_t api_key) {
 
 }  // namespace
 }  // namespace strata::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // The coordinator logs every rebalance and expiry at INFO: thousands of lines a second here.
+  // Warnings and errors still show.
+  strata::SetLogLevel(strata::LogLevel::kWarn);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
