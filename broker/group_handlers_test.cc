@@ -25,9 +25,9 @@ struct Fixture {
     consumer_offsets::CoordinatorConfig config;
     config.offsets_topic.partitions = 1;
     config.offsets_topic.segment_bytes = 1 << 20;
-    groups = consumer_offsets::GroupCoordinator::Open(topics.get(), config,
-                                                      {.start_ticker = false})
-                 .value();
+    consumer_offsets::CoordinatorOptions options;
+    options.start_ticker = false;
+    groups = consumer_offsets::GroupCoordinator::Open(topics.get(), config, options).value();
     services.topics = topics.get();
     services.metrics = &metrics;
     services.groups = groups.get();
