@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/fetch_body.h"
@@ -17,10 +18,18 @@ Response FinishResponse(const protocol::Frame& request, const flatbuffers::FlatB
                         bool has_error) {
   Response r;
   r.has_error = has_error;
-  // Responses are far below frame_bytes_max (Fetch records travel outside the FlatBuffer).
-  r.head = protocol::EncodeFrame(request.correlation_id, request.api_key, request.api_version,
-                                 protocol::BuilderBytes(b))
-               .value();
+  // Fetch records travel outside the FlatBuffer, but a request may still ask for more than a frame
+  // holds: entries that share one table or string cost the request 4 bytes each and the response
+  // a copy each (LeaveGroup echoing a long member id, DescribeGroups naming one group many times).
+  auto head = protocol::EncodeFrame(request.correlation_id, request.api_key, request.api_version,
+                                    protocol::BuilderBytes(b));
+  if (!head.ok()) {
+    return ErrorFrame(request, fb::ErrorCode::INVALID_REQUEST,
+                      absl::StrCat("the response would be ", b.GetSize(),
+                                   " bytes, over the frame limit of ", limits::frame_bytes_max,
+                                   "; ask for fewer entries"));
+  }
+  r.head = std::move(*head);
   return r;
 }
 

@@ -24,7 +24,10 @@ PartitionsOffset BuildPartitions(flatbuffers::FlatBufferBuilder& fbb,
   std::vector<flatbuffers::Offset<fb::TopicPartitions>> tables;
   for (const auto& [topic, indexes] : by_topic) {
     const std::vector<int32_t> sorted(indexes.begin(), indexes.end());
-    tables.push_back(fb::CreateTopicPartitionsDirect(fbb, topic.c_str(), &sorted));
+    // CreateString(std::string), not the Direct helper's c_str(): a name is its bytes, and one
+    // the decoder accepted with a NUL in it must encode unchanged.
+    tables.push_back(
+        fb::CreateTopicPartitions(fbb, fbb.CreateString(topic), fbb.CreateVector(sorted)));
   }
   return fbb.CreateVector(tables);
 }

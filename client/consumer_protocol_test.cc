@@ -90,6 +90,26 @@ TEST_CASE("an assignment round trips") {
   CHECK(decoded->user_data == "sticky");
 }
 
+// Found by fuzz_consumer_protocol: the encoder cut topic names at the first NUL (c_str()), so
+// an assignment that decoded re-encoded to a different one, or to one the decoder refuses.
+TEST_CASE("topic names with NUL bytes survive encoding") {
+  const std::string nul("\0", 1);
+  const std::string inner("a\0b", 3);
+  MemberAssignment a;
+  a.partitions = {{nul, 0}, {inner, 2}};
+  auto decoded = DecodeAssignment(EncodeAssignment(a));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->partitions == std::vector<TopicPartition>{{nul, 0}, {inner, 2}});
+
+  MemberSubscription s;
+  s.topics = {inner};
+  s.owned_partitions = {{inner, 1}};
+  auto sub = DecodeSubscription(EncodeSubscription(s));
+  REQUIRE(sub.ok());
+  CHECK(sub->topics == std::vector<std::string>{inner});
+  CHECK(sub->owned_partitions == std::vector<TopicPartition>{{inner, 1}});
+}
+
 TEST_CASE("an empty assignment: encoded, or no bytes at all") {
   auto encoded = DecodeAssignment(EncodeAssignment({}));
   REQUIRE(encoded.ok());

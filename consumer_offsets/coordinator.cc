@@ -494,16 +494,17 @@ void GroupCoordinator::ExpireOffsets() {
   for (auto& [id, writes] : tombstones) {
     LogEvent(LogLevel::kInfo, absl::StrCat("expiring ", writes.size(), " committed offsets of group ",
                                            id));
-    store_->Write(id, std::move(writes), now, [this, id](GroupResult r) {
+    // `group = id`, not `id`: clang 14 cannot capture a structured binding (C++20's P1091).
+    store_->Write(id, std::move(writes), now, [this, group = id](GroupResult r) {
       if (!r.ok()) {
-        LogEvent(LogLevel::kWarn, absl::StrCat("expiring the offsets of group ", id,
+        LogEvent(LogLevel::kWarn, absl::StrCat("expiring the offsets of group ", group,
                                                " failed: ", r.message));
         return;
       }
       absl::MutexLock lock(&mu_);
-      auto it = groups_.find(id);
+      auto it = groups_.find(group);
       if (it != groups_.end() && it->second.group->state() == GroupState::kEmpty &&
-          !store_->HasOffsets(id)) {
+          !store_->HasOffsets(group)) {
         groups_.erase(it);
       }
     });

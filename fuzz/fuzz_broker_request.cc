@@ -4,6 +4,13 @@
 // every error path runs, with ASan and UBSan watching. The broker promises that no input crashes
 // it (broker/request_handler.h); this target holds it to that.
 //
+// The consumer group APIs run against a GroupCoordinator over the same TopicManager, with clocks
+// the target controls and no ticker thread. A group request (api_key 10 to 19) starts from two
+// groups, so that its handler gets past "no such group": "g", Empty, with offsets committed for
+// t-0 and t-1, and "s", Stable at generation 1 with one static member (group_instance_id "i1",
+// protocol type "consumer", assignor "range"). Member ids are random, so a fuzzed request can
+// reach a member only through its group_instance_id.
+//
 // Input: byte 0 the api_key (values past the last API test UNSUPPORTED_API), byte 1 the
 // api_version (0, the one served, unless it is 0xff), then the request body.
 //
@@ -18,12 +25,16 @@
 #include <vector>
 
 #include "broker/request_handler.h"
+#include "common/logging.h"
+#include "consumer_offsets/coordinator.h"
 #include "io/memory_file_system.h"
 #include "log/batch.h"
 #include "protocol/api.h"
 #include "protocol/fetch_body.h"
 #include "protocol/frame.h"
+#include "protocol/groups_generated.h"
 #include "protocol/message.h"
+#include "protocol/offsets_generated.h"
 
 namespace strata::fuzz {
 namespace {
@@ -79,19 +90,74 @@ std::vector<std::byte> SeedBatch() {
   return builder.Build().value();
 }
 
-// Runs the request to completion. Fetch long-polls and acks=all waits for an fsync that nothing
-// here would make; when the request parks, the broker is told to stop (as on shutdown) and every
-// log is flushed, which ends both waits.
-broker::Response Run(broker::RequestHandler& handler, const protocol::Frame& frame,
-                     std::span<std::byte> body, partition::TopicManager& topics,
-                     broker::FetchWaiters& waiters, std::atomic<bool>& stopping) {
-  asio::io_context io;
+// The coordinator's clocks: fixed unless the target moves them, so a run does not depend on when
+// it happens.
+struct Clocks {
+  int64_t wall_ms = 1'700'000'000'000;
+  int64_t mono_ms = 1'000'000;
+};
+
+// Puts groups "g" and "s" (described above) into the coordinator. Aborts if it cannot: that is
+// the harness failing, not the input.
+void SeedGroups(consumer_offsets::GroupCoordinator& groups,
+                const consumer_offsets::CoordinatorConfig& config, Clocks& clocks) {
+  using namespace consumer_offsets;
+  std::optional<CommitOutcome> committed;
+  groups.CommitOffsets("g", "", std::nullopt, -1, {{"t", 0, 1, "m"}, {"t", 1, 0, ""}},
+                       [&](CommitOutcome o) { committed = std::move(o); });
+  // The offsets topic flushes on every append and there is no flusher: durable at once.
+  if (!committed.has_value() || !committed->group.ok()) std::abort();
+  for (const auto& e : committed->entries) {
+    if (!e.ok()) std::abort();
+  }
+
+  JoinRequest join;
+  join.group_instance_id = "i1";
+  join.client_id = "cli";
+  join.session_timeout_ms = 10'000;
+  join.rebalance_timeout_ms = 30'000;
+  join.protocol_type = "consumer";
+  join.protocols = {{"range", "subscription"}};
+  std::optional<JoinResult> joined;
+  groups.JoinGroup("s", std::move(join), [&](JoinResult r) { joined = std::move(r); });
+  // The first member of an Empty group waits out the initial rebalance delay.
+  clocks.mono_ms += config.group.initial_rebalance_delay_ms;
+  groups.TEST_Tick();
+  if (!joined.has_value() || !joined->result.ok() || joined->generation != 1) std::abort();
+
+  SyncRequest sync;
+  sync.member_id = joined->member_id;
+  sync.group_instance_id = "i1";
+  sync.generation = joined->generation;
+  sync.assignments = {{joined->member_id, "assignment"}};
+  std::optional<SyncResult> synced;
+  groups.SyncGroup("s", std::move(sync), [&](SyncResult r) { synced = std::move(r); });
+  if (!synced.has_value() || !synced->result.ok()) std::abort();
+}
+
+// Runs the request to completion. A JoinGroup or SyncGroup may wait for other members: time is
+// moved past every session and rebalance timeout (int32 milliseconds) and the coordinator ticks,
+// as its ticker would. Fetch long-polls and acks=all waits for an fsync that nothing here would
+// make; when the request is still parked, the broker is told to stop (as on shutdown): every log
+// is flushed, fetch waiters are woken and the coordinator fails what still waits. That ends every
+// wait; a request that still has no response is a coroutine parked forever, and aborts.
+broker::Response Run(asio::io_context& io, broker::RequestHandler& handler,
+                     const protocol::Frame& frame, std::span<std::byte> body,
+                     partition::TopicManager& topics, broker::FetchWaiters& waiters,
+                     consumer_offsets::GroupCoordinator& groups, Clocks& clocks,
+                     std::atomic<bool>& stopping) {
   std::optional<broker::Response> response;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> { response = co_await handler.Handle(frame, body); },
       asio::detached);
   io.poll();
+  if (!response.has_value()) {
+    clocks.mono_ms += int64_t{1} << 32;
+    clocks.wall_ms += int64_t{1} << 32;  // past offsets retention too: expiry runs
+    groups.TEST_Tick();
+    io.poll();
+  }
   if (!response.has_value()) {
     stopping.store(true);
     waiters.NotifyAll();
@@ -103,18 +169,110 @@ broker::Response Run(broker::RequestHandler& handler, const protocol::Frame& fra
         if (part.ok()) (void)(*part)->log().Flush();
       }
     }
+    groups.Shutdown();
     io.run();
   }
   if (!response.has_value()) std::abort();  // the handler never finished
   return std::move(*response);
 }
 
+template <typename Table>
+const Table* Verified(std::span<const std::byte> body) {
+  auto t = protocol::VerifyBody<Table>(body, "fuzz");
+  if (!t.ok()) std::abort();
+  return *t;
+}
+
+template <typename T>
+size_t Count(const flatbuffers::Vector<T>* v) {
+  return v == nullptr ? 0 : v->size();
+}
+
+// A response answers each of a request's `want` entries, or is an error without entries (an
+// ErrorResponse: the request failed verification, or its answer would not fit in a frame).
+void CheckAnswers(protocol::fb::ErrorCode code, size_t got, size_t want) {
+  if (got != want && !(got == 0 && code != protocol::fb::ErrorCode::NONE)) std::abort();
+}
+
+// A group API's response verifies as its own table (an ErrorResponse does too: its fields are
+// every response's first two), and when the request verified it answers every entry of it.
+void CheckGroupResponse(uint16_t api_key, std::span<const std::byte> request,
+                        std::span<const std::byte> response) {
+  namespace fb = protocol::fb;
+  using protocol::ApiKey;
+  switch (static_cast<ApiKey>(api_key)) {
+    case ApiKey::kFindCoordinator: Verified<fb::FindCoordinatorResponse>(response); break;
+    case ApiKey::kJoinGroup: {
+      const auto* r = Verified<fb::JoinGroupResponse>(response);
+      if (r->error_code() != fb::ErrorCode::NONE) break;
+      // A member of a generation, which knows its leader; only the leader gets the members.
+      if (r->generation_id() < 1 || Count(r->member_id()) == 0 || Count(r->leader()) == 0) {
+        std::abort();
+      }
+      const bool leader = r->member_id()->string_view() == r->leader()->string_view();
+      if (leader != (Count(r->members()) > 0)) std::abort();
+      break;
+    }
+    case ApiKey::kSyncGroup: Verified<fb::SyncGroupResponse>(response); break;
+    case ApiKey::kHeartbeat: Verified<fb::HeartbeatResponse>(response); break;
+    case ApiKey::kLeaveGroup: {
+      const auto* r = Verified<fb::LeaveGroupResponse>(response);
+      auto req = protocol::VerifyBody<fb::LeaveGroupRequest>(request, "fuzz");
+      if (req.ok()) CheckAnswers(r->error_code(), Count(r->members()), Count((*req)->members()));
+      break;
+    }
+    case ApiKey::kOffsetCommit: {
+      const auto* r = Verified<fb::OffsetCommitResponse>(response);
+      auto req = protocol::VerifyBody<fb::OffsetCommitRequest>(request, "fuzz");
+      if (!req.ok()) break;
+      CheckAnswers(r->error_code(), Count(r->topics()), Count((*req)->topics()));
+      for (size_t i = 0; i < Count(r->topics()); ++i) {
+        if (Count(r->topics()->Get(i)->partitions()) !=
+            Count((*req)->topics()->Get(i)->partitions())) {
+          std::abort();
+        }
+      }
+      break;
+    }
+    case ApiKey::kOffsetFetch: Verified<fb::OffsetFetchResponse>(response); break;
+    case ApiKey::kListGroups: Verified<fb::ListGroupsResponse>(response); break;
+    case ApiKey::kDescribeGroups: {
+      const auto* r = Verified<fb::DescribeGroupsResponse>(response);
+      auto req = protocol::VerifyBody<fb::DescribeGroupsRequest>(request, "fuzz");
+      if (req.ok()) CheckAnswers(r->error_code(), Count(r->groups()), Count((*req)->groups()));
+      break;
+    }
+    case ApiKey::kDeleteGroups: {
+      const auto* r = Verified<fb::DeleteGroupsResponse>(response);
+      auto req = protocol::VerifyBody<fb::DeleteGroupsRequest>(request, "fuzz");
+      if (req.ok()) CheckAnswers(r->error_code(), Count(r->results()), Count((*req)->groups()));
+      break;
+    }
+    default: break;
+  }
+}
+
+bool IsGroupApi(uint16_t api_key) {
+  return api_key >= uint16_t(protocol::ApiKey::kFindCoordinator) &&
+         api_key <= uint16_t(protocol::ApiKey::kDeleteGroups);
+}
+
 }  // namespace
 }  // namespace strata::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // The coordinator logs every rebalance and expiry at INFO: thousands of lines a second here.
+  // Warnings and errors still show.
+  strata::SetLogLevel(strata::LogLevel::kWarn);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
   if (size < 2) return 0;
+  // Outlives the coordinator and the topics, so that nothing they complete late posts to a
+  // destroyed io_context.
+  asio::io_context io;
   fuzz::CappedFileSystem fs;
   auto topics = partition::TopicManager::Open(&fs, "/data").value();
   partition::TopicConfig config;
@@ -126,6 +284,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!topics->GetPartition("t", 0).value()->Append(batch, 0).ok()) std::abort();
   }
   auto producer_ids = broker::ProducerIdAllocator::Open(&fs, "/data").value();
+  // Small, as topic "t" is: 2 partitions of 64 KiB segments (preallocating 1 MiB ones made every
+  // group input several times slower).
+  consumer_offsets::CoordinatorConfig group_config;
+  group_config.offsets_topic.partitions = 2;
+  group_config.offsets_topic.segment_bytes = 64 << 10;
+  fuzz::Clocks clocks;
+  consumer_offsets::CoordinatorOptions group_options{.start_ticker = false};
+  group_options.wall_clock = [&clocks] { return clocks.wall_ms; };
+  group_options.monotonic_clock = [&clocks] { return clocks.mono_ms; };
+  auto groups =
+      consumer_offsets::GroupCoordinator::Open(topics.get(), group_config, group_options).value();
+  if (fuzz::IsGroupApi(data[0])) fuzz::SeedGroups(*groups, group_config, clocks);
   broker::FetchWaiters waiters;
   broker::BrokerMetrics metrics;
   std::atomic<bool> stopping{false};
@@ -134,6 +304,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   services.producer_ids = producer_ids.get();
   services.fetch_waiters = &waiters;
   services.metrics = &metrics;
+  services.groups = groups.get();
   services.advertised = {"127.0.0.1", 9292};
   services.stopping = &stopping;
   broker::RequestHandler handler(services);
@@ -147,7 +318,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   frame.api_version = data[1] == 0xff ? 1 : 0;
   frame.body = body;
   frame.frame_bytes = protocol::kFrameHeaderBytes + body.size();
-  broker::Response response = fuzz::Run(handler, frame, body, *topics, waiters, stopping);
+  broker::Response response =
+      fuzz::Run(io, handler, frame, body, *topics, waiters, *groups, clocks, stopping);
 
   // Every response must be one well-formed frame answering this request: the head, then for a
   // Fetch the records, whose body the client's decoder accepts.
@@ -165,7 +337,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         ? protocol::ParseFetchResponseBody(f.body).ok()
                         : protocol::VerifyBody<protocol::fb::ErrorResponse>(f.body, "response").ok();
     if (!ok) std::abort();
+    fuzz::CheckGroupResponse(frame.api_key, body, f.body);
   }
+  groups.reset();  // fails anything still waiting (nothing should be)
   (void)topics->Close();
   return 0;
 }

@@ -19,13 +19,16 @@
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/configs_generated.h"
+#include "protocol/consumer_protocol_generated.h"
 #include "protocol/fetch_body.h"
 #include "protocol/fetch_generated.h"
 #include "protocol/frame.h"
+#include "protocol/groups_generated.h"
 #include "protocol/init_producer_id_generated.h"
 #include "protocol/list_offsets_generated.h"
 #include "protocol/message.h"
 #include "protocol/metadata_generated.h"
+#include "protocol/offsets_generated.h"
 #include "protocol/produce_generated.h"
 #include "protocol/topics_generated.h"
 
@@ -94,11 +97,149 @@ std::vector<Bytes> Batches() {
   return out;
 }
 
+// The consumer protocol's bytes (consumer_protocol.fbs), as client/consumer_protocol.cc encodes
+// them: a subscription to "t" owning t-0, and an assignment of t-0 and t-1.
+Bytes Subscription() {
+  flatbuffers::FlatBufferBuilder b;
+  const std::vector<int32_t> owned{0};
+  auto topics = b.CreateVectorOfStrings({"other", "t"});
+  auto parts = b.CreateVector({fb::CreateTopicPartitionsDirect(b, "t", &owned)});
+  const std::string user_data = "sticky-user-data";
+  b.Finish(fb::CreateConsumerSubscription(
+      b, topics, parts, 3,
+      b.CreateVector(reinterpret_cast<const uint8_t*>(user_data.data()), user_data.size())));
+  return Finished(b);
+}
+
+Bytes Assignment() {
+  flatbuffers::FlatBufferBuilder b;
+  const std::vector<int32_t> partitions{0, 1};
+  auto parts = b.CreateVector({fb::CreateTopicPartitionsDirect(b, "t", &partitions)});
+  b.Finish(fb::CreateConsumerAssignment(b, parts));
+  return Finished(b);
+}
+
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> ToVector(flatbuffers::FlatBufferBuilder& b,
+                                                            const Bytes& bytes) {
+  return b.CreateVector(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
 struct Request {
   ApiKey key;
   std::string target;  // fuzz_request_<target>
   Bytes body;
 };
+
+// Consumer group requests. fuzz_broker_request starts every group request from a coordinator
+// holding group "g" (Empty, offsets committed for t-0 and t-1) and group "s" (Stable at generation
+// 1, one static member with group_instance_id "i1"); these name both, and groups that do not exist.
+void GroupRequests(std::vector<Request>& out) {
+  const Bytes subscription = Subscription();
+  const Bytes assignment = Assignment();
+  for (const char* key : {"g", "s", ""}) {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateFindCoordinatorRequest(b, b.CreateString(key)));
+    out.push_back({ApiKey::kFindCoordinator, "find_coordinator", Finished(b)});
+  }
+  // A new dynamic member (MEMBER_ID_REQUIRED), a known one, the static member of "s" rejoining
+  // (replaces it), and a new static member of "s" (starts a rebalance that waits for "i1").
+  struct Join {
+    const char* group;
+    const char* member;
+    const char* instance;
+  };
+  for (const Join& j : {Join{"g2", "", nullptr}, Join{"g", "cli-0000000000000001", nullptr},
+                        Join{"s", "", "i1"}, Join{"s", "", "i2"}}) {
+    flatbuffers::FlatBufferBuilder b;
+    auto protocols = b.CreateVector(
+        {fb::CreateJoinGroupProtocol(b, b.CreateString("cooperative-sticky"),
+                                     ToVector(b, subscription)),
+         fb::CreateJoinGroupProtocol(b, b.CreateString("range"), ToVector(b, subscription))});
+    b.Finish(fb::CreateJoinGroupRequest(
+        b, b.CreateString(j.group), 10000, 30000, b.CreateString(j.member),
+        j.instance != nullptr ? b.CreateString(j.instance) : 0, b.CreateString("consumer"),
+        protocols, b.CreateString("cli"), b.CreateString("starting")));
+    out.push_back({ApiKey::kJoinGroup, "join_group", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto assignments = b.CreateVector(
+        {fb::CreateSyncGroupAssignment(b, b.CreateString("cli-0000000000000001"),
+                                       ToVector(b, assignment)),
+         fb::CreateSyncGroupAssignment(b, b.CreateString("cli-0000000000000002"))});
+    b.Finish(fb::CreateSyncGroupRequest(b, b.CreateString("s"), 1,
+                                        b.CreateString("cli-0000000000000001"),
+                                        b.CreateString("i1"), b.CreateString("consumer"),
+                                        b.CreateString("range"), assignments));
+    out.push_back({ApiKey::kSyncGroup, "sync_group", Finished(b)});
+  }
+  for (const char* group : {"s", "g"}) {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateHeartbeatRequest(b, b.CreateString(group), 1,
+                                        b.CreateString("cli-0000000000000001"),
+                                        b.CreateString("i1")));
+    out.push_back({ApiKey::kHeartbeat, "heartbeat", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto members = b.CreateVector(
+        {fb::CreateLeaveGroupMember(b, b.CreateString(""), b.CreateString("i1"),
+                                    b.CreateString("shutting down")),
+         fb::CreateLeaveGroupMember(b, b.CreateString("cli-0000000000000001"))});
+    b.Finish(fb::CreateLeaveGroupRequest(b, b.CreateString("s"), members));
+    out.push_back({ApiKey::kLeaveGroup, "leave_group", Finished(b)});
+  }
+  // An admin commit to the Empty group, and a member's commit to the Stable one.
+  for (const char* group : {"g", "s"}) {
+    const bool admin = group[0] == 'g';
+    flatbuffers::FlatBufferBuilder b;
+    auto parts = b.CreateVector(
+        {fb::CreateOffsetCommitPartition(b, 0, 7, b.CreateString("processed")),
+         fb::CreateOffsetCommitPartition(b, 1, 0), fb::CreateOffsetCommitPartition(b, 5, 1)});
+    auto topics = b.CreateVector(
+        {fb::CreateOffsetCommitTopic(b, b.CreateString("t"), parts),
+         fb::CreateOffsetCommitTopic(b, b.CreateString("missing"))});
+    b.Finish(fb::CreateOffsetCommitRequest(
+        b, b.CreateString(group), admin ? -1 : 1,
+        b.CreateString(admin ? "" : "cli-0000000000000001"), admin ? 0 : b.CreateString("i1"),
+        topics));
+    out.push_back({ApiKey::kOffsetCommit, "offset_commit", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateOffsetFetchRequest(b, b.CreateString("g")));
+    out.push_back({ApiKey::kOffsetFetch, "offset_fetch", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    const std::vector<int32_t> partitions{0, 1, 5};
+    auto topics = b.CreateVector({fb::CreateOffsetFetchTopicDirect(b, "t", &partitions),
+                                  fb::CreateOffsetFetchTopicDirect(b, "missing", &partitions)});
+    b.Finish(fb::CreateOffsetFetchRequest(b, b.CreateString("s"),
+                                          b.CreateString("cli-0000000000000001"), 1, topics));
+    out.push_back({ApiKey::kOffsetFetch, "offset_fetch", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateListGroupsRequest(b));
+    out.push_back({ApiKey::kListGroups, "list_groups", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateListGroupsRequest(b, b.CreateVectorOfStrings({"Stable", "Empty"})));
+    out.push_back({ApiKey::kListGroups, "list_groups", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateDescribeGroupsRequest(b, b.CreateVectorOfStrings({"g", "s", "missing"})));
+    out.push_back({ApiKey::kDescribeGroups, "describe_groups", Finished(b)});
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateDeleteGroupsRequest(b, b.CreateVectorOfStrings({"g", "s", "missing"})));
+    out.push_back({ApiKey::kDeleteGroups, "delete_groups", Finished(b)});
+  }
+}
 
 std::vector<Request> Requests(const std::vector<Bytes>& batches) {
   std::vector<Request> out;
@@ -182,6 +323,7 @@ std::vector<Request> Requests(const std::vector<Bytes>& batches) {
     b.Finish(fb::CreateListOffsetsRequest(b, topics));
     out.push_back({ApiKey::kListOffsets, "list_offsets", Finished(b)});
   }
+  GroupRequests(out);
   return out;
 }
 
@@ -241,6 +383,14 @@ int main(int argc, char** argv) {
   stream.resize(stream.size() - 3);
   w.Write("fuzz_frame", stream);
   w.Write("fuzz_fetch_body", FetchBody(batches));
+  // fuzz_consumer_protocol: a selector byte (0 subscription, 1 assignment), then the bytes.
+  for (const auto& [selector, bytes] :
+       {std::pair{std::byte{0}, Subscription()}, std::pair{std::byte{1}, Assignment()},
+        std::pair{std::byte{1}, Bytes{}}}) {
+    Bytes seed{selector};
+    seed.insert(seed.end(), bytes.begin(), bytes.end());
+    w.Write("fuzz_consumer_protocol", seed);
+  }
   std::printf("fuzz_seeds: wrote %d seeds under %s\n", w.total(), argv[1]);
   return 0;
 }

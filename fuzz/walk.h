@@ -18,9 +18,11 @@
 #include "protocol/api_versions_generated.h"
 #include "protocol/configs_generated.h"
 #include "protocol/fetch_generated.h"
+#include "protocol/groups_generated.h"
 #include "protocol/init_producer_id_generated.h"
 #include "protocol/list_offsets_generated.h"
 #include "protocol/metadata_generated.h"
+#include "protocol/offsets_generated.h"
 #include "protocol/produce_generated.h"
 #include "protocol/topics_generated.h"
 
@@ -70,12 +72,36 @@ inline uint64_t Walk(const pfb::FetchRequest*);
 inline uint64_t Walk(const pfb::ListOffsetsPartition*);
 inline uint64_t Walk(const pfb::ListOffsetsTopic*);
 inline uint64_t Walk(const pfb::ListOffsetsRequest*);
+inline uint64_t Walk(const pfb::FindCoordinatorRequest*);
+inline uint64_t Walk(const pfb::JoinGroupProtocol*);
+inline uint64_t Walk(const pfb::JoinGroupRequest*);
+inline uint64_t Walk(const pfb::SyncGroupAssignment*);
+inline uint64_t Walk(const pfb::SyncGroupRequest*);
+inline uint64_t Walk(const pfb::HeartbeatRequest*);
+inline uint64_t Walk(const pfb::LeaveGroupMember*);
+inline uint64_t Walk(const pfb::LeaveGroupRequest*);
+inline uint64_t Walk(const pfb::ListGroupsRequest*);
+inline uint64_t Walk(const pfb::DescribeGroupsRequest*);
+inline uint64_t Walk(const pfb::DeleteGroupsRequest*);
+inline uint64_t Walk(const pfb::OffsetCommitPartition*);
+inline uint64_t Walk(const pfb::OffsetCommitTopic*);
+inline uint64_t Walk(const pfb::OffsetCommitRequest*);
+inline uint64_t Walk(const pfb::OffsetFetchTopic*);
+inline uint64_t Walk(const pfb::OffsetFetchRequest*);
 inline uint64_t Walk(const pfb::FetchPartitionResponse*);
 inline uint64_t Walk(const pfb::FetchTopicResponse*);
 inline uint64_t Walk(const pfb::FetchResponse*);
 
 inline uint64_t Walk(const flatbuffers::Vector<uint8_t>* v) {
   return v == nullptr ? 1 : WalkBytes(v->data(), v->size());
+}
+
+// A vector of ints (OffsetFetch's partitions): every element, read through the accessor.
+inline uint64_t Walk(const flatbuffers::Vector<int32_t>* v) {
+  if (v == nullptr) return 1;
+  uint64_t h = v->size();
+  for (int32_t e : *v) h = Mix(h, uint64_t(uint32_t(e)));
+  return h;
 }
 
 template <typename T>
@@ -181,6 +207,61 @@ inline uint64_t Walk(const pfb::ListOffsetsTopic* t) {
   return Mix(Walk(t->name()), Walk(t->partitions()));
 }
 inline uint64_t Walk(const pfb::ListOffsetsRequest* t) { return Walk(t->topics()); }
+
+// --- Consumer group requests (groups.fbs, offsets.fbs) ---------------------------------------------
+
+inline uint64_t Walk(const pfb::FindCoordinatorRequest* t) { return Walk(t->key()); }
+inline uint64_t Walk(const pfb::JoinGroupProtocol* t) {
+  return Mix(Walk(t->name()), Walk(t->metadata()));
+}
+inline uint64_t Walk(const pfb::JoinGroupRequest* t) {
+  uint64_t h = Mix(Walk(t->group_id()), uint64_t(t->session_timeout_ms()));
+  h = Mix(Mix(h, uint64_t(t->rebalance_timeout_ms())), Walk(t->member_id()));
+  h = Mix(Mix(h, Walk(t->group_instance_id())), Walk(t->protocol_type()));
+  h = Mix(Mix(h, Walk(t->protocols())), Walk(t->client_id()));
+  return Mix(h, Walk(t->reason()));
+}
+inline uint64_t Walk(const pfb::SyncGroupAssignment* t) {
+  return Mix(Walk(t->member_id()), Walk(t->assignment()));
+}
+inline uint64_t Walk(const pfb::SyncGroupRequest* t) {
+  uint64_t h = Mix(Walk(t->group_id()), uint64_t(t->generation_id()));
+  h = Mix(Mix(h, Walk(t->member_id())), Walk(t->group_instance_id()));
+  h = Mix(Mix(h, Walk(t->protocol_type())), Walk(t->protocol_name()));
+  return Mix(h, Walk(t->assignments()));
+}
+inline uint64_t Walk(const pfb::HeartbeatRequest* t) {
+  uint64_t h = Mix(Walk(t->group_id()), uint64_t(t->generation_id()));
+  return Mix(Mix(h, Walk(t->member_id())), Walk(t->group_instance_id()));
+}
+inline uint64_t Walk(const pfb::LeaveGroupMember* t) {
+  return Mix(Mix(Walk(t->member_id()), Walk(t->group_instance_id())), Walk(t->reason()));
+}
+inline uint64_t Walk(const pfb::LeaveGroupRequest* t) {
+  return Mix(Walk(t->group_id()), Walk(t->members()));
+}
+inline uint64_t Walk(const pfb::ListGroupsRequest* t) { return Walk(t->states_filter()); }
+inline uint64_t Walk(const pfb::DescribeGroupsRequest* t) { return Walk(t->groups()); }
+inline uint64_t Walk(const pfb::DeleteGroupsRequest* t) { return Walk(t->groups()); }
+inline uint64_t Walk(const pfb::OffsetCommitPartition* t) {
+  return Mix(Mix(uint64_t(t->index()), uint64_t(t->committed_offset())),
+             Walk(t->committed_metadata()));
+}
+inline uint64_t Walk(const pfb::OffsetCommitTopic* t) {
+  return Mix(Walk(t->name()), Walk(t->partitions()));
+}
+inline uint64_t Walk(const pfb::OffsetCommitRequest* t) {
+  uint64_t h = Mix(Walk(t->group_id()), uint64_t(t->generation_id()));
+  h = Mix(Mix(h, Walk(t->member_id())), Walk(t->group_instance_id()));
+  return Mix(h, Walk(t->topics()));
+}
+inline uint64_t Walk(const pfb::OffsetFetchTopic* t) {
+  return Mix(Walk(t->name()), Walk(t->partitions()));
+}
+inline uint64_t Walk(const pfb::OffsetFetchRequest* t) {
+  uint64_t h = Mix(Walk(t->group_id()), Walk(t->member_id()));
+  return Mix(Mix(h, uint64_t(t->generation_id())), Walk(t->topics()));
+}
 
 // --- Fetch response (the client's side) -----------------------------------------------------------
 
