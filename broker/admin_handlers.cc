@@ -10,6 +10,7 @@
 #include "protocol/init_producer_id_generated.h"
 #include "protocol/list_offsets_generated.h"
 #include "protocol/message.h"
+#include "protocol/request_size.h"
 #include "protocol/metadata_generated.h"
 #include "protocol/topics_generated.h"
 
@@ -24,7 +25,7 @@ std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::strin
 
 template <typename Request>
 absl::StatusOr<const Request*> Verify(const protocol::Frame& frame, const char* what) {
-  return protocol::VerifyBody<Request>(frame.body, what);
+  return protocol::VerifyRequest<Request>(frame.body, what);
 }
 
 // The key=value pairs of a topic's config, in the config file's order.
@@ -66,7 +67,7 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
   } else {
     names = s_.topics->List();
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicMetadata>> topics;
   for (const std::string& name : names) {
@@ -107,7 +108,7 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
   const bool validate_only = (*req)->validate_only();
@@ -161,7 +162,7 @@ Response RequestHandler::DeleteTopics(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
   if ((*req)->topics() != nullptr) {
@@ -198,7 +199,7 @@ Response RequestHandler::InitProducerId(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   auto id = s_.producer_ids->Next();
   if (!id.ok()) {
     b.Finish(fb::CreateInitProducerIdResponse(
@@ -221,7 +222,7 @@ Response RequestHandler::DescribeConfigs(const protocol::Frame& frame) {
   } else {
     names = s_.topics->List();
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DescribedTopicConfig>> topics;
   for (const std::string& name : names) {
@@ -249,7 +250,7 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
   if ((*req)->topics() != nullptr) {
@@ -300,7 +301,7 @@ Response RequestHandler::ListOffsets(const protocol::Frame& frame) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
   const bool stopping = s_.stopping->load(std::memory_order_acquire);
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::ListOffsetsTopicResponse>> topics;
   if ((*req)->topics() != nullptr) {

@@ -9,6 +9,7 @@
 #include "common/limits.h"
 #include "protocol/fetch_body.h"
 #include "protocol/message.h"
+#include "protocol/request_size.h"
 #include "protocol/produce_generated.h"
 
 namespace strata::broker {
@@ -65,7 +66,7 @@ ErrorValue DurableError(const absl::Status& st) {
 
 asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
                                                   std::span<std::byte> body) {
-  auto req = protocol::VerifyBody<fb::ProduceRequest>(frame.body, "ProduceRequest");
+  auto req = protocol::VerifyRequest<fb::ProduceRequest>(frame.body, "ProduceRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -157,7 +158,7 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
   }
 
   bool has_error = false;
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   std::vector<flatbuffers::Offset<fb::TopicProduceResponse>> topics;
   for (const auto& topic : results) {
     std::vector<flatbuffers::Offset<fb::PartitionProduceResponse>> parts;
@@ -178,7 +179,7 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
 }
 
 asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::FetchRequest>(frame.body, "FetchRequest");
+  auto req = protocol::VerifyRequest<fb::FetchRequest>(frame.body, "FetchRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -298,7 +299,7 @@ asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame) {
     }
   }
 
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   Response response;
   std::vector<flatbuffers::Offset<fb::FetchTopicResponse>> topics;
   uint64_t records_bytes = 0;

@@ -8,6 +8,7 @@
 #include "broker/request_handler.h"
 #include "protocol/groups_generated.h"
 #include "protocol/message.h"
+#include "protocol/request_size.h"
 
 namespace strata::broker {
 
@@ -72,12 +73,12 @@ flatbuffers::Offset<flatbuffers::String> Message(flatbuffers::FlatBufferBuilder&
 }  // namespace
 
 Response RequestHandler::FindCoordinator(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::FindCoordinatorRequest>(frame.body, "FindCoordinatorRequest");
+  auto req = protocol::VerifyRequest<fb::FindCoordinatorRequest>(frame.body, "FindCoordinatorRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
   const GroupResult r = s_.groups->FindCoordinator(Str((*req)->key()));
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   if (!r.ok()) {
     b.Finish(fb::CreateFindCoordinatorResponse(b, GroupErrorCode(r.error), Message(b, r)));
   } else {
@@ -90,7 +91,7 @@ Response RequestHandler::FindCoordinator(const protocol::Frame& frame) {
 
 asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame,
                                                     const std::string& client_host) {
-  auto req = protocol::VerifyBody<fb::JoinGroupRequest>(frame.body, "JoinGroupRequest");
+  auto req = protocol::VerifyRequest<fb::JoinGroupRequest>(frame.body, "JoinGroupRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -119,7 +120,7 @@ asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame
         groups->JoinGroup(*group, std::move(*request), std::move(done));
       });
 
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   std::vector<flatbuffers::Offset<fb::JoinGroupMember>> members;
   for (const auto& m : result.members) {
     members.push_back(fb::CreateJoinGroupMember(b, b.CreateString(m.member_id),
@@ -135,7 +136,7 @@ asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame
 }
 
 asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::SyncGroupRequest>(frame.body, "SyncGroupRequest");
+  auto req = protocol::VerifyRequest<fb::SyncGroupRequest>(frame.body, "SyncGroupRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -160,7 +161,7 @@ asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame
       [groups, group, request](auto done) {
         groups->SyncGroup(*group, std::move(*request), std::move(done));
       });
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   b.Finish(fb::CreateSyncGroupResponse(b, GroupErrorCode(result.result.error),
                                        Message(b, result.result),
                                        b.CreateString(result.protocol_type),
@@ -170,7 +171,7 @@ asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame
 }
 
 Response RequestHandler::Heartbeat(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::HeartbeatRequest>(frame.body, "HeartbeatRequest");
+  auto req = protocol::VerifyRequest<fb::HeartbeatRequest>(frame.body, "HeartbeatRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
@@ -178,13 +179,13 @@ Response RequestHandler::Heartbeat(const protocol::Frame& frame) {
   const GroupResult result =
       s_.groups->Heartbeat(Str(r->group_id()), Str(r->member_id()),
                            OptStr(r->group_instance_id()), r->generation_id());
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   b.Finish(fb::CreateHeartbeatResponse(b, GroupErrorCode(result.error), Message(b, result)));
   return FinishResponse(frame, b, !result.ok());
 }
 
 Response RequestHandler::LeaveGroup(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::LeaveGroupRequest>(frame.body, "LeaveGroupRequest");
+  auto req = protocol::VerifyRequest<fb::LeaveGroupRequest>(frame.body, "LeaveGroupRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
@@ -196,7 +197,7 @@ Response RequestHandler::LeaveGroup(const protocol::Frame& frame) {
     }
   }
   auto [group_result, results] = s_.groups->LeaveGroup(Str(r->group_id()), leaving);
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = !group_result.ok();
   std::vector<flatbuffers::Offset<fb::LeaveGroupMemberResponse>> members;
   for (size_t i = 0; i < leaving.size() && i < results.size(); ++i) {
@@ -211,7 +212,7 @@ Response RequestHandler::LeaveGroup(const protocol::Frame& frame) {
 }
 
 Response RequestHandler::ListGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::ListGroupsRequest>(frame.body, "ListGroupsRequest");
+  auto req = protocol::VerifyRequest<fb::ListGroupsRequest>(frame.body, "ListGroupsRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
@@ -228,7 +229,7 @@ Response RequestHandler::ListGroups(const protocol::Frame& frame) {
       states.push_back(*state);
     }
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   std::vector<flatbuffers::Offset<fb::ListedGroup>> groups;
   for (const auto& g : s_.groups->ListGroups(states)) {
     groups.push_back(fb::CreateListedGroup(b, b.CreateString(g.group_id),
@@ -240,11 +241,11 @@ Response RequestHandler::ListGroups(const protocol::Frame& frame) {
 }
 
 Response RequestHandler::DescribeGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::DescribeGroupsRequest>(frame.body, "DescribeGroupsRequest");
+  auto req = protocol::VerifyRequest<fb::DescribeGroupsRequest>(frame.body, "DescribeGroupsRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DescribedGroup>> groups;
   if ((*req)->groups() != nullptr) {
@@ -270,7 +271,7 @@ Response RequestHandler::DescribeGroups(const protocol::Frame& frame) {
 }
 
 asio::awaitable<Response> RequestHandler::DeleteGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::DeleteGroupsRequest>(frame.body, "DeleteGroupsRequest");
+  auto req = protocol::VerifyRequest<fb::DeleteGroupsRequest>(frame.body, "DeleteGroupsRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -283,7 +284,7 @@ asio::awaitable<Response> RequestHandler::DeleteGroups(const protocol::Frame& fr
   const std::vector<std::string>* wanted = &ids;
   std::vector<GroupResult> results = co_await AwaitCallback<std::vector<GroupResult>>(
       [groups, wanted](auto done) { groups->DeleteGroups(*wanted, std::move(done)); });
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DeletedGroup>> out;
   for (size_t i = 0; i < ids.size() && i < results.size(); ++i) {

@@ -1,5 +1,7 @@
 // RequestHandler on the group APIs, without the network: a response that would not fit in a frame
 // is an error response, not an exception out of Handle.
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <exception>
 #include <optional>
@@ -99,8 +101,38 @@ TEST_CASE("a group response too large for a frame is an error response", "[broke
   REQUIRE(response.ok());
   CHECK((*response)->error_code() == fb::ErrorCode::INVALID_REQUEST);
   REQUIRE((*response)->error_message() != nullptr);
+  // Refused before it is read: its entries share one member id (protocol/request_size.h).
   CHECK_THAT((*response)->error_message()->str(),
-             Catch::Matchers::Contains("over the frame limit"));
+             Catch::Matchers::Contains("refers to the same bytes more than once"));
+}
+
+// The same trick at a larger scale: 4,000 entries sharing one 1 MiB member id ask for a 4 GiB
+// response. The response builder refuses to grow past a frame (response_builder.h), so the broker
+// answers without ever holding more than about a frame for it.
+TEST_CASE("a request asking for gigabytes of response is refused without building them",
+          "[broker][groups]") {
+  Fixture f;
+  flatbuffers::FlatBufferBuilder b;
+  auto member = fb::CreateLeaveGroupMember(b, b.CreateString(std::string(1 << 20, 'm')));
+  const std::vector<flatbuffers::Offset<fb::LeaveGroupMember>> members(4000, member);
+  b.Finish(fb::CreateLeaveGroupRequest(b, b.CreateString("g"), b.CreateVector(members)));
+  const std::vector<std::byte> body = Finished(b);
+  REQUIRE(body.size() < (2u << 20));
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  Response r = f.Handle(protocol::ApiKey::kLeaveGroup, body);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  CHECK(r.has_error);
+  const long grown_kib = after.ru_maxrss - before.ru_maxrss;
+  INFO("peak RSS grew by " << grown_kib << " KiB");
+  CHECK(grown_kib < 512 * 1024);
+  auto frame = protocol::ParseFrame(r.head);
+  REQUIRE(frame.ok());
+  REQUIRE(frame->has_value());
+  auto response = protocol::VerifyBody<fb::LeaveGroupResponse>((*frame)->body, "response");
+  REQUIRE(response.ok());
+  CHECK((*response)->error_code() == fb::ErrorCode::INVALID_REQUEST);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "broker/await_callback.h"
 #include "broker/request_handler.h"
 #include "protocol/message.h"
+#include "protocol/request_size.h"
 #include "protocol/offsets_generated.h"
 
 namespace strata::broker {
@@ -23,7 +24,7 @@ flatbuffers::Offset<flatbuffers::String> Message(flatbuffers::FlatBufferBuilder&
 }  // namespace
 
 asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::OffsetCommitRequest>(frame.body, "OffsetCommitRequest");
+  auto req = protocol::VerifyRequest<fb::OffsetCommitRequest>(frame.body, "OffsetCommitRequest");
   if (!req.ok()) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          std::string(req.status().message()));
@@ -62,7 +63,7 @@ asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& fr
                               std::move(*args.entries), std::move(done));
       });
 
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   bool has_error = !outcome.group.ok();
   std::vector<flatbuffers::Offset<fb::OffsetCommitTopicResponse>> topics;
   size_t i = 0;
@@ -84,7 +85,7 @@ asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& fr
 }
 
 Response RequestHandler::OffsetFetch(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::OffsetFetchRequest>(frame.body, "OffsetFetchRequest");
+  auto req = protocol::VerifyRequest<fb::OffsetFetchRequest>(frame.body, "OffsetFetchRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
@@ -100,7 +101,7 @@ Response RequestHandler::OffsetFetch(const protocol::Frame& frame) {
   consumer_offsets::FetchOutcome outcome = s_.groups->FetchOffsets(
       Str(r->group_id()), Str(r->member_id()), r->generation_id(), wanted);
 
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   // Group the answers by topic, in the order they come.
   std::vector<std::pair<std::string, std::vector<flatbuffers::Offset<
                                          fb::OffsetFetchPartitionResponse>>>> topics;

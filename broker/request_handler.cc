@@ -8,6 +8,7 @@
 #include "protocol/api_versions_generated.h"
 #include "protocol/fetch_body.h"
 #include "protocol/message.h"
+#include "protocol/request_size.h"
 
 namespace strata::broker {
 
@@ -35,7 +36,7 @@ Response FinishResponse(const protocol::Frame& request, const flatbuffers::FlatB
 
 Response ErrorFrame(const protocol::Frame& request, fb::ErrorCode code,
                     const std::string& message) {
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   if (request.api_key == static_cast<uint16_t>(ApiKey::kFetch)) {
     b.Finish(fb::CreateFetchResponse(b, code, b.CreateString(message)));
     const auto head = protocol::EncodeFetchResponseHead(protocol::BuilderBytes(b));
@@ -59,11 +60,11 @@ fb::ErrorCode PartitionLookupError(const absl::Status& status, bool stopping) {
 }
 
 Response RequestHandler::ApiVersions(const protocol::Frame& frame) {
-  auto req = protocol::VerifyBody<fb::ApiVersionsRequest>(frame.body, "ApiVersionsRequest");
+  auto req = protocol::VerifyRequest<fb::ApiVersionsRequest>(frame.body, "ApiVersionsRequest");
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  flatbuffers::FlatBufferBuilder b;
+  ResponseBuilder b;
   std::vector<fb::ApiVersionRange> ranges;
   for (const auto& api : protocol::SupportedApis()) {
     ranges.emplace_back(static_cast<uint16_t>(api.key), api.min_version, api.max_version);
@@ -93,6 +94,8 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
                      " is not served; this broker serves versions ", api->min_version, " to ",
                      api->max_version));
   } else {
+    // The one exception in the broker: a response builder over the frame limit (response_builder.h).
+    try {
     switch (static_cast<ApiKey>(frame.api_key)) {
       case ApiKey::kApiVersions: response = ApiVersions(frame); break;
       case ApiKey::kMetadata: response = Metadata(frame); break;
@@ -114,6 +117,11 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
       case ApiKey::kListGroups: response = ListGroups(frame); break;
       case ApiKey::kDescribeGroups: response = DescribeGroups(frame); break;
       case ApiKey::kDeleteGroups: response = co_await DeleteGroups(frame); break;
+    }
+    } catch (const ResponseTooLarge&) {
+      response = ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
+                            absl::StrCat("the response would be over the frame limit of ",
+                                         limits::frame_bytes_max, " bytes; ask for fewer entries"));
     }
   }
   if (response.has_error) api_metrics.errors.fetch_add(1, std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include "broker/fetch_waiters.h"
 #include "broker/metrics.h"
 #include "broker/producer_ids.h"
+#include "broker/response_builder.h"
 #include "consumer_offsets/coordinator.h"
 #include "log/segment.h"
 #include "partition/topic_manager.h"

@@ -195,7 +195,7 @@ expect_lines 7
 member=$!
 for _ in $(seq 1 200); do
   run "$strata" group describe web
-  [[ "$out" == *"1 member"* ]] && break
+  [[ "$out" == *"1 member"* && "$out" == *"partitions: clicks"* ]] && break
   sleep 0.05
 done
 expect_out "1 member"
@@ -233,9 +233,12 @@ run "$strata" topic list
 [[ "$out" != *logs* ]] || fail "deleted topic still listed"
 
 # SIGTERM: clean exit 0; the data survives a restart, and a --follow consumer carries on.
-"$strata" consume orders --follow >"$tmp/follow.out" 2>"$tmp/follow.err" &
+"$strata" consume orders --from earliest --follow >"$tmp/follow.out" 2>"$tmp/follow.err" &
 follower=$!
-sleep 0.5
+for _ in $(seq 1 200); do
+  [[ $(grep -c . "$tmp/follow.out" || true) -ge 2 ]] && break
+  sleep 0.05
+done
 kill -TERM "$pid"
 wait "$pid" || fail "stratad exited $? after SIGTERM"
 pid=
