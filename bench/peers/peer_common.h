@@ -15,8 +15,9 @@
 //   replay   one consumer reads `stream` from its first message until `records` were read.
 //   e2e      one producer at `rate_per_s` (open loop: message i is due at start + i / rate, and
 //            its latency runs from then) and one consumer tailing the stream, for `warmup_s` +
-//            `duration_s`; each value carries its intended send time. Messages acknowledged but
-//            not received 10 s after the end count as errors.
+//            `duration_s`; each value carries its intended send time. Throughput counts what
+//            arrives within the measured window; latency covers every message due in it, however
+//            late. Messages acknowledged but not received 10 s after the end count as errors.
 //
 // Plain functions and values; PeerStats is thread-safe (atomics and a mutex).
 #pragma once
