@@ -20,6 +20,7 @@
 # every server on 127.0.0.1 on a free port with its data in a fresh temporary directory, and stops
 # each one it started by PID, whatever happens.
 set -euo pipefail
+command_line="bench/compare.sh${*:+ $*}"
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -56,11 +57,11 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$OLDPWD/$1" ;; esac; }
 if [ "$quick" -eq 1 ]; then
   runs=${runs:-2}
   w1_records=100000; w2_records=2000; w3_records=300; w5_seconds=5; w6_records=200000
-  w6_producers="1 8"; fio_seq_size=256M; fio_sync_ios=300
+  w6_producers="1 8"; fio_seq_size=256M; fio_sync_ios=300; w3_probe_ios=200
 else
   runs=${runs:-3}
   w1_records=500000; w2_records=20000; w3_records=2000; w5_seconds=10; w6_records=1000000
-  w6_producers="1 2 4 8"; fio_seq_size=1G; fio_sync_ios=2000
+  w6_producers="1 2 4 8"; fio_seq_size=1G; fio_sync_ios=2000; w3_probe_ios=500
 fi
 sync_warmup_s=0.5
 w5_warmup_s=1
@@ -238,7 +239,20 @@ measure_limits() {
     >>"$results/limits.seq.jsonl"
   rm -f "$dir"/*
   log "limits: fio $fio_sync_ios x (4 KiB write + fdatasync)"
-  fio --name=sync --directory="$dir" --rw=write --bs=4k --size=$((fio_sync_ios * 4))k \
+  fio_sync "$fio_sync_ios" >>"$results/limits.sync.jsonl"
+  rm -rf "$dir"
+  log "limits: memcpy (log_bench BM_Memcpy)"
+  "$log_bench" --quick --dir="$tmp" --benchmark_filter='^BM_Memcpy' \
+    --benchmark_out="$tmp/memcpy.json" --benchmark_out_format=json >/dev/null 2>>"$tmp/clients.log"
+  python3 -c 'import json, sys; b = json.load(open(sys.argv[1]))["benchmarks"][0]; print(json.dumps({"memcpy_mib_s": b["bytes_per_second"] / 2**20}))' \
+    "$tmp/memcpy.json" >>"$results/limits.memcpy.jsonl"
+}
+
+# fio_sync IOS: one JSON line with the p50 and p99 of IOS appends of 4 KiB + fdatasync to a new file.
+fio_sync() {
+  local dir=$tmp/fio-sync
+  mkdir -p "$dir"
+  fio --name=sync --directory="$dir" --rw=write --bs=4k --size=$(($1 * 4))k \
     --fdatasync=1 --ioengine=psync --output-format=json 2>>"$tmp/clients.log" \
     | python3 -c '
 import json, sys
@@ -246,14 +260,8 @@ j = json.load(sys.stdin)["jobs"][0]
 w, s = j["write"]["clat_ns"]["percentile"], j["sync"]["lat_ns"]["percentile"]
 ms = lambda p: (w[p] + s[p]) / 1e6
 print(json.dumps({"fdatasync_p50_ms": ms("50.000000"), "fdatasync_p99_ms": ms("99.000000"),
-                  "sync_only_p50_ms": s["50.000000"] / 1e6, "write_p50_ms": w["50.000000"] / 1e6}))' \
-    >>"$results/limits.sync.jsonl"
+                  "sync_only_p50_ms": s["50.000000"] / 1e6, "write_p50_ms": w["50.000000"] / 1e6}))'
   rm -rf "$dir"
-  log "limits: memcpy (log_bench BM_Memcpy)"
-  "$log_bench" --quick --dir="$tmp" --benchmark_filter='^BM_Memcpy' \
-    --benchmark_out="$tmp/memcpy.json" --benchmark_out_format=json >/dev/null 2>>"$tmp/clients.log"
-  python3 -c 'import json, sys; b = json.load(open(sys.argv[1]))["benchmarks"][0]; print(json.dumps({"memcpy_mib_s": b["bytes_per_second"] / 2**20}))' \
-    "$tmp/memcpy.json" >>"$results/limits.memcpy.jsonl"
 }
 
 # --- workloads -----------------------------------------------------------------------------------
@@ -280,6 +288,9 @@ run_throughput_and_latency() {
         --warmup "$sync_warmup_s"
       "$strata" --bootstrap "127.0.0.1:$port" topic create w3 --partitions 1 \
         --config flush_always=true >/dev/null
+      # This disk's fdatasync latency changes from minute to minute (0.1 ms or 4 ms here): the
+      # reference for W3's ratio is measured right before it, in the same repetition.
+      fio_sync "$w3_probe_ios" >>"$results/limits.sync_w3.jsonl"
       record strata W3 bench produce --topic w3 --sync --records "$w3_records" \
         --warmup "$sync_warmup_s"
       ;;
@@ -383,6 +394,7 @@ print(json.dumps({
 }))' "$tmp")
 
 python3 "$root/bench/compare_report.py" --results "$results" --runs "$runs" --quick "$quick" \
+  --command "$command_line" \
   --w5-rate "$rate" --elapsed-s "$elapsed" --machine "$machine" \
   --nats-w3 "$(nats_w3_reason)" \
   --sizes "W1=$w1_records W2=$w2_records W3=$w3_records W4=$w1_records W5=${w5_seconds}s W6=$w6_records" \
