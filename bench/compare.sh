@@ -8,7 +8,7 @@
 #                    [--keep DIR]
 #
 #   --quick      fewer messages and 2 runs: under 3 minutes (a full run takes about 15)
-#   --runs N     repetitions of every figure (default 3; 2 with --quick)
+#   --runs N     repetitions of every figure (default 5; 2 with --quick)
 #   --json FILE  also write the table, every run's figures and the ratios as JSON
 #   --plot FILE  also draw throughput bars and latency percentile curves (gnuplot, SVG)
 #   --build-dir  the CMake build directory to use or create (default build/, Release)
@@ -59,7 +59,7 @@ if [ "$quick" -eq 1 ]; then
   w1_records=100000; w2_records=2000; w3_records=300; w5_seconds=5; w6_records=200000
   w6_producers="1 8"; fio_seq_size=256M; fio_sync_ios=300; w3_probe_ios=200
 else
-  runs=${runs:-3}
+  runs=${runs:-5}
   w1_records=500000; w2_records=20000; w3_records=2000; w5_seconds=10; w6_records=1000000
   w6_producers="1 2 4 8"; fio_seq_size=1G; fio_sync_ios=2000; w3_probe_ios=500
 fi

@@ -272,6 +272,7 @@ def main():
         targets.append({"target": "W6 scales with producers until CPU or disk saturate",
                         "verdict": verdict(ok), "saturated": bound,
                         "text": "; ".join(steps) + f". At the most producers: {bound} saturated"
+                                " (machine CPU counts the clients and anything else running)"
                                 + (". " + "; ".join(why) if why else "")})
 
     fractions = {}
@@ -357,6 +358,8 @@ def plot(path, figures, w6_main, w5_rate, mode, runs):
     ]
     for w in ("W2", "W3", "W5"):
         g.append(f"set title '{titles[w]}'")
+        # W5's peers sit at the top when they fall behind: keep the key out of their way.
+        g.append("set key bottom right" if w == "W5" else "set key top left")
         series = curves.get(w, [])
         if not series:
             g.append("set label 1 'no data' at graph 0.5, 0.5 center")
