@@ -31,7 +31,7 @@ plot_out=
 build=build
 keep=
 usage() {
-  sed -n '8,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
