@@ -227,8 +227,9 @@ def main():
         targets.append({"target": "W3 p50 <= 1.5x one fdatasync",
                         "verdict": verdict(w3_ratio <= 1.5), "ratio": w3_ratio,
                         "per_repetition": per_rep,
-                        "text": f"median of per-repetition ratios {fmt(w3_ratio)}x; Strata W3 p50 / "
-                                f"fio 4 KiB write+fdatasync p50 just before, ms: {pairs}"})
+                        "text": f"median of per-repetition ratios {fmt(w3_ratio)}x; Strata W3 "
+                                "p50 / fio 4 KiB write+fdatasync p50 just before, ms: "
+                                f"{pairs}"})
     else:
         targets.append({"target": "W3 p50 <= 1.5x one fdatasync", "verdict": "n/a",
                         "text": "no Strata W3 run with an fdatasync probe beside it"})
@@ -300,7 +301,8 @@ def main():
 
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"command": a.command, "mode": mode, "runs": a.runs, "elapsed_s": a.elapsed_s, "machine": machine,
+            json.dump({"command": a.command, "mode": mode, "runs": a.runs,
+                       "elapsed_s": a.elapsed_s, "machine": machine,
                        "sizes": a.sizes, "w5_rate_per_s": a.w5_rate, "limits": limits,
                        "figures": figures, "targets": targets, "fractions": fractions,
                        "nats_w3": a.nats_w3, "failures": failures, "table_markdown": out},
@@ -348,11 +350,11 @@ def plot(path, figures, w6_main, w5_rate, mode, runs):
         "set style data histograms", "set style histogram clustered gap 1",
         "set style fill solid 0.85 border -1", "set logscale y", "set grid ytics",
         "set ylabel 'msgs/s (log)'", "set title 'Throughput'", "set key top right",
-        "set yrange [1000:*]",
+        "set yrange [1000:*]", "set offsets 0, 0, graph 0.25, 0",  # headroom for the key
         f"plot '{bars}' using 2:xtic(1) title 'Strata' lc rgb '{colors['strata']}', "
         f"'' using 3 title 'Redis Streams' lc rgb '{colors['redis']}', "
         f"'' using 4 title 'NATS JetStream' lc rgb '{colors['nats']}'",
-        "unset style", "set style data linespoints", "set yrange [*:*]",
+        "unset style", "set offsets 0, 0, 0, 0", "set style data linespoints", "set yrange [*:*]",
         "set xtics ('p50' 1, 'p99' 2, 'p99.9' 3, 'max' 4)", "set xrange [0.8:4.2]",
         "set ylabel 'latency, ms (log)'", "set key top left",
     ]
