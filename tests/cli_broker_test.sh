@@ -226,6 +226,21 @@ run "$strata" topic create __private
 expect_rc 1
 expect_out "reserved"
 
+# bench produce --sync: one record at a time, each acknowledged (here fsynced) before the next.
+run "$strata" topic create synced --config flush_always=true
+expect_rc 0
+run "$strata" bench produce --topic synced --sync --records 50 --warmup 0 --json
+expect_rc 0
+expect_out '"sync":true'
+expect_out '"records":50,'
+expect_out '"errors":0,'
+run "$strata" consume synced --from earliest --count 50 --format json
+expect_rc 0
+expect_lines 50
+run "$strata" bench produce --topic synced --sync --rate 100 --records 5
+expect_rc 2
+expect_out "drop --rate"
+
 # Delete removes the topic.
 run "$strata" topic delete logs
 expect_rc 0

@@ -6,7 +6,10 @@
 //            Closed loop (rate 0): as fast as each producer's bounded buffer takes them; latency
 //            runs from just before Send to the record's callback. Open loop (rate > 0, in all):
 //            record i is due at start + i / rate and its latency runs from that intended time,
-//            so queueing anywhere counts (bench_schedule.h).
+//            so queueing anywhere counts (bench_schedule.h). Sync (`sync`): each producer sends
+//            one record at a time with linger 0 and waits for its acknowledgement before the next,
+//            so the latency is one round trip through the broker (with acks=-1 or a flush_always
+//            topic, one that includes an fsync); msgs/s is then 1 / that latency per producer.
 //   consume  one Consumer reads every partition from the earliest offset until `records` are
 //            read, `duration_s` passes or it reaches the ends it saw when it started.
 //   e2e      producers at `rate_per_s` (1000/s when 0) and one consumer tailing from the latest
@@ -53,6 +56,7 @@ struct BenchOptions {
   size_t batch_bytes = 128 << 10;
   int64_t linger_ms = 1;
   bool null_keys = false;  // produce: null keys (sticky partitioning) instead of spread keys
+  bool sync = false;       // produce: one record at a time, each waiting for its ack (linger 0)
   bool json = false;       // one JSON object instead of the table
   double warmup_s = 1;     // unmeasured time first
 };

@@ -30,7 +30,9 @@ std::string FormatBenchTable(const BenchReport& r) {
     absl::StrAppend(&title, ", ", r.producers, r.producers == 1 ? " producer" : " producers", ", ",
                     r.record_bytes, " B values, acks=", r.acks, ", compression ", r.compression,
                     ", ");
-    if (r.rate_per_s > 0) {
+    if (r.sync) {
+      absl::StrAppend(&title, "one at a time, each waiting for its ack");
+    } else if (r.rate_per_s > 0) {
       absl::StrAppend(&title, absl::StrFormat("open loop at %.0f msgs/s", r.rate_per_s));
     } else {
       absl::StrAppend(&title, "closed loop");
@@ -63,17 +65,18 @@ std::string FormatBenchJson(const BenchReport& r) {
     latency = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f})", r.latency.p50_ms,
                               r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms);
   }
-  return absl::StrCat(
-      "{\"mode\":", JsonString(r.mode), ",\"topic\":", JsonString(r.topic),
-      ",\"partitions\":", r.partitions, ",\"producers\":", r.producers,
-      ",\"record_bytes\":", r.record_bytes, ",\"acks\":", consume ? "null" : JsonString(r.acks),
-      ",\"compression\":", consume ? "null" : JsonString(r.compression),
-      absl::StrFormat(",\"rate_per_s\":%g,\"warmup_s\":%g", r.rate_per_s, r.warmup_s),
-      ",\"records\":", r.records, ",\"bytes\":", r.bytes,
-      absl::StrFormat(",\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f", r.seconds,
-                      r.msgs_per_s(), r.mib_per_s()),
-      ",\"latency_ms\":", latency, ",\"errors\":", r.errors,
-      ",\"first_error\":", JsonOrNull(r.first_error), "}");
+  return absl::StrCat("{\"mode\":", JsonString(r.mode), ",\"topic\":", JsonString(r.topic),
+                      ",\"partitions\":", r.partitions, ",\"producers\":", r.producers,
+                      ",\"record_bytes\":", r.record_bytes,
+                      ",\"acks\":", consume ? "null" : JsonString(r.acks),
+                      ",\"compression\":", consume ? "null" : JsonString(r.compression),
+                      absl::StrFormat(",\"rate_per_s\":%g,\"sync\":%s,\"warmup_s\":%g",
+                                      r.rate_per_s, r.sync ? "true" : "false", r.warmup_s),
+                      ",\"records\":", r.records, ",\"bytes\":", r.bytes,
+                      absl::StrFormat(",\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f",
+                                      r.seconds, r.msgs_per_s(), r.mib_per_s()),
+                      ",\"latency_ms\":", latency, ",\"errors\":", r.errors,
+                      ",\"first_error\":", JsonOrNull(r.first_error), "}");
 }
 
 }  // namespace strata::cli

@@ -38,6 +38,7 @@ struct BenchReport {
   std::string acks;          // "0", "1", "all"; empty for consume
   std::string compression;   // "none", "lz4"; empty for consume
   double rate_per_s = 0;     // offered load; 0: closed loop (as fast as possible)
+  bool sync = false;         // produce: one record at a time, each waiting for its ack
   double warmup_s = 0;
 
   // The measured window.
@@ -59,8 +60,8 @@ std::string FormatBenchTable(const BenchReport& report);
 
 // One JSON object on one line (no newline), e.g.
 // {"mode":"produce","topic":"strata-bench","partitions":8,"producers":1,"record_bytes":1024,
-//  "acks":"1","compression":"none","rate_per_s":0,"warmup_s":1,"records":1000,"bytes":1024000,
-//  "seconds":1.000,"msgs_per_s":1000.0,"mib_per_s":0.977,"latency_ms":{"p50":1.2,"p99":3.4,
+//  "acks":"1","compression":"none","rate_per_s":0,"sync":false,"warmup_s":1,"records":1000,
+//  "bytes":1024000,"seconds":1.000,"msgs_per_s":1000.0,"mib_per_s":0.977,"latency_ms":{"p50":1.2,"p99":3.4,
 //  "p999":5.6,"max":7.8},"errors":0,"first_error":null}
 // latency_ms is null when the mode measures none; acks and compression are null for consume.
 std::string FormatBenchJson(const BenchReport& report);

@@ -96,6 +96,15 @@ TEST_CASE("ValidateBenchOptions names the bad option") {
   o = {};
   o.acks = 2;
   fails_on(o, "--acks");
+  o = {};
+  o.sync = true;
+  CHECK(ValidateBenchOptions(o).ok());
+  o.rate_per_s = 100;  // sync sends when the previous ack arrives, not on a schedule
+  fails_on(o, "--sync");
+  o = {};
+  o.sync = true;
+  o.acks = 0;  // no ack to wait for
+  fails_on(o, "--sync");
 }
 
 TEST_CASE("SummarizeMicros reports percentiles in ms") {
@@ -152,6 +161,11 @@ TEST_CASE("The table shows the setup, the throughput and the latencies") {
   CHECK(table.find("open loop at 5000 msgs/s") != std::string::npos);
   CHECK(table.find("first error: boom\n") != std::string::npos);
 
+  BenchReport sync = r;
+  sync.sync = true;
+  CHECK(FormatBenchTable(sync).find("one at a time, each waiting for its ack;") !=
+        std::string::npos);
+
   BenchReport consume;
   consume.mode = "consume";
   consume.topic = "t";
@@ -167,11 +181,17 @@ TEST_CASE("The JSON report is one object with every field") {
   BenchReport r = ProduceReport();
   CHECK(FormatBenchJson(r) ==
         R"({"mode":"produce","topic":"strata-bench","partitions":8,"producers":1,)"
-        R"("record_bytes":1024,"acks":"all","compression":"none","rate_per_s":0,"warmup_s":1,)"
+        R"("record_bytes":1024,"acks":"all","compression":"none","rate_per_s":0,"sync":false,)"
+        R"("warmup_s":1,)"
         R"("records":2048,"bytes":2097152,"seconds":2.000,"msgs_per_s":1024.0,)"
         R"("mib_per_s":1.000,"latency_ms":{"p50":1.500,"p99":3.250,"p999":4.000,)"
         R"("max":12.125},"errors":0,"first_error":null})");
 
+  r.sync = true;
+  CHECK(FormatBenchJson(r).find(R"("rate_per_s":0,"sync":true,"warmup_s":1,)") !=
+        std::string::npos);
+
+  r.sync = false;
   r.mode = "consume";
   r.has_latency = false;
   r.errors = 1;

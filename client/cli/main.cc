@@ -156,6 +156,7 @@ constexpr const char* kBenchExamples =
     "Examples:\n"
     "  strata bench produce --record-bytes 1024 --acks all --duration 10\n"
     "  strata bench produce --producers 4 --rate 50000 --json\n"
+    "  strata bench produce --sync --records 20000 --partitions 1\n"
     "  strata bench consume --records 1000000\n"
     "  strata bench e2e --rate 5000 --duration 30\n";
 
@@ -163,7 +164,10 @@ constexpr const char* kBenchProduceHelp =
     "Send records of --record-bytes random bytes from --producers threads (each with its own\n"
     "producer and connection), keys spread over the partitions (or --null-keys). Latency runs\n"
     "from the send (open loop: from the record's intended send time) to the broker's\n"
-    "acknowledgement. msgs/s counts the acknowledgements that arrive in the measured window.";
+    "acknowledgement. msgs/s counts the acknowledgements that arrive in the measured window.\n"
+    "With --sync each producer sends one record, waits for its acknowledgement, then sends the\n"
+    "next (linger 0): the latency of a single round trip (with --acks all, or a topic created\n"
+    "with --config flush_always=true, one that includes an fsync).";
 
 constexpr const char* kBenchConsumeHelp =
     "Read the topic from the earliest offset of every partition until --records are read,\n"
@@ -614,6 +618,8 @@ int main(int argc, char** argv) {
   add_bench_options(bench_produce, true);
   bench_produce->add_flag("--null-keys", bench_options.null_keys,
                           "Send null keys (sticky partitioning) instead of spread keys");
+  bench_produce->add_flag("--sync", bench_options.sync,
+                          "One record at a time per producer, each waiting for its ack (linger 0)");
   CLI::App* bench_consume = bench->add_subcommand("consume", "Consumer throughput");
   formatter->Describe(bench_consume, kBenchConsumeHelp);
   bench_consume->footer(kBenchExamples);
