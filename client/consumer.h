@@ -9,9 +9,9 @@
 // (just assigned, or reset after OFFSET_OUT_OF_RANGE) gets it from `auto_offset_reset` (earliest
 // or latest) or, with kNone, makes Poll fail with FailedPrecondition until Seek sets it.
 // Poll sends one Fetch for every assigned partition (max_wait_ms = the poll timeout,
-// min_bytes 1), so it returns as soon as any record arrives or the timeout passes. Every batch is
-// verified (structure and checksum, log::VerifyBatch) before its records are read; a batch that
-// fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
+// min_bytes 1), so it returns as soon as any record arrives or the timeout passes. Every batch whose
+// records are returned is verified (structure and checksum, once, by log::BatchReader::Open)
+// before they are read; a batch that fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
 // offset, so records below the position inside the first batch are skipped.
 // Nothing is committed: positions live only in this object (GroupConsumer, group_consumer.h,
 // adds consumer groups and committed offsets on top of it).

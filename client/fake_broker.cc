@@ -112,6 +112,12 @@ void FakeBroker::Serve(int fd) {
   ::close(fd);
 }
 
+void FakeBroker::TEST_CorruptLastBatch(const std::string& topic, int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  auto& batch = topics_.at(topic).at(size_t(partition)).batches.back();
+  batch.back() ^= std::byte{1};
+}
+
 std::vector<std::string> FakeBroker::Values(const std::string& topic, int32_t partition) {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> values;

@@ -31,6 +31,9 @@ class FakeBroker {
 
   // Records appended to a partition, by value, in offset order.
   std::vector<std::string> Values(const std::string& topic, int32_t partition);
+  // Flips a bit in the last byte of a partition's last batch (a record byte, under the checksum),
+  // so that a consumer reading it gets DataLoss.
+  void TEST_CorruptLastBatch(const std::string& topic, int32_t partition);
   int64_t produce_requests() const { return produce_requests_; }
   int64_t duplicates() const { return duplicates_; }
 

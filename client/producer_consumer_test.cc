@@ -238,6 +238,41 @@ TEST_CASE("the consumer reads back every record and honours Seek") {
   CHECK(*(*consumer)->Position("orders", 0) == 0);
 }
 
+TEST_CASE("a damaged batch is DataLoss, and batches before the position are not read") {
+  FakeBroker broker({{"t", 1}});
+  {
+    ProducerConfig config;
+    config.bootstrap = broker.address();
+    auto producer = Producer::Create(config);
+    REQUIRE(producer.ok());
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE((*producer)->Send(Rec("t", "v" + std::to_string(i), 0), [](auto) {}).ok());
+      (*producer)->Flush();  // one batch each
+    }
+    (*producer)->Close();
+  }
+  broker.TEST_CorruptLastBatch("t", 0);
+  ConsumerConfig config;
+  config.bootstrap = broker.address();
+  auto consumer = Consumer::Create(config);
+  REQUIRE(consumer.ok());
+  REQUIRE((*consumer)->Assign("t").ok());
+  REQUIRE((*consumer)->Seek("t", 0, SeekTarget::Earliest()).ok());
+  std::vector<std::string> values;
+  absl::Status failed;
+  for (int i = 0; i < 10 && failed.ok(); ++i) {
+    auto records = (*consumer)->Poll(100);
+    if (!records.ok()) {
+      failed = records.status();
+      break;
+    }
+    for (const auto& r : *records) values.push_back(*r.value);
+  }
+  CHECK(absl::IsDataLoss(failed));
+  CHECK_THAT(std::string(failed.message()), Catch::Matchers::Contains("failed verification"));
+  CHECK(*(*consumer)->Position("t", 0) <= 2);  // nothing of the damaged batch was returned
+}
+
 TEST_CASE("with auto_offset_reset none, an out-of-range position is an error") {
   FakeBroker broker({{"orders", 1}});
   ConsumerConfig config;
