@@ -13,7 +13,7 @@ constexpr auto kRetentionInterval = absl::Seconds(5);
 }
 
 Broker::Broker(BrokerConfig config)
-    : config_(std::move(config)), io_(std::make_unique<asio::io_context>()) {}
+    : config_(std::move(config)), io_(std::make_unique<asio::io_context>(1)) {}
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   STRATA_RETURN_IF_ERROR(config.Validate());
@@ -74,8 +74,18 @@ absl::Status Broker::Open() {
   services.node_id = config_.node_id;
   services.stopping = &stopping_;
   handler_ = std::make_unique<RequestHandler>(services);
+  const int threads =
+      config_.threads > 0 ? config_.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Thread 0 runs io_ (listeners and the first share of connections); every further thread runs
+  // its own worker context.
+  std::vector<asio::io_context*> contexts{io_.get()};
+  for (int i = 1; i < threads; ++i) {
+    workers_.push_back(std::make_unique<asio::io_context>(1));
+    contexts.push_back(workers_.back().get());
+  }
   STRATA_ASSIGN_OR_RETURN(listener_,
-                          Listener::Bind(*io_, config_.listen, handler_.get(), &metrics_,
+                          Listener::Bind(*io_, contexts, config_.listen, handler_.get(), &metrics_,
                                          &request_memory_, &config_));
   services.advertised = listener_->address();
   *handler_ = RequestHandler(services);
@@ -106,13 +116,10 @@ absl::Status Broker::Open() {
 
   listener_->Start();
   if (metrics_server_ != nullptr) metrics_server_->Start();
-  const int threads =
-      config_.threads > 0 ? config_.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
-      io_->get_executor());
-  for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, work] { io_->run(); });
+  for (asio::io_context* context : contexts) {
+    auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+        context->get_executor());
+    threads_.emplace_back([context, work] { context->run(); });
   }
   retention_thread_ = std::thread([this] { RetentionLoop(); });
   compaction_thread_ = std::thread([this] { CompactionLoop(); });
@@ -212,6 +219,7 @@ absl::Status Broker::Shutdown() {
   }
   listener_->CloseAll();
   io_->stop();
+  for (auto& w : workers_) w->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (retention_thread_.joinable()) retention_thread_.join();
@@ -235,6 +243,7 @@ Broker::~Broker() {
   (void)st;
   listener_.reset();
   metrics_server_.reset();
+  workers_.clear();
   io_.reset();
 }
 

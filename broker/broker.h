@@ -57,9 +57,11 @@ class Broker {
   void CompactionLoop();
 
   BrokerConfig config_;
-  // Destroyed explicitly first (~Broker): unfinished coroutines it still holds reference the
-  // members below.
+  // Destroyed explicitly first (~Broker): unfinished coroutines they still hold reference the
+  // members below. io_ serves the listeners; workers_ the connections, one thread each (a
+  // connection's requests never hop between threads). With one io thread, io_ is also the worker.
   std::unique_ptr<asio::io_context> io_;
+  std::vector<std::unique_ptr<asio::io_context>> workers_;
   std::unique_ptr<log::Flusher> flusher_;
   std::unique_ptr<partition::TopicManager> topics_;
   // After topics_: its commits write to __consumer_offsets, and it is shut down first.

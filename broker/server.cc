@@ -37,6 +37,7 @@ absl::StatusOr<asio::ip::tcp::acceptor> BindAcceptor(asio::io_context& io, const
 }
 
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& io,
+                                                         std::vector<asio::io_context*> workers,
                                                          const HostPort& address,
                                                          RequestHandler* handler,
                                                          BrokerMetrics* metrics,
@@ -45,8 +46,9 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& io,
   STRATA_ASSIGN_OR_RETURN(auto acceptor,
                           BindAcceptor(io, address, "native protocol listener", "--listen"));
   HostPort bound{address.host, acceptor.local_endpoint().port()};
-  return std::unique_ptr<Listener>(
-      new Listener(io, std::move(acceptor), std::move(bound), handler, metrics, memory, config));
+  return std::unique_ptr<Listener>(new Listener(std::move(workers), std::move(acceptor),
+                                                std::move(bound), handler, metrics, memory,
+                                                config));
 }
 
 void Listener::Start() {
@@ -55,8 +57,9 @@ void Listener::Start() {
 
 asio::awaitable<void> Listener::AcceptLoop() {
   while (acceptor_.is_open()) {
+    asio::io_context& worker = *workers_[next_worker_++ % workers_.size()];
     auto [ec, socket] =
-        co_await acceptor_.async_accept(asio::make_strand(io_), kUseAwaitableTuple);
+        co_await acceptor_.async_accept(asio::make_strand(worker), kUseAwaitableTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // Out of file descriptors and the like: log, breathe, go on serving.

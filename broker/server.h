@@ -1,6 +1,7 @@
 // Listener: the native-protocol acceptor. Accepts connections (each on its own strand), enforces
 // limits::connections_max, and keeps weak references to its connections so shutdown can drain
-// them.
+// them. Connections are spread round-robin over the worker io_contexts, each run by one thread, so
+// all of a connection's work stays on one thread (no hand-offs between threads per request).
 //
 // Thread-safety: Start and Stop may be called from any thread; the accept loop runs on the
 // acceptor's strand.
@@ -21,7 +22,9 @@ class Listener {
  public:
   // Binds and listens on `address`. FailedPrecondition with a message that says what to do when
   // the address is in use or cannot be bound.
+  // The acceptor runs on `io`; accepted connections go to `workers` (at least one).
   static absl::StatusOr<std::unique_ptr<Listener>> Bind(asio::io_context& io,
+                                                        std::vector<asio::io_context*> workers,
                                                         const HostPort& address,
                                                         RequestHandler* handler,
                                                         BrokerMetrics* metrics,
@@ -37,15 +40,17 @@ class Listener {
   void CloseAll();
 
  private:
-  Listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor, HostPort address,
-           RequestHandler* handler, BrokerMetrics* metrics, RequestMemory* memory,
-           const BrokerConfig* config)
-      : io_(io), acceptor_(std::move(acceptor)), address_(std::move(address)), handler_(handler),
-        metrics_(metrics), memory_(memory), config_(config) {}
+  Listener(std::vector<asio::io_context*> workers, asio::ip::tcp::acceptor acceptor,
+           HostPort address, RequestHandler* handler, BrokerMetrics* metrics,
+           RequestMemory* memory, const BrokerConfig* config)
+      : workers_(std::move(workers)), acceptor_(std::move(acceptor)),
+        address_(std::move(address)), handler_(handler), metrics_(metrics), memory_(memory),
+        config_(config) {}
   asio::awaitable<void> AcceptLoop();
   std::vector<std::shared_ptr<Connection>> LiveConnections();
 
-  asio::io_context& io_;
+  const std::vector<asio::io_context*> workers_;
+  size_t next_worker_ = 0;  // accept loop only
   asio::ip::tcp::acceptor acceptor_;
   HostPort address_;
   RequestHandler* const handler_;
