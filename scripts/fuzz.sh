@@ -35,27 +35,45 @@ rm -rf "$seeds"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-for t in "${targets[@]}"; do
-  corpus="$build/corpus/$t"
-  crashes="$build/crashes/$t"
+# Runs one target; its report goes to $build/fuzz-<target>.report, and a failure leaves
+# $build/fuzz-<target>.failed.
+run_one() {
+  local t=$1 corpus="$build/corpus/$1" crashes="$build/crashes/$1" log="$build/fuzz-$1.log"
+  local report="$build/fuzz-$1.report"
   mkdir -p "$corpus" "$crashes"
-  seed_dirs=()
+  rm -f "$build/fuzz-$t.failed"
+  local seed_dirs=()
   [ -d "$seeds/$t" ] && seed_dirs+=("$seeds/$t")
-  log="$build/fuzz-$t.log"
-  echo "== $t (${seconds}s)"
   # New inputs go to the first corpus directory; the seeds are only read.
   if "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
       -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "${seed_dirs[@]}" >"$log" 2>&1; then
-    grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$log" | tr '\n' ' ' || true
-    echo
+    { echo "== $t (${seconds}s)"
+      grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$log" | tr '\n' ' ' || true
+      echo; } >"$report"
   else
-    echo "!! $t failed; log: $log"
-    grep -E "ERROR: |runtime error|SUMMARY" "$log" | head -5 || true
-    grep -E "Test unit written to" "$log" | sed 's/.*Test unit written to /   reproducer: /' || true
-    echo "   replay: $build/fuzz/$t <reproducer>"
-    failed+=("$t")
+    { echo "!! $t failed; log: $log"
+      grep -E "ERROR: |runtime error|SUMMARY" "$log" | head -5 || true
+      grep -E "Test unit written to" "$log" | sed 's/.*Test unit written to /   reproducer: /' || true
+      echo "   replay: $build/fuzz/$t <reproducer>"; } >"$report"
+    touch "$build/fuzz-$t.failed"
   fi
+}
+
+# One target per core at a time (each is single-threaded).
+running=0
+for t in "${targets[@]}"; do
+  run_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait || true
+failed=()
+for t in "${targets[@]}"; do
+  cat "$build/fuzz-$t.report"
+  [ -e "$build/fuzz-$t.failed" ] && failed+=("$t")
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
