@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "client/error_status.h"
 #include "client/metadata.h"
 #include "common/endian.h"
@@ -237,31 +238,73 @@ void Producer::Close() {
 
 void Producer::Run() {
   for (;;) {
-    if (accumulator_.ClosedAndDrained() && retries_.empty()) return;
-    const absl::Time now = absl::Now();
-    std::set<TopicPartition> muted;
     absl::Time next_retry = absl::InfiniteFuture();
-    std::vector<std::unique_ptr<ProducerBatch>> batches;
-    for (auto it = retries_.begin(); it != retries_.end();) {
-      muted.insert(it->first);
-      if (it->second->retry_at <= now) {
-        batches.push_back(std::move(it->second));
-        it = retries_.erase(it);
-      } else {
-        next_retry = std::min(next_retry, it->second->retry_at);
-        ++it;
-      }
+    std::set<TopicPartition> muted;
+    bool sent = false;
+    {
+      absl::MutexLock lock(&send_mu_);
+      if (accumulator_.ClosedAndDrained() && retries_.empty()) return;
+      const absl::Time now = absl::Now();
+      sent = SendRoundLocked(now, now, &next_retry, &muted);
     }
-    for (auto& batch : accumulator_.Drain(now, muted, kRequestBatchBytes)) {
-      StickyBatchCompleted(batch->tp);
-      batches.push_back(std::move(batch));
-    }
-    if (batches.empty()) {
-      accumulator_.WaitForWork(next_retry, muted);
-      continue;
-    }
-    SendBatches(std::move(batches));
+    if (!sent) accumulator_.WaitForWork(next_retry, muted);
   }
+}
+
+bool Producer::SendRoundLocked(absl::Time now, absl::Time drain_at, absl::Time* next_retry,
+                               std::set<TopicPartition>* muted) {
+  std::vector<std::unique_ptr<ProducerBatch>> batches;
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    muted->insert(it->first);
+    if (it->second->retry_at <= now) {
+      batches.push_back(std::move(it->second));
+      it = retries_.erase(it);
+    } else {
+      *next_retry = std::min(*next_retry, it->second->retry_at);
+      ++it;
+    }
+  }
+  for (auto& batch : accumulator_.Drain(drain_at, *muted, kRequestBatchBytes)) {
+    StickyBatchCompleted(batch->tp);
+    batches.push_back(std::move(batch));
+  }
+  if (batches.empty()) return false;
+  SendBatches(std::move(batches));
+  return true;
+}
+
+absl::StatusOr<RecordMetadata> Producer::SendSync(ProducerRecord record) {
+  // The outcome, set by the callback on this thread (the usual case) or on the sender thread.
+  struct Outcome {
+    absl::StatusOr<RecordMetadata> result;
+    absl::Notification done;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  // Taken before the record is queued, so that the sender thread (which the new batch wakes)
+  // finds the round already in hand instead of racing this thread for it. If the sender thread
+  // holds it, it is in a round that this record would have had to wait for anyway.
+  send_mu_.Lock();
+  accumulator_.SetCallerSending(true);
+  absl::Status queued = Send(std::move(record), [outcome](absl::StatusOr<RecordMetadata> md) {
+    outcome->result = std::move(md);
+    outcome->done.Notify();
+  });
+  if (queued.ok()) {
+    // Nothing lingers for a caller that waits: drain as if every linger had passed.
+    const absl::Time now = absl::Now();
+    absl::Time next_retry = absl::InfiniteFuture();
+    std::set<TopicPartition> muted;
+    (void)SendRoundLocked(now, now + absl::Milliseconds(config_.linger_ms), &next_retry, &muted);
+  }
+  const bool retrying = !retries_.empty();
+  accumulator_.SetCallerSending(false);  // wakes the sender if others' batches are queued
+  send_mu_.Unlock();
+  if (!queued.ok()) return queued;
+  // A retry this round scheduled is the sender thread's from now on; it may be asleep with no
+  // retry time to wake for.
+  if (retrying) accumulator_.WakeSender();
+  outcome->done.WaitForNotification();
+  return std::move(outcome->result);
 }
 
 absl::Status Producer::Seal(ProducerBatch& batch) {

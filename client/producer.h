@@ -22,8 +22,9 @@
 // view of the sequences unknown (OUT_OF_ORDER_SEQUENCE, PRODUCER_FENCED, or a batch that expired
 // after being sent), the producer takes a new producer id and starts its sequences over.
 //
-// Thread-safe: Send, Flush and Close may be called from any threads. Callbacks run on the sender
-// thread, in order per partition; they must be quick and must not call Flush or Close.
+// Thread-safe: Send, SendSync, Flush and Close may be called from any threads. Callbacks run on
+// the sender thread (or a SendSync caller's, see there), in order per partition; they must be
+// quick and must not call SendSync, Flush or Close.
 #pragma once
 
 #include <atomic>
@@ -97,6 +98,13 @@ class Producer {
   absl::Status Send(ProducerRecord record, SendCallback callback);
   // The same, with the outcome as a future (an immediate error makes it ready at once).
   std::future<absl::StatusOr<RecordMetadata>> Send(ProducerRecord record);
+  // Sends `record` at once (no linger) and waits for its outcome. When no other thread is sending,
+  // the calling thread sends the request and reads the answer itself: handing the record to the
+  // sender thread and the answer back costs two thread wake-ups, which on a small VM is as much
+  // as the broker's whole part of a round trip. Other ready batches may share the request; their
+  // callbacks then run on this thread. Retries are left to the sender thread. Must not be called
+  // from a callback.
+  absl::StatusOr<RecordMetadata> SendSync(ProducerRecord record);
 
   // Makes every queued batch ready and waits until every record sent before the call has
   // completed (its callback ran).
@@ -133,11 +141,18 @@ class Producer {
 
   // Sender thread.
   void Run();
-  void SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches);
+  // One round of sending: the retries due at `now` and the batches ready at `drain_at`, in one
+  // request. False if there was nothing to send; `next_retry` and `muted` tell the caller what to
+  // wait for.
+  bool SendRoundLocked(absl::Time now, absl::Time drain_at, absl::Time* next_retry,
+                       std::set<TopicPartition>* muted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(send_mu_);
+  void SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(send_mu_);
   absl::Status Seal(ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   void Complete(std::unique_ptr<ProducerBatch> batch, int64_t base_offset);
   void Fail(std::unique_ptr<ProducerBatch> batch, absl::Status status);
-  void Retry(std::unique_ptr<ProducerBatch> batch, absl::Status cause);
+  void Retry(std::unique_ptr<ProducerBatch> batch, absl::Status cause)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(send_mu_);
   // After a failure that leaves the broker's view of our sequences unknown.
   void ResetProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
 
@@ -155,9 +170,11 @@ class Producer {
   std::map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(conn_mu_);
   int drop_responses_ ABSL_GUARDED_BY(conn_mu_) = 0;
 
-  // Owned by the sender thread: batches waiting to be retried, at most one per partition (their
-  // partitions are muted in the accumulator so later batches cannot overtake them).
-  std::map<TopicPartition, std::unique_ptr<ProducerBatch>> retries_;
+  // Held by whichever thread runs a send round: the sender thread, or a SendSync caller.
+  absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(conn_mu_);
+  // Batches waiting to be retried, at most one per partition (their partitions are muted in the
+  // accumulator so later batches cannot overtake them).
+  std::map<TopicPartition, std::unique_ptr<ProducerBatch>> retries_ ABSL_GUARDED_BY(send_mu_);
 
   absl::Mutex close_mu_;
   bool closed_ ABSL_GUARDED_BY(close_mu_) = false;

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -165,6 +167,62 @@ TEST_CASE("lost Produce responses are retried and deduplicated, never duplicated
   }
   CHECK(broker.Values("orders", 1) == values);  // each record exactly once, in order
   CHECK(broker.duplicates() == 3);              // every dropped answer was a deduplicated resend
+}
+
+TEST_CASE("SendSync answers each record in order, alongside Send from other threads") {
+  FakeBroker broker({{"orders", 2}});
+  ProducerConfig config;
+  config.bootstrap = broker.address();
+  config.linger_ms = 50;  // SendSync must not wait for it
+  auto producer = Producer::Create(config);
+  REQUIRE(producer.ok());
+  // Another thread streams asynchronous sends to partition 0 meanwhile.
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> async;
+  std::thread other([&] {
+    for (int i = 0; i < 200; ++i) async.push_back((*producer)->Send(Rec("orders", "a", 0)));
+  });
+  std::vector<std::string> values;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) {
+    values.push_back("s" + std::to_string(i));
+    absl::StatusOr<RecordMetadata> md = (*producer)->SendSync(Rec("orders", values.back(), 1));
+    REQUIRE(md.ok());
+    CHECK(md->partition == 1);
+    CHECK(md->offset == int64_t(i));
+  }
+  // 50 lingers of 50 ms would take 2.5 s; a generous bound that still fails if SendSync lingers.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+  other.join();
+  (*producer)->Close();
+  for (size_t i = 0; i < async.size(); ++i) {
+    auto md = async[i].get();
+    REQUIRE(md.ok());
+    CHECK(md->offset == int64_t(i));
+  }
+  CHECK(broker.Values("orders", 1) == values);
+  CHECK(broker.Values("orders", 0).size() == 200);
+}
+
+TEST_CASE("SendSync retries a lost answer once and reports typed errors") {
+  FakeBroker broker({{"orders", 1}});
+  ProducerConfig config;
+  config.bootstrap = broker.address();
+  config.TEST_drop_responses = 1;
+  config.retry_backoff_ms = 5;
+  auto producer = Producer::Create(config);
+  REQUIRE(producer.ok());
+  auto first = (*producer)->SendSync(Rec("orders", "v0", 0));
+  REQUIRE(first.ok());  // the dropped answer was retried by the sender thread
+  CHECK(first->offset == 0);
+  auto second = (*producer)->SendSync(Rec("orders", "v1", 0));
+  REQUIRE(second.ok());
+  CHECK(second->offset == 1);
+  CHECK(broker.Values("orders", 0) == std::vector<std::string>{"v0", "v1"});
+  CHECK(broker.duplicates() == 1);
+  auto missing = (*producer)->SendSync(Rec("nope", "v", 0));
+  CHECK(absl::IsNotFound(missing.status()));
+  (*producer)->Close();
+  CHECK(absl::IsFailedPrecondition((*producer)->SendSync(Rec("orders", "late", 0)).status()));
 }
 
 TEST_CASE("acks=0 completes without offsets") {

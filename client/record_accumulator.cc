@@ -149,12 +149,26 @@ void RecordAccumulator::WaitForWork(absl::Time until, const std::set<TopicPartit
   absl::MutexLock lock(&mu_);
   const absl::Time deadline = std::min(until, NextLingerLocked(muted));
   auto work = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return opened_since_wait_ > 0 || (closed_ && !close_noticed_) ||
-           AnyReadyLocked(absl::Now(), muted);
+    if (wake_ || (closed_ && !close_noticed_)) return true;
+    return !caller_sending_ && (opened_since_wait_ > 0 || AnyReadyLocked(absl::Now(), muted));
   };
   mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
   opened_since_wait_ = 0;
+  wake_ = false;
   if (closed_) close_noticed_ = true;
+}
+
+void RecordAccumulator::SetCallerSending(bool sending) {
+  absl::MutexLock lock(&mu_);
+  caller_sending_ = sending;
+  // The caller drained what it opened; only batches still queued (others', or its own behind a
+  // retry) need the sender to look at their linger times.
+  if (!sending && batches_.empty()) opened_since_wait_ = 0;
+}
+
+void RecordAccumulator::WakeSender() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
 }
 
 void RecordAccumulator::Deallocate(const ProducerBatch& batch) {

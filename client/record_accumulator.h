@@ -95,6 +95,11 @@ class RecordAccumulator {
   // Blocks until a batch outside `muted` is ready, a new batch was opened since the last call,
   // Close was called, or `until` passes (the sender passes its next retry time).
   void WaitForWork(absl::Time until, const std::set<TopicPartition>& muted);
+  // Makes the current or next WaitForWork return at once (the sender has work it cannot see).
+  void WakeSender();
+  // While a caller sends its own batch (Producer::SendSync), WaitForWork does not wake for it:
+  // waking the sender thread only to find nothing to send costs a wake-up on another core.
+  void SetCallerSending(bool sending);
 
   // Releases a batch's memory and marks it complete for Flush. Call after its callbacks ran.
   void Deallocate(const ProducerBatch& batch);
@@ -128,7 +133,9 @@ class RecordAccumulator {
   size_t used_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int flushes_ ABSL_GUARDED_BY(mu_) = 0;  // Flush calls in progress
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool close_noticed_ ABSL_GUARDED_BY(mu_) = false;  // WaitForWork woke once for the Close
+  bool close_noticed_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // WakeSender called since the last WaitForWork
+  bool caller_sending_ ABSL_GUARDED_BY(mu_) = false;  // WaitForWork woke once for the Close
 };
 
 }  // namespace strata::client

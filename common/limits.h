@@ -55,6 +55,13 @@ inline constexpr size_t prefault_requests_max = 1024;
 // instead of growing without bound.
 inline constexpr size_t durable_waiters_max = 65536;
 
+// A thread that waits for durability while no fsync is running leads the group commit itself
+// (log/log.h, WhenDurable) instead of handing it to the Flusher thread, saving two thread
+// wake-ups (about 60 us on this VM, bench/compare.sh W3). It does so only while the log's recent
+// fsyncs (an average) took at most this long: on a slow disk the waiting thread, a broker I/O
+// thread serving other connections too, must not block for the fsync.
+inline constexpr int64_t lead_fsync_max_us = 1000;
+
 // How often a flush also checkpoints the recovery point (the offset below which everything is
 // fsynced) to disk. Each checkpoint costs two small fsyncs; damage found above the checkpoint
 // after a crash is treated as an unsynced tail, so a shorter interval narrows that window.

@@ -275,7 +275,9 @@ void Log::AfterAppend(uint64_t bytes) {
   bool due = policy.always || (policy.bytes > 0 && unflushed >= policy.bytes);
   if (!due) return;
   if (options_.flusher != nullptr) {
-    options_.flusher->Notify();
+    // flush=always: this append is to be fsynced at once, so its thread may lead that fsync
+    // (see WhenDurable). A bytes threshold is background work for the flusher.
+    if (!(policy.always && MayLeadFlush() && TryFlush())) options_.flusher->Notify();
   } else {
     // No flusher: flush inline. A failure is sticky in the log and surfaces on the next call.
     (void)Flush();
@@ -446,6 +448,21 @@ absl::Status Log::Flush() {
   return st;
 }
 
+bool Log::MayLeadFlush() const {
+  return options_.waiter_leads_flush &&
+         fsync_average_us_.load(std::memory_order_relaxed) <= limits::lead_fsync_max_us;
+}
+
+bool Log::TryFlush() {
+  auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
+  std::vector<DurableCallback> ready;
+  if (!flush_mu_.TryLock()) return false;
+  (void)FlushLocked(&ready);  // a failure is sticky and reaches the waiters through RunFailedWaiters
+  flush_mu_.Unlock();
+  for (auto& done : ready) done(absl::OkStatus());
+  return true;
+}
+
 absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
   STRATA_RETURN_IF_ERROR(CheckWritable());
   // Bytes before the end: an append publishes log_end_ before it counts its bytes, so an append
@@ -455,9 +472,13 @@ absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
   // A roll between reading target_end and here has already synced the older segment.
   const auto sync_start = std::chrono::steady_clock::now();
   absl::Status st = Active()->Sync();
-  FsyncLatencyMicros().Record(std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::steady_clock::now() - sync_start)
-                                  .count());
+  const int64_t sync_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - sync_start)
+                              .count();
+  FsyncLatencyMicros().Record(sync_us);
+  // An exponential moving average over about the last 8 fsyncs (only flushes write it).
+  const int64_t average = fsync_average_us_.load(std::memory_order_relaxed);
+  fsync_average_us_.store(average + (sync_us - average) / 8, std::memory_order_relaxed);
   fsyncs_.fetch_add(1, std::memory_order_relaxed);
   if (!st.ok()) {
     Fail(st);
@@ -534,7 +555,10 @@ absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
   } else if (ready) {
     done(absl::OkStatus());
   } else if (options_.flusher != nullptr) {
-    options_.flusher->Notify();
+    // Lead the group commit when nobody is flushing and fsyncs are quick; else the flusher does
+    // it. A waiter that arrives during this thread's fsync finds flush_mu_ held and notifies the
+    // flusher, which flushes again once this one is done.
+    if (!MayLeadFlush() || !TryFlush()) options_.flusher->Notify();
   } else {
     // No flusher to serve the waiter: flush on this thread (group-committing whatever else is
     // waiting). A failure reaches the waiter through its callback.

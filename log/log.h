@@ -47,6 +47,10 @@ struct LogOptions {
   MapCache* map_cache = nullptr; // default: MapCache::Default()
   Flusher* flusher = nullptr;    // optional: time-based flushes and group commit off-thread
   Prefaulter* prefaulter = nullptr;  // default: Prefaulter::Default()
+  // With a flusher: a thread waiting in WhenDurable, or appending under flush=always, while no
+  // fsync runs fsyncs itself when recent fsyncs took at most limits::lead_fsync_max_us.
+  // Off: the flusher does every fsync.
+  bool waiter_leads_flush = true;
 };
 
 struct AppendResult {
@@ -152,6 +156,9 @@ class Log {
   // Calls `done` once every offset <= `offset` is durable (or with the error that prevents it:
   // FailedPrecondition after an I/O failure, Aborted if the offset is truncated first).
   // ResourceExhausted when limits::durable_waiters_max appends are already waiting.
+  // Who fsyncs: without a flusher, the caller. With one, the caller too when no fsync is running
+  // and fsyncs are fast (LogOptions::waiter_leads_flush); otherwise the flusher, which also picks
+  // up waiters that arrive while an fsync runs (group commit).
   // Callbacks run on the thread that completes them (an appender, a flusher or the caller) with
   // no log lock held; they may append or flush but must not block (on another log's durability,
   // say) or destroy a Log: on a Flusher's thread that would stall or deadlock every log it serves.
@@ -242,6 +249,10 @@ class Log {
   void RunFailedWaiters();
   absl::Status FlushLocked(std::vector<DurableCallback>* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
+  // Whether a thread that appends to (flush=always) or waits on this log may fsync it itself.
+  bool MayLeadFlush() const;
+  // Flushes on this thread if no other flush is running; false if one is.
+  bool TryFlush();
   absl::Status CloseLocked(std::vector<DurableCallback>* ready);
   int64_t recovery_point_written_ms();
   void AfterAppend(uint64_t bytes);
@@ -284,6 +295,7 @@ class Log {
   std::atomic<uint64_t> flushed_bytes_{0};   // appended_bytes_ as of the last fsync's start
   std::atomic<int64_t> dirty_since_ms_{0};   // when unflushed data first appeared; 0 = clean
   std::atomic<uint64_t> fsyncs_{0};
+  std::atomic<int64_t> fsync_average_us_{0};  // moving average of this log's fsync latency
 
   absl::Mutex recovery_point_mu_ ABSL_ACQUIRED_AFTER(flush_mu_, writer_mu_);
   int64_t recovery_point_ ABSL_GUARDED_BY(recovery_point_mu_) = -1;

@@ -563,6 +563,52 @@ TEST_CASE("flush=always group-commits through a Flusher", "[log][flush]") {
   CHECK(log->durable_offset() == 50);
 }
 
+TEST_CASE("with a Flusher, the appending or waiting thread leads the fsync when none runs",
+          "[log][flush]") {
+  Fixture f;
+  Flusher flusher(f.Options().clock);
+  auto opts = f.Options();
+  opts.flusher = &flusher;
+  SECTION("flush=always: the append itself is durable when it returns") {
+    f.config.flush.always = true;
+    opts.config = f.config;
+    auto log = Log::Open(opts).value();
+    for (int i = 0; i < 5; ++i) {
+      auto r = MustAppend(*log, MakeBatch(1, 100));
+      CHECK(log->durable_offset() == r.last_offset + 1);
+    }
+    CHECK(log->fsync_count() >= 5);
+  }
+  SECTION("a waiter: its future is ready when WaitDurable returns") {
+    f.config.flush.interval_ms = 60000;  // the flusher would not get to it for a minute
+    opts.config = f.config;
+    auto log = Log::Open(opts).value();
+    auto r = MustAppend(*log, MakeBatch(1, 100));
+    CHECK(log->durable_offset() == 0);
+    std::optional<std::thread::id> completed_on;
+    REQUIRE(log->WhenDurable(r.last_offset, [&](absl::Status st) {
+                  CHECK(st.ok());
+                  completed_on = std::this_thread::get_id();
+                }).ok());
+    CHECK(completed_on == std::this_thread::get_id());  // completed before WhenDurable returned
+  }
+  SECTION("waiter_leads_flush off: the flusher's thread does it") {
+    f.config.flush.interval_ms = 60000;
+    opts.config = f.config;
+    opts.waiter_leads_flush = false;
+    auto log = Log::Open(opts).value();
+    auto r = MustAppend(*log, MakeBatch(1, 100));
+    std::promise<std::thread::id> completed_on;
+    REQUIRE(log->WhenDurable(r.last_offset, [&](absl::Status st) {
+                  CHECK(st.ok());
+                  completed_on.set_value(std::this_thread::get_id());
+                }).ok());
+    auto fu = completed_on.get_future();
+    REQUIRE(fu.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(fu.get() != std::this_thread::get_id());
+  }
+}
+
 TEST_CASE("flushes happen by bytes without a Flusher, and by time with one", "[log][flush]") {
   Fixture f;
   SECTION("bytes") {

@@ -218,32 +218,42 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
     if (run.stamp) WriteStamp(*record.value, intended_ns);
     const int64_t value_bytes = o.record_bytes;
     MeasuredWindow* acks = run.acks.get();
-    // Sync mode waits for this record's callback, which then outlives nothing on this stack.
-    absl::Notification answered;
-    absl::Notification* notify = o.sync ? &answered : nullptr;
-    absl::Status st =
-        producer.Send(std::move(record), [&stats, acks, intended_ns, counted, value_bytes,
-                                          notify](absl::StatusOr<client::RecordMetadata> md) {
-          const int64_t now_ns = NowNs();
-          if (!md.ok()) {
-            stats.Error(md.status());
-          } else {
-            stats.acked_total.fetch_add(1, std::memory_order_relaxed);
-            acks->Count(now_ns, value_bytes);
-            if (counted) {
-              stats.acked_counted.fetch_add(1, std::memory_order_relaxed);
-              stats.latency_us.Record((now_ns - intended_ns) / 1000);
-            }
-          }
-          if (notify != nullptr) notify->Notify();
-        });
+    auto answered = [&stats, acks, intended_ns, counted,
+                     value_bytes](const absl::StatusOr<client::RecordMetadata>& md) {
+      const int64_t now_ns = NowNs();
+      if (!md.ok()) {
+        stats.Error(md.status());
+        return;
+      }
+      stats.acked_total.fetch_add(1, std::memory_order_relaxed);
+      acks->Count(now_ns, value_bytes);
+      if (counted) {
+        stats.acked_counted.fetch_add(1, std::memory_order_relaxed);
+        stats.latency_us.Record((now_ns - intended_ns) / 1000);
+      }
+    };
+    if (o.sync) {
+      // One at a time, sent and answered on this thread (Producer::SendSync).
+      absl::StatusOr<client::RecordMetadata> md = producer.SendSync(std::move(record));
+      answered(md);
+      if (!md.ok() && (absl::IsNotFound(md.status()) || absl::IsInvalidArgument(md.status()) ||
+                       absl::IsFailedPrecondition(md.status()))) {
+        // No such topic or partition, a bad record, a closed producer: a broken setup, not a
+        // slow broker. Stop the run.
+        run.stop.store(true);
+        break;
+      }
+      continue;
+    }
+    absl::Status st = producer.Send(
+        std::move(record),
+        [answered](absl::StatusOr<client::RecordMetadata> md) mutable { answered(md); });
     if (!st.ok()) {
       // Not queued (the callback will not run): a broken setup, not a slow broker. Stop the run.
       stats.Error(st);
       run.stop.store(true);
       break;
     }
-    if (notify != nullptr) answered.WaitForNotification();
   }
   producer.Close();
 }
