@@ -6,6 +6,7 @@
 #include <asio.hpp>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -213,6 +214,21 @@ std::optional<uint16_t> Connection::NegotiatedVersion(protocol::ApiKey key) cons
   return uint16_t(v);
 }
 
+void FrameBuffer::Resize(size_t n) {
+  if (n > capacity_) {
+    std::unique_ptr<std::byte[]> grown(new std::byte[n]);  // default-initialized: not zeroed
+    if (size_ > 0) std::memcpy(grown.get(), bytes_.get(), size_);
+    bytes_ = std::move(grown);
+    capacity_ = n;
+  }
+  size_ = n;
+}
+
+void Connection::Recycle(Response response) {
+  response.body = {};
+  spare_ = std::move(response.frame);
+}
+
 void Connection::Close() {
   broken_ = true;
   std::error_code ignored;
@@ -254,7 +270,9 @@ absl::Status Connection::Write(protocol::ApiKey key, uint16_t version, uint32_t 
 absl::StatusOr<Response> Connection::Read(protocol::ApiKey key, uint32_t correlation_id,
                                           Clock::time_point deadline) {
   Response response;
-  response.frame.resize(4);
+  response.frame = std::move(spare_);
+  spare_ = FrameBuffer();
+  response.frame.Resize(4);
   bool done = false;
   std::error_code ec;
   auto read = [&](size_t from) -> absl::Status {
@@ -286,9 +304,10 @@ absl::StatusOr<Response> Connection::Read(protocol::ApiKey key, uint32_t correla
                                       "the response frame declares an impossible size ", size,
                                       "; is this a Strata broker?")));
   }
-  response.frame.resize(4 + size);
+  response.frame.Resize(4 + size);
   STRATA_RETURN_IF_ERROR(read(4));
-  absl::StatusOr<std::optional<protocol::Frame>> parsed = protocol::ParseFrame(response.frame);
+  absl::StatusOr<std::optional<protocol::Frame>> parsed =
+      protocol::ParseFrame(std::span<const std::byte>(response.frame.data(), response.frame.size()));
   if (!parsed.ok() || !parsed->has_value()) {
     return Broken("reading from", absl::DataLossError("the response frame does not parse"));
   }

@@ -160,6 +160,24 @@ absl::StatusOr<std::vector<PartitionOffset>> Consumer::EndOffsets(
 }
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
+  std::vector<ConsumerRecord> out;
+  STRATA_RETURN_IF_ERROR(PollEach(timeout_ms, [&out](const RecordView& r) {
+                           ConsumerRecord cr;
+                           cr.topic = std::string(r.topic);
+                           cr.partition = r.partition;
+                           cr.offset = r.offset;
+                           cr.timestamp_ms = r.timestamp_ms;
+                           cr.key = Copy(r.key);
+                           cr.value = Copy(r.value);
+                           for (const log::RecordHeader& h : r.headers) {
+                             cr.headers.push_back(Header{std::string(h.key), Copy(h.value)});
+                           }
+                           out.push_back(std::move(cr));
+                         }).status());
+  return out;
+}
+
+absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visit) {
   if (assigned_.empty()) {
     return absl::FailedPreconditionError("no partitions are assigned; call Assign before Poll");
   }
@@ -188,18 +206,22 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
   STRATA_RETURN_IF_ERROR(ErrorToStatus(view.response->error_code(),
                                        view.response->error_message(), "Fetch"));
 
-  // Work on a copy of the states: an error part-way returns nothing and moves no position.
+  // Work on a copy of the states: an error part-way visits nothing and moves no position. Every
+  // returned record is decoded (as views) before the first is visited.
   std::map<TopicPartition, PartitionState> states = assigned_;
-  std::vector<ConsumerRecord> out;
+  readers_.clear();
+  std::vector<Decoded>& decoded = decoded_;
+  decoded.clear();
   size_t records_pos = 0;
   if (view.response->topics() != nullptr) {
     for (const fb::FetchTopicResponse* t : *view.response->topics()) {
       if (t->partitions() == nullptr) continue;
-      const std::string topic = t->name() == nullptr ? std::string() : t->name()->str();
+      const std::string_view topic =
+          t->name() == nullptr ? std::string_view() : t->name()->string_view();
       for (const fb::FetchPartitionResponse* p : *t->partitions()) {
         std::span<const std::byte> bytes = view.records.subspan(records_pos, p->records_bytes());
         records_pos += p->records_bytes();
-        const TopicPartition tp{topic, p->index()};
+        const TopicPartition tp{std::string(topic), p->index()};
         auto state = states.find(tp);
         if (state == states.end()) continue;  // not ours: ignore
         if (p->high_watermark() >= 0) state->second.high_watermark = p->high_watermark();
@@ -236,21 +258,16 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
           if (header->last_offset() >= position) {
             absl::StatusOr<log::BatchReader> opened = log::BatchReader::Open(bytes.first(size));
             if (!opened.ok()) return damaged(opened.status());
-            log::BatchReader& reader = *opened;
-            STRATA_ASSIGN_OR_RETURN(std::vector<log::Record> records, reader.ReadAll());
-            for (const log::Record& r : records) {
-              if (r.offset < position) continue;
-              ConsumerRecord cr;
-              cr.topic = topic;
-              cr.partition = tp.partition;
-              cr.offset = r.offset;
-              cr.timestamp_ms = r.timestamp_ms;
-              cr.key = Copy(r.key);
-              cr.value = Copy(r.value);
-              for (const log::RecordHeader& h : r.headers) {
-                cr.headers.push_back(Header{std::string(h.key), Copy(h.value)});
-              }
-              out.push_back(std::move(cr));
+            // A compressed batch's records point into its reader's buffer, which moving the
+            // reader (as the vector grows) keeps in place.
+            readers_.push_back(*std::move(opened));
+            log::BatchReader& reader = readers_.back();
+            for (;;) {
+              absl::StatusOr<std::optional<log::Record>> r = reader.Next();
+              if (!r.ok()) return damaged(r.status());
+              if (!r->has_value()) break;
+              if ((*r)->offset < position) continue;
+              decoded.push_back(Decoded{topic, tp.partition, **std::move(r)});
             }
             position = header->last_offset() + 1;
           }
@@ -259,8 +276,16 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
       }
     }
   }
+  for (const Decoded& d : decoded) {
+    visit(RecordView{d.topic, d.partition, d.record.offset, d.record.timestamp_ms, d.record.key,
+                     d.record.value, d.record.headers});
+  }
   assigned_ = std::move(states);
-  return out;
+  const size_t visited = decoded.size();
+  decoded.clear();
+  readers_.clear();
+  conn->Recycle(std::move(response));
+  return visited;
 }
 
 }  // namespace strata::client

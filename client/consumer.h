@@ -23,13 +23,17 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "client/connection.h"
 #include "client/metadata.h"
 #include "client/types.h"
 #include "common/status.h"
+#include "log/batch.h"
 
 namespace strata::client {
 
@@ -61,6 +65,18 @@ struct ConsumerRecord {
   std::optional<std::string> value;  // nullopt: null value (a tombstone)
   std::vector<Header> headers;
 };
+
+// A record as PollEach hands it over: views into the Fetch answer, valid during the call only.
+struct RecordView {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::optional<std::string_view> key;    // nullopt: null key
+  std::optional<std::string_view> value;  // nullopt: null value (a tombstone)
+  std::span<const log::RecordHeader> headers;
+};
+using RecordVisitor = absl::FunctionRef<void(const RecordView&)>;
 
 struct ConsumerConfig {
   std::string bootstrap = kDefaultBootstrap;
@@ -96,6 +112,12 @@ class Consumer {
   //   Unavailable         the connection was lost (the next Poll reconnects)
   absl::StatusOr<std::vector<ConsumerRecord>> Poll(int64_t timeout_ms);
 
+  // Poll without copies: hands each record to `visit` as views into the fetched bytes, valid only
+  // during the call, and returns how many it visited. Every batch is verified before the first
+  // record is visited, so the errors are Poll's and, on one, nothing is visited and no position
+  // moves. `visit` must not call this consumer.
+  absl::StatusOr<size_t> PollEach(int64_t timeout_ms, RecordVisitor visit);
+
   // The offset of the next record Poll returns for an assigned partition (resolving
   // auto_offset_reset if it has none yet).
   absl::StatusOr<int64_t> Position(const std::string& topic, int32_t partition);
@@ -121,6 +143,15 @@ class Consumer {
 
   const ConsumerConfig config_;
   std::unique_ptr<Connection> conn_;
+  // One poll's batches and the records they return (views into them and into the answer), kept
+  // between polls so that their memory is reused.
+  struct Decoded {
+    std::string_view topic;
+    int32_t partition = 0;
+    log::Record record;
+  };
+  std::vector<log::BatchReader> readers_;
+  std::vector<Decoded> decoded_;
   std::map<TopicPartition, PartitionState> assigned_;
 };
 

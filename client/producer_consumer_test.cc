@@ -329,6 +329,14 @@ TEST_CASE("a damaged batch is DataLoss, and batches before the position are not 
   CHECK(absl::IsDataLoss(failed));
   CHECK_THAT(std::string(failed.message()), Catch::Matchers::Contains("failed verification"));
   CHECK(*(*consumer)->Position("t", 0) <= 2);  // nothing of the damaged batch was returned
+
+  // PollEach over good batches and the damaged one together: it visits none of them.
+  REQUIRE((*consumer)->Seek("t", 0, SeekTarget::Earliest()).ok());
+  int visited = 0;
+  auto each = (*consumer)->PollEach(100, [&](const RecordView&) { ++visited; });
+  CHECK(absl::IsDataLoss(each.status()));  // one Fetch answer holds all three small batches
+  CHECK(visited == 0);
+  CHECK(*(*consumer)->Position("t", 0) == 0);
 }
 
 TEST_CASE("with auto_offset_reset none, an out-of-range position is an error") {

@@ -500,18 +500,22 @@ absl::StatusOr<BenchReport> BenchConsume(const BrokerOptions& broker, const Benc
         if (position < end) caught_up = false;
       }
       if (caught_up) break;
-      STRATA_ASSIGN_OR_RETURN(std::vector<client::ConsumerRecord> batch,
-                              consumer->Poll(kPollTimeoutMs));
+      // The records as views (PollEach), the zero-copy way an application that only reads
+      // them would consume.
+      int64_t polled_bytes = 0;
+      int64_t polled = 0;
+      STRATA_ASSIGN_OR_RETURN(
+          const size_t visited, consumer->PollEach(kPollTimeoutMs, [&](const client::RecordView& r) {
+            if (options.records > 0 && records + polled >= options.records) return;
+            ++polled;
+            polled_bytes += r.value ? int64_t(r.value->size()) : 0;
+          }));
       const int64_t received_ns = NowNs();
-      received_total.fetch_add(int64_t(batch.size()), std::memory_order_relaxed);
-      if (received_ns < measure_start_ns) continue;
-      for (const client::ConsumerRecord& r : batch) {
-        if (options.records > 0 && records >= options.records) break;
-        ++records;
-        const int64_t size = r.value ? int64_t(r.value->size()) : 0;
-        bytes += size;
-        last_ns = received_ns;
-      }
+      received_total.fetch_add(int64_t(visited), std::memory_order_relaxed);
+      if (received_ns < measure_start_ns || polled == 0) continue;
+      records += polled;
+      bytes += polled_bytes;
+      last_ns = received_ns;
     }
   }
   if (records == 0 && caught_up) {
