@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const auto start = std::chrono::steady_clock::now();
     strata::log::BatchBuilder builder;
-    builder.Add({.timestamp_ms = 0, .key = "k", .value = std::string_view(value)});
+    builder.Add(
+        {.timestamp_ms = 0, .key = "k", .value = std::string_view(value), .headers = {}});
     auto batch = builder.Build();
     flatbuffers::FlatBufferBuilder b;
     auto parts = b.CreateVector({fb::CreatePartitionProduceData(

@@ -102,6 +102,10 @@ class BatchBuilder {
   int32_t record_count_ = 0;
   int64_t first_timestamp_ = 0;
   int64_t max_timestamp_ = 0;
+  // The first record with more than limits::record_headers_max headers (which readers refuse),
+  // and how many it has; Build fails on it. -1: none.
+  int32_t too_many_headers_record_ = -1;
+  size_t too_many_headers_count_ = 0;
 };
 
 // Decodes and sanity-checks the fixed header at the front of `bytes` without verifying the
