@@ -142,7 +142,7 @@ absl::Status Producer::RefreshMetadataLocked(const std::string& topic) {
   return absl::OkStatus();
 }
 
-absl::Status Producer::EnsureMetadata(const std::string& topic, absl::Time deadline) {
+absl::Status Producer::EnsureMetadata(std::string_view topic, absl::Time deadline) {
   {
     absl::MutexLock lock(&meta_mu_);
     if (topics_.contains(topic)) return absl::OkStatus();
@@ -150,9 +150,10 @@ absl::Status Producer::EnsureMetadata(const std::string& topic, absl::Time deadl
   if (!conn_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
     conn_mu_.Unlock();
     return absl::ResourceExhaustedError(
-        absl::StrCat("could not get the metadata of topic '", topic, "' within max_block_ms"));
+        absl::StrCat("could not get the metadata of topic '", std::string(topic),
+                     "' within max_block_ms"));
   }
-  absl::Status st = RefreshMetadataLocked(topic);
+  absl::Status st = RefreshMetadataLocked(std::string(topic));
   conn_mu_.Unlock();
   return st;
 }
@@ -164,14 +165,14 @@ absl::StatusOr<int32_t> Producer::PartitionsFor(const std::string& topic) {
   return topics_.at(topic).partitions;
 }
 
-absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecord& record,
+absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecordView& record,
                                                   absl::Time deadline) {
   STRATA_RETURN_IF_ERROR(EnsureMetadata(record.topic, deadline));
   absl::MutexLock lock(&meta_mu_);
-  const TopicMeta& meta = topics_.at(record.topic);
+  const TopicMeta& meta = topics_.find(record.topic)->second;  // EnsureMetadata added it
   if (record.partition) {
     if (*record.partition < 0 || *record.partition >= meta.partitions) {
-      return absl::NotFoundError(absl::StrCat("topic '", record.topic, "' has partitions 0..",
+      return absl::NotFoundError(absl::StrCat("topic '", std::string(record.topic), "' has partitions 0..",
                                               meta.partitions - 1, "; there is no partition ",
                                               *record.partition));
     }
@@ -189,7 +190,7 @@ void Producer::StickyBatchCompleted(const TopicPartition& tp) {
   }
 }
 
-absl::Status Producer::Send(ProducerRecord record, SendCallback callback) {
+absl::Status Producer::Send(const ProducerRecordView& record, SendCallback callback) {
   if (accumulator_.closed()) {
     return absl::FailedPreconditionError("the producer is closed; create a new one to send");
   }
@@ -205,17 +206,17 @@ absl::Status Producer::Send(ProducerRecord record, SendCallback callback) {
     if (h.value) rh.value = *h.value;
     input.headers.push_back(rh);
   }
-  TopicPartition tp{record.topic, partition};
+  TopicPartition tp{std::string(record.topic), partition};
   STRATA_ASSIGN_OR_RETURN(RecordAccumulator::AppendResult result,
                           accumulator_.Append(tp, input, std::move(callback), deadline));
   if (result.batch_full && !record.key && !record.partition) StickyBatchCompleted(tp);
   return absl::OkStatus();
 }
 
-std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record) {
+std::future<absl::StatusOr<RecordMetadata>> Producer::Send(const ProducerRecordView& record) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<RecordMetadata>>>();
   std::future<absl::StatusOr<RecordMetadata>> future = promise->get_future();
-  absl::Status st = Send(std::move(record), [promise](absl::StatusOr<RecordMetadata> md) {
+  absl::Status st = Send(record, [promise](absl::StatusOr<RecordMetadata> md) {
     promise->set_value(std::move(md));
   });
   if (!st.ok()) promise->set_value(std::move(st));
@@ -273,7 +274,7 @@ bool Producer::SendRoundLocked(absl::Time now, absl::Time drain_at, absl::Time* 
   return true;
 }
 
-absl::StatusOr<RecordMetadata> Producer::SendSync(ProducerRecord record) {
+absl::StatusOr<RecordMetadata> Producer::SendSync(const ProducerRecordView& record) {
   // The outcome, set by the callback on this thread (the usual case) or on the sender thread.
   struct Outcome {
     absl::StatusOr<RecordMetadata> result;
@@ -285,7 +286,7 @@ absl::StatusOr<RecordMetadata> Producer::SendSync(ProducerRecord record) {
   // holds it, it is in a round that this record would have had to wait for anyway.
   send_mu_.Lock();
   accumulator_.SetCallerSending(true);
-  absl::Status queued = Send(std::move(record), [outcome](absl::StatusOr<RecordMetadata> md) {
+  absl::Status queued = Send(record, [outcome](absl::StatusOr<RecordMetadata> md) {
     outcome->result = std::move(md);
     outcome->done.Notify();
   });

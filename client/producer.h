@@ -30,12 +30,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -57,6 +60,27 @@ struct ProducerRecord {
   std::vector<Header> headers;
   int64_t timestamp_ms = -1;         // -1: now
   std::optional<int32_t> partition;  // set: this partition, whatever the key
+};
+
+// A record by reference, for Send without building strings: every field is copied into the
+// record's batch during the call, so the views need only live until Send returns. A
+// ProducerRecord converts to one implicitly.
+struct ProducerRecordView {
+  ProducerRecordView() = default;
+  ProducerRecordView(const ProducerRecord& r)  // NOLINT(google-explicit-constructor)
+      : topic(r.topic),
+        key(r.key),
+        value(r.value),
+        headers(r.headers),
+        timestamp_ms(r.timestamp_ms),
+        partition(r.partition) {}
+
+  std::string_view topic;
+  std::optional<std::string_view> key;    // nullopt: null key (sticky partitioning)
+  std::optional<std::string_view> value;  // nullopt: null value (a tombstone)
+  std::span<const Header> headers;
+  int64_t timestamp_ms = -1;              // -1: now
+  std::optional<int32_t> partition;       // set: this partition, whatever the key
 };
 
 struct ProducerConfig {
@@ -95,16 +119,16 @@ class Producer {
   //   NotFound (no such topic or partition), InvalidArgument (record too large, bad partition),
   //   ResourceExhausted (buffer full for max_block_ms), FailedPrecondition (closed),
   //   Unavailable (the broker could not be reached for metadata).
-  absl::Status Send(ProducerRecord record, SendCallback callback);
+  absl::Status Send(const ProducerRecordView& record, SendCallback callback);
   // The same, with the outcome as a future (an immediate error makes it ready at once).
-  std::future<absl::StatusOr<RecordMetadata>> Send(ProducerRecord record);
+  std::future<absl::StatusOr<RecordMetadata>> Send(const ProducerRecordView& record);
   // Sends `record` at once (no linger) and waits for its outcome. When no other thread is sending,
   // the calling thread sends the request and reads the answer itself: handing the record to the
   // sender thread and the answer back costs two thread wake-ups, which on a small VM is as much
   // as the broker's whole part of a round trip. Other ready batches may share the request; their
   // callbacks then run on this thread. Retries are left to the sender thread. Must not be called
   // from a callback.
-  absl::StatusOr<RecordMetadata> SendSync(ProducerRecord record);
+  absl::StatusOr<RecordMetadata> SendSync(const ProducerRecordView& record);
 
   // Makes every queued batch ready and waits until every record sent before the call has
   // completed (its callback ran).
@@ -131,9 +155,9 @@ class Producer {
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   absl::Status InitProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   // Fetches `topic`'s metadata unless cached, waiting for the connection until `deadline`.
-  absl::Status EnsureMetadata(const std::string& topic, absl::Time deadline);
+  absl::Status EnsureMetadata(std::string_view topic, absl::Time deadline);
   // The partition for `record`, fetching its topic's metadata on first use (until `deadline`).
-  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecord& record, absl::Time deadline);
+  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecordView& record, absl::Time deadline);
   // Tells the topic's sticky partitioner that tp's batch is complete.
   void StickyBatchCompleted(const TopicPartition& tp);
   absl::Status RefreshMetadataLocked(const std::string& topic)
@@ -160,7 +184,7 @@ class Producer {
   RecordAccumulator accumulator_;
 
   absl::Mutex meta_mu_;
-  std::map<std::string, TopicMeta> topics_ ABSL_GUARDED_BY(meta_mu_);
+  std::map<std::string, TopicMeta, std::less<>> topics_ ABSL_GUARDED_BY(meta_mu_);
 
   // The connection is shared by the sender thread and by Send (metadata on a topic's first use).
   mutable absl::Mutex conn_mu_;
