@@ -12,6 +12,7 @@
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "common/logging.h"
+#include "common/process.h"
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr const char* kHelp =
 }  // namespace
 
 int main(int argc, char** argv) {
+  strata::InitProcess();
   using strata::broker::BrokerConfig;
   const BrokerConfig defaults;
   CLI::App app(kHelp, "stratad");

@@ -20,6 +20,7 @@
 #include "client/cli/group_commands.h"
 #include "client/cli/log_tools.h"
 #include "client/cli/output.h"
+#include "common/process.h"
 
 namespace {
 
@@ -294,6 +295,7 @@ int ReportParseError(CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  strata::InitProcess();
   // Without a description, so the help shows "--max-batches N" rather than "N:NONNEGATIVE".
   const CLI::Validator kNonNegative(
       [](std::string& text) -> std::string {
