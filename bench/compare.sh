@@ -315,8 +315,9 @@ run_throughput_and_latency() {
     log "run $r/$runs $system: W6 with $p producers x $p partitions/streams, $w6_records x 100 B"
     case $system in
       strata)
+        # Producer k writes partition k, as each peer producer writes its own stream.
         utilization strata "W6p$p" bench produce --topic "w6-$p" --partitions "$p" --producers "$p" \
-          --record-bytes 100 --records "$w6_records" --warmup 0
+          --partition-per-producer --record-bytes 100 --records "$w6_records" --warmup 0
         ;;
       *)
         utilization "$system" "W6p$p" peer "$system" --mode produce --stream "w6-$p" \

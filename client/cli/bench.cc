@@ -174,6 +174,7 @@ struct ProducerStats {
 // What the producer threads share: the plan of the run.
 struct ProduceRun {
   std::string topic;
+  int32_t partitions = 0;
   const BenchOptions* options = nullptr;
   const ValuePool* values = nullptr;
   bool stamp = false;  // write the intended send time into each value (e2e)
@@ -222,6 +223,7 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
       for (int d = 7; d >= 0; --d, v >>= 4) key[d] = "0123456789abcdef"[v & 15];
       record.key = std::string_view(key, sizeof(key));
     }
+    if (o.partition_per_producer) record.partition = int32_t(k % run.partitions);
     record.value = run.values->Value(i);
     if (run.stamp) {
       stamped.assign(*record.value);
@@ -409,6 +411,9 @@ absl::Status ValidateBenchOptions(const BenchOptions& o) {
     return bad("--sync sends as soon as the previous record is acknowledged: drop --rate");
   }
   if (o.sync && o.acks == 0) return bad("--sync waits for each ack: use --acks 1 or all");
+  if (o.partition_per_producer && o.null_keys) {
+    return bad("--partition-per-producer picks each record's partition: drop --null-keys");
+  }
   return absl::OkStatus();
 }
 
@@ -423,6 +428,7 @@ absl::StatusOr<BenchReport> BenchProduce(const BrokerOptions& broker, const Benc
 
   ProduceRun run;
   run.values = &values;
+  run.partitions = partitions;
   PlanRun(options, options.rate_per_s, run);
   {
     int64_t last_acked = 0;
@@ -572,6 +578,7 @@ absl::StatusOr<BenchReport> BenchE2e(const BrokerOptions& broker, const BenchOpt
 
   ProduceRun run;
   run.values = &values;
+  run.partitions = partitions;
   run.stamp = true;
   PlanRun(options, rate_per_s, run);
 

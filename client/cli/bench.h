@@ -56,6 +56,9 @@ struct BenchOptions {
   size_t batch_bytes = 128 << 10;
   int64_t linger_ms = 1;
   bool null_keys = false;  // produce: null keys (sticky partitioning) instead of spread keys
+  // produce: producer k writes only partition k mod the partition count (one stream per
+  // producer, the layout of bench/compare.sh's peers) instead of spreading its keys over all
+  bool partition_per_producer = false;
   bool sync = false;       // produce: one record at a time, each waiting for its ack (linger 0)
   bool json = false;       // one JSON object instead of the table
   double warmup_s = 1;     // unmeasured time first

@@ -105,6 +105,11 @@ TEST_CASE("ValidateBenchOptions names the bad option") {
   o.sync = true;
   o.acks = 0;  // no ack to wait for
   fails_on(o, "--sync");
+  o = {};
+  o.partition_per_producer = true;
+  CHECK(ValidateBenchOptions(o).ok());
+  o.null_keys = true;  // the partition is chosen: there is no key to leave out
+  fails_on(o, "--partition-per-producer");
 }
 
 TEST_CASE("SummarizeMicros reports percentiles in ms") {

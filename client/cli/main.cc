@@ -163,12 +163,13 @@ constexpr const char* kBenchExamples =
 
 constexpr const char* kBenchProduceHelp =
     "Send records of --record-bytes random bytes from --producers threads (each with its own\n"
-    "producer and connection), keys spread over the partitions (or --null-keys). Latency runs\n"
-    "from the send (open loop: from the record's intended send time) to the broker's\n"
-    "acknowledgement. msgs/s counts the acknowledgements that arrive in the measured window.\n"
-    "With --sync each producer sends one record, waits for its acknowledgement, then sends the\n"
-    "next (linger 0): the latency of a single round trip (with --acks all, or a topic created\n"
-    "with --config flush_always=true, one that includes an fsync).";
+    "producer and connection), keys spread over the partitions (or --null-keys, or\n"
+    "--partition-per-producer). Latency runs from the send (open loop: from the record's\n"
+    "intended send time) to the broker's acknowledgement. msgs/s counts the acknowledgements\n"
+    "that arrive in the measured window. With --sync each producer sends one record, waits for\n"
+    "its acknowledgement, then sends the next (linger 0): the latency of a single round trip\n"
+    "(with --acks all, or a topic created with --config flush_always=true, one that includes an\n"
+    "fsync).";
 
 constexpr const char* kBenchConsumeHelp =
     "Read the topic from the earliest offset of every partition until --records are read,\n"
@@ -620,6 +621,9 @@ int main(int argc, char** argv) {
   add_bench_options(bench_produce, true);
   bench_produce->add_flag("--null-keys", bench_options.null_keys,
                           "Send null keys (sticky partitioning) instead of spread keys");
+  bench_produce->add_flag(
+      "--partition-per-producer", bench_options.partition_per_producer,
+      "Producer k writes only partition k mod the partition count (one stream per producer)");
   bench_produce->add_flag("--sync", bench_options.sync,
                           "One record at a time per producer, each waiting for its ack (linger 0)");
   CLI::App* bench_consume = bench->add_subcommand("consume", "Consumer throughput");
