@@ -191,6 +191,11 @@ void Producer::StickyBatchCompleted(const TopicPartition& tp) {
 }
 
 absl::Status Producer::Send(const ProducerRecordView& record, SendCallback callback) {
+  return Queue(record, std::move(callback), false);
+}
+
+absl::Status Producer::Queue(const ProducerRecordView& record, SendCallback callback,
+                             bool caller_sends) {
   if (accumulator_.closed()) {
     return absl::FailedPreconditionError("the producer is closed; create a new one to send");
   }
@@ -208,7 +213,8 @@ absl::Status Producer::Send(const ProducerRecordView& record, SendCallback callb
   }
   TopicPartition tp{std::string(record.topic), partition};
   STRATA_ASSIGN_OR_RETURN(RecordAccumulator::AppendResult result,
-                          accumulator_.Append(tp, input, std::move(callback), deadline));
+                          accumulator_.Append(tp, input, std::move(callback), deadline,
+                                              caller_sends));
   if (result.batch_full && !record.key && !record.partition) StickyBatchCompleted(tp);
   return absl::OkStatus();
 }
@@ -281,26 +287,27 @@ absl::StatusOr<RecordMetadata> Producer::SendSync(const ProducerRecordView& reco
     absl::Notification done;
   };
   auto outcome = std::make_shared<Outcome>();
-  // Taken before the record is queued, so that the sender thread (which the new batch wakes)
-  // finds the round already in hand instead of racing this thread for it. If the sender thread
-  // holds it, it is in a round that this record would have had to wait for anyway.
-  send_mu_.Lock();
-  accumulator_.SetCallerSending(true);
-  absl::Status queued = Send(record, [outcome](absl::StatusOr<RecordMetadata> md) {
-    outcome->result = std::move(md);
-    outcome->done.Notify();
-  });
-  if (queued.ok()) {
+  // Queued first, without holding send_mu_: a full buffer makes Queue wait for the sender thread
+  // to free space, which it can only do in a round of its own.
+  STRATA_RETURN_IF_ERROR(Queue(
+      record,
+      [outcome](absl::StatusOr<RecordMetadata> md) {
+        outcome->result = std::move(md);
+        outcome->done.Notify();
+      },
+      /*caller_sends=*/true));
+  bool retrying = false;
+  {
+    // If the sender thread holds it, it is in a round this record would have waited for anyway.
+    absl::MutexLock lock(&send_mu_);
     // Nothing lingers for a caller that waits: drain as if every linger had passed.
     const absl::Time now = absl::Now();
     absl::Time next_retry = absl::InfiniteFuture();
     std::set<TopicPartition> muted;
     (void)SendRoundLocked(now, now + absl::Milliseconds(config_.linger_ms), &next_retry, &muted);
+    retrying = !retries_.empty();
+    accumulator_.CallerSent();  // wakes the sender if others' batches are queued
   }
-  const bool retrying = !retries_.empty();
-  accumulator_.SetCallerSending(false);  // wakes the sender if others' batches are queued
-  send_mu_.Unlock();
-  if (!queued.ok()) return queued;
   // A retry this round scheduled is the sender thread's from now on; it may be asleep with no
   // retry time to wake for.
   if (retrying) accumulator_.WakeSender();

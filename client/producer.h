@@ -158,6 +158,8 @@ class Producer {
   absl::Status EnsureMetadata(std::string_view topic, absl::Time deadline);
   // The partition for `record`, fetching its topic's metadata on first use (until `deadline`).
   absl::StatusOr<int32_t> ChoosePartition(const ProducerRecordView& record, absl::Time deadline);
+  // Send, and SendSync's first half (caller_sends: see RecordAccumulator::Append).
+  absl::Status Queue(const ProducerRecordView& record, SendCallback callback, bool caller_sends);
   // Tells the topic's sticky partitioner that tp's batch is complete.
   void StickyBatchCompleted(const TopicPartition& tp);
   absl::Status RefreshMetadataLocked(const std::string& topic)

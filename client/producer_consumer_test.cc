@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
@@ -201,6 +202,39 @@ TEST_CASE("SendSync answers each record in order, alongside Send from other thre
   }
   CHECK(broker.Values("orders", 1) == values);
   CHECK(broker.Values("orders", 0).size() == 200);
+}
+
+TEST_CASE("SendSync with a full buffer waits for space instead of blocking the sender") {
+  FakeBroker broker({{"orders", 2}});
+  ProducerConfig config;
+  config.bootstrap = broker.address();
+  config.buffer_bytes = 16 << 10;  // a few records fill it
+  config.linger_ms = 300;          // and they wait, unsent, with the sender thread asleep
+  config.max_block_ms = 5000;
+  auto producer = Producer::Create(config);
+  REQUIRE(producer.ok());
+  const std::string value(1000, 'v');
+  std::atomic<int> failed{0};
+  std::thread fill([&] {
+    for (int i = 0; i < 30; ++i) {  // more than fit: blocks until the linger sends the batch
+      absl::Status st = (*producer)->Send(Rec("orders", value, 0), [&](auto md) {
+        if (!md.ok()) failed.fetch_add(1);
+      });
+      if (!st.ok()) failed.fetch_add(1);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the buffer is full by now
+  // Must wait for space without holding up the sender thread: if it held the send round while
+  // blocked, the lingering batch could never go and this would fail after max_block_ms.
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<RecordMetadata> md = (*producer)->SendSync(Rec("orders", value, 1));
+  REQUIRE(md.ok());
+  CHECK(md->offset == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4000));
+  fill.join();
+  (*producer)->Close();
+  CHECK(failed.load() == 0);
+  CHECK(broker.Values("orders", 0).size() == 30);
 }
 
 TEST_CASE("SendSync retries a lost answer once and reports typed errors") {

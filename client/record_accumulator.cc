@@ -29,7 +29,7 @@ size_t RecordAccumulator::EstimateBytes(const log::RecordInput& record) {
 
 absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
     const TopicPartition& tp, const log::RecordInput& record, SendCallback callback,
-    absl::Time deadline) {
+    absl::Time deadline, bool caller_sends) {
   const size_t need = EstimateBytes(record);
   const size_t most = std::min<size_t>(options_.buffer_bytes, limits::batch_bytes_max);
   if (need + log::batch_format::kHeaderBytes > most) {
@@ -82,6 +82,8 @@ absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
         open->full = true;
         result.batch_full = true;
       }
+      // Counted in the same critical section as the append, so the sender is never woken for it.
+      if (caller_sends) ++callers_sending_;
       return result;
     }
     if (queue.empty()) batches_.erase(tp);  // do not leave an empty entry while waiting
@@ -150,7 +152,7 @@ void RecordAccumulator::WaitForWork(absl::Time until, const std::set<TopicPartit
   const absl::Time deadline = std::min(until, NextLingerLocked(muted));
   auto work = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (wake_ || (closed_ && !close_noticed_)) return true;
-    return !caller_sending_ && (opened_since_wait_ > 0 || AnyReadyLocked(absl::Now(), muted));
+    return callers_sending_ == 0 && (opened_since_wait_ > 0 || AnyReadyLocked(absl::Now(), muted));
   };
   mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
   opened_since_wait_ = 0;
@@ -158,12 +160,12 @@ void RecordAccumulator::WaitForWork(absl::Time until, const std::set<TopicPartit
   if (closed_) close_noticed_ = true;
 }
 
-void RecordAccumulator::SetCallerSending(bool sending) {
+void RecordAccumulator::CallerSent() {
   absl::MutexLock lock(&mu_);
-  caller_sending_ = sending;
+  --callers_sending_;
   // The caller drained what it opened; only batches still queued (others', or its own behind a
   // retry) need the sender to look at their linger times.
-  if (!sending && batches_.empty()) opened_since_wait_ = 0;
+  if (callers_sending_ == 0 && batches_.empty()) opened_since_wait_ = 0;
 }
 
 void RecordAccumulator::WakeSender() {

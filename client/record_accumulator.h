@@ -83,8 +83,12 @@ class RecordAccumulator {
   //   ResourceExhausted   the buffer stayed full until the deadline
   //   InvalidArgument     the record alone is larger than the buffer or than a batch may be
   //   FailedPrecondition  after Close
+  // caller_sends (Producer::SendSync): the caller sends this record itself and calls CallerSent
+  // after; until then WaitForWork does not wake for any batch, since waking the sender thread
+  // only to find nothing to send costs a wake-up on another core.
   absl::StatusOr<AppendResult> Append(const TopicPartition& tp, const log::RecordInput& record,
-                                      SendCallback callback, absl::Time deadline);
+                                      SendCallback callback, absl::Time deadline,
+                                      bool caller_sends = false);
 
   // Takes the front batch of each partition that is ready at `now` and not in `muted`, oldest
   // first, until their sizes add up to at least `max_bytes` (always at least one batch).
@@ -97,9 +101,8 @@ class RecordAccumulator {
   void WaitForWork(absl::Time until, const std::set<TopicPartition>& muted);
   // Makes the current or next WaitForWork return at once (the sender has work it cannot see).
   void WakeSender();
-  // While a caller sends its own batch (Producer::SendSync), WaitForWork does not wake for it:
-  // waking the sender thread only to find nothing to send costs a wake-up on another core.
-  void SetCallerSending(bool sending);
+  // Ends an Append made with caller_sends: its caller has sent the record itself.
+  void CallerSent();
 
   // Releases a batch's memory and marks it complete for Flush. Call after its callbacks ran.
   void Deallocate(const ProducerBatch& batch);
@@ -135,7 +138,7 @@ class RecordAccumulator {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool close_noticed_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;  // WakeSender called since the last WaitForWork
-  bool caller_sending_ ABSL_GUARDED_BY(mu_) = false;  // WaitForWork woke once for the Close
+  int callers_sending_ ABSL_GUARDED_BY(mu_) = 0;  // Appends with caller_sends not yet CallerSent  // WaitForWork woke once for the Close
 };
 
 }  // namespace strata::client
