@@ -55,6 +55,15 @@ absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
   options.config = config.log;
   options.flusher = flusher;
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<log::Log> log, log::Log::Open(std::move(options)));
+  const log::RecoveryInfo& recovery = log->recovery();
+  if (!recovery.clean_shutdown && recovery.segments_scanned > 0) {
+    LogEvent(LogLevel::kInfo,
+             absl::StrCat("partition ", DirName(topic, index),
+                          " recovered after an unclean shutdown: scanned ",
+                          recovery.segments_scanned, " segment(s), log end offset ",
+                          log->log_end_offset(),
+                          recovery.torn_tail_truncated ? "; a torn tail was cut" : ""));
+  }
   std::unique_ptr<Partition> partition(new Partition(topic, index, config, std::move(log)));
   {
     absl::MutexLock lock(&partition->mu_);

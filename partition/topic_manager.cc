@@ -140,6 +140,8 @@ absl::Status TopicManager::Create(const std::string& name, const TopicConfig& co
     return st;
   }
   topics_.emplace(name, std::move(topic));
+  LogEvent(LogLevel::kInfo, absl::StrCat("created topic ", name, " with ", config.partitions,
+                                         config.partitions == 1 ? " partition" : " partitions"));
   return absl::OkStatus();
 }
 
@@ -163,7 +165,9 @@ absl::Status TopicManager::Delete(const std::string& name) {
     if (!st.ok())
       LogEvent(LogLevel::kWarn, absl::StrCat("deleting topic ", name, ": ", st.ToString()));
   }
-  return RemovePartitionDirs(name, 0, topic.config.partitions);
+  STRATA_RETURN_IF_ERROR(RemovePartitionDirs(name, 0, topic.config.partitions));
+  LogEvent(LogLevel::kInfo, absl::StrCat("deleted topic ", name, " and its data"));
+  return absl::OkStatus();
 }
 
 void TopicManager::TEST_Abandon() {
@@ -225,6 +229,12 @@ absl::StatusOr<TopicConfig> TopicManager::Alter(
                     "the config was saved, but a new partition failed to open and stays "
                     "offline until the topics are reopened");
   }
+  LogEvent(LogLevel::kInfo,
+           absl::StrCat("altered topic ", name,
+                        altered.partitions != old_partitions
+                            ? absl::StrCat(": ", old_partitions, " -> ", altered.partitions,
+                                           " partitions")
+                            : std::string()));
   return altered;
 }
 

@@ -153,6 +153,9 @@ expect_lines 3
 run "$strata" consume logs --from latest --count 1
 expect_rc 0
 expect_lines 0
+run "$strata" consume logs --partition 1 --from 99
+expect_rc 0
+expect_out "logs-1 ends at offset 3, so there is nothing at or after offset 99"
 run "$strata" consume logs --from yesterday
 expect_rc 2
 run "$strata" produce nope --acks all </dev/null
@@ -240,6 +243,11 @@ expect_lines 50
 run "$strata" bench produce --topic synced --sync --rate 100 --records 5
 expect_rc 2
 expect_out "drop --rate"
+# bench consume reads them back, and says so when the topic holds fewer than --records.
+run "$strata" bench consume --topic synced --records 80 --warmup 0 --json
+expect_rc 0
+expect_out '"records":50,'
+expect_out "the topic ran out after 50 of --records 80"
 
 # Delete removes the topic.
 run "$strata" topic delete logs

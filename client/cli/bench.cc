@@ -194,6 +194,12 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
   const BenchOptions& o = *run.options;
   const int64_t n = o.producers;
   std::string stamped;  // e2e: this record's value with its send time written in
+  // Closed loop starts at start_ns too (open loop's schedule does): records sent before it would
+  // be neither warmup nor measured, and with --warmup 0 the topic would hold more than --records.
+  if (!run.schedule) {
+    const int64_t ahead_ns = run.start_ns - NowNs();
+    if (ahead_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(ahead_ns));
+  }
   for (int64_t i = k; !run.stop.load(std::memory_order_relaxed); i += n) {
     int64_t intended_ns;
     if (run.schedule) {
@@ -540,6 +546,12 @@ absl::StatusOr<BenchReport> BenchConsume(const BrokerOptions& broker, const Benc
     return absl::FailedPreconditionError(
         absl::StrCat("the topic's ", available, " records were all read during the ",
                      options.warmup_s, " s warmup: produce more first, or pass --warmup 0"));
+  }
+  if (caught_up && options.records > 0 && records < options.records) {
+    // The figures stand, but for fewer records than asked: say so rather than stop silently.
+    err << "strata bench consume: the topic ran out after " << records << " of --records "
+        << options.records << " (it held " << available
+        << "); the figures below are for those. Produce more for a longer run." << std::endl;
   }
 
   BenchReport report = ReportSetup("consume", options, int32_t(partitions.size()), 0);

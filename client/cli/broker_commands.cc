@@ -276,6 +276,12 @@ absl::Status Consume(const BrokerOptions& options, const ConsumeOptions& consume
     for (const client::PartitionOffset& po : offsets) {
       STRATA_RETURN_IF_ERROR(po.status);
       ends[po.partition] = po.offset;
+      if (from.kind != client::SeekTarget::Kind::kOffset || from.value < po.offset) continue;
+      // Nothing to read there: say why instead of printing nothing.
+      err << "strata consume: " << consume.topic << "-" << po.partition << " ends at offset "
+          << po.offset << ", so there is nothing at or after offset " << from.value
+          << "; use a lower --from, --from earliest, or --follow to wait for new records"
+          << std::endl;
     }
   }
   auto finished = [&]() -> absl::StatusOr<bool> {
