@@ -18,29 +18,11 @@
 #include <cstdlib>
 #include <vector>
 
-namespace {
+#include "bench/blocking_socket.h"
 
-bool ReadFull(int fd, char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
-bool WriteFull(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::write(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
-}  // namespace
+using strata::bench::ReadFull;
+using strata::bench::SortedQuantile;
+using strata::bench::WriteFull;
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20000;
@@ -91,7 +73,7 @@ int main(int argc, char** argv) {
   int status = 0;
   ::waitpid(server, &status, 0);
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, size_t(q * double(ms.size())))]; };
+  auto at = [&](double q) { return SortedQuantile(ms, q); };
   std::printf("{\"rtt_p50_ms\":%.4f,\"rtt_p99_ms\":%.4f,\"rtt_p999_ms\":%.4f,\"round_trips\":%d}\n",
               at(0.5), at(0.99), at(0.999), n);
   return 0;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/blocking_socket.h"
 #include "common/endian.h"
 #include "log/batch.h"
 #include "protocol/api.h"
@@ -24,31 +25,11 @@
 #include "protocol/message.h"
 #include "protocol/produce_generated.h"
 
-namespace {
-
 namespace fb = strata::protocol::fb;
 
-bool ReadFull(int fd, std::byte* p, size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
-bool WriteFull(int fd, const std::byte* p, size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::write(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
-}  // namespace
+using strata::bench::ReadFull;
+using strata::bench::SortedQuantile;
+using strata::bench::WriteFull;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -98,7 +79,7 @@ int main(int argc, char** argv) {
             .count());
   }
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, size_t(q * double(ms.size())))]; };
+  auto at = [&](double q) { return SortedQuantile(ms, q); };
   std::printf("{\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"p999_ms\":%.4f,\"round_trips\":%d}\n", at(0.5),
               at(0.99), at(0.999), n);
   return 0;

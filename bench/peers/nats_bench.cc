@@ -277,23 +277,12 @@ void E2e(const PeerOptions& o) {
   Client consumer_client(o, 0, nullptr);
   natsSubscription* sub = consumer_client.Subscribe(o.stream, /*pull=*/false);
 
-  const int64_t start_ns = NowNs() + 50'000'000;
-  const int64_t measure_start_ns = start_ns + int64_t(o.warmup_s * 1e9);
-  const int64_t end_ns = measure_start_ns + int64_t(o.duration_s * 1e9);
+  E2eWindow window(o, stats);
+  const int64_t start_ns = window.start_ns;
+  const int64_t measure_start_ns = window.measure_start_ns;
+  const int64_t end_ns = window.end_ns;
   ack.measure_start_ns = measure_start_ns;
   std::atomic<bool> stop{false};
-  // As strata bench e2e: throughput counts the receptions in the measured window (by when they
-  // arrive), latency every message due in it (however late it arrives).
-  std::atomic<int64_t> received_counted{0};
-  auto CountReception = [&](int64_t intended_ns, int64_t now_ns, int64_t value_bytes) {
-    if (now_ns >= measure_start_ns && now_ns < end_ns) {
-      stats.records.fetch_add(1, std::memory_order_relaxed);
-      stats.bytes.fetch_add(value_bytes, std::memory_order_relaxed);
-    }
-    if (intended_ns < measure_start_ns) return;
-    received_counted.fetch_add(1, std::memory_order_relaxed);
-    stats.latency_us.Record((now_ns - intended_ns) / 1000);
-  };
   std::thread consumer([&] {
     while (!stop.load()) {
       natsMsg* m = nullptr;
@@ -306,7 +295,7 @@ void E2e(const PeerOptions& o) {
       const int64_t now_ns = NowNs();
       const std::string_view v(natsMsg_GetData(m), size_t(natsMsg_GetDataLength(m)));
       const std::optional<int64_t> intended_ns = ReadStamp(v);
-      if (intended_ns) CountReception(*intended_ns, now_ns, int64_t(v.size()));
+      if (intended_ns) window.CountReception(*intended_ns, now_ns, int64_t(v.size()));
       natsMsg_Destroy(m);
     }
   });
@@ -326,14 +315,15 @@ void E2e(const PeerOptions& o) {
   }
   client.Complete();
   const int64_t drain_end_ns = NowNs() + kDrainMs * 1'000'000;
-  while (received_counted.load() < ack.acked_counted.load() && NowNs() < drain_end_ns) {
+  while (window.received_counted.load() < ack.acked_counted.load() && NowNs() < drain_end_ns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   stop.store(true);
   consumer.join();
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
-  const int64_t missing = std::max<int64_t>(0, ack.acked_counted.load() - received_counted.load());
+  const int64_t missing =
+      std::max<int64_t>(0, ack.acked_counted.load() - window.received_counted.load());
   stats.AddErrors(sends.errors.load(), sends.first_error);
   stats.AddErrors(missing, std::to_string(missing) + " acknowledged messages never arrived");
   PrintReport(o, stats, o.duration_s, true);

@@ -171,4 +171,20 @@ void PrintReport(const PeerOptions& o, PeerStats& stats, double seconds, bool ha
   std::fflush(stdout);
 }
 
+E2eWindow::E2eWindow(const PeerOptions& options, PeerStats& stats_out)
+    : start_ns(NowNs() + 50'000'000),
+      measure_start_ns(start_ns + int64_t(options.warmup_s * 1e9)),
+      end_ns(measure_start_ns + int64_t(options.duration_s * 1e9)),
+      stats(stats_out) {}
+
+void E2eWindow::CountReception(int64_t intended_ns, int64_t now_ns, int64_t value_bytes) {
+  if (now_ns >= measure_start_ns && now_ns < end_ns) {
+    stats.records.fetch_add(1, std::memory_order_relaxed);
+    stats.bytes.fetch_add(value_bytes, std::memory_order_relaxed);
+  }
+  if (intended_ns < measure_start_ns) return;
+  received_counted.fetch_add(1, std::memory_order_relaxed);
+  stats.latency_us.Record((now_ns - intended_ns) / 1000);
+}
+
 }  // namespace strata::peers

@@ -102,6 +102,20 @@ struct PeerStats {
   void AddErrors(int64_t n, const std::string& what);
 };
 
+// The e2e workload's window and how a reception counts, as `strata bench e2e` does: throughput
+// counts the receptions in the measured window (by when they arrive), latency every message due
+// in it (however late it arrives). Sending starts 50 ms after construction.
+struct E2eWindow {
+  E2eWindow(const PeerOptions& options, PeerStats& stats);
+  void CountReception(int64_t intended_ns, int64_t now_ns, int64_t value_bytes);
+
+  const int64_t start_ns;
+  const int64_t measure_start_ns;
+  const int64_t end_ns;
+  std::atomic<int64_t> received_counted{0};  // messages due in the window that arrived
+  PeerStats& stats;
+};
+
 // Prints the run as one JSON line on stdout, the same fields as `strata bench --json` where they
 // mean the same thing: {"system":..,"mode":..,"stream":..,"producers":..,"record_bytes":..,
 // "rate_per_s":..,"records":..,"bytes":..,"seconds":..,"msgs_per_s":..,"mib_per_s":..,

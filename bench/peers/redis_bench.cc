@@ -232,24 +232,13 @@ void E2e(const PeerOptions& o) {
   PeerStats stats;  // the consumer's receptions and end-to-end latencies
   PeerStats sends;  // the producer's errors
   const ValuePool pool(size_t(o.record_bytes));
-  const int64_t start_ns = NowNs() + 50'000'000;
-  const int64_t measure_start_ns = start_ns + int64_t(o.warmup_s * 1e9);
-  const int64_t end_ns = measure_start_ns + int64_t(o.duration_s * 1e9);
+  E2eWindow window(o, stats);
+  const int64_t start_ns = window.start_ns;
+  const int64_t measure_start_ns = window.measure_start_ns;
+  const int64_t end_ns = window.end_ns;
   std::atomic<int64_t> acked_counted{0};
   std::atomic<bool> stop{false};
 
-  // As strata bench e2e: throughput counts the receptions in the measured window (by when they
-  // arrive), latency every message due in it (however late it arrives).
-  std::atomic<int64_t> received_counted{0};
-  auto CountReception = [&](int64_t intended_ns, int64_t now_ns, int64_t value_bytes) {
-    if (now_ns >= measure_start_ns && now_ns < end_ns) {
-      stats.records.fetch_add(1, std::memory_order_relaxed);
-      stats.bytes.fetch_add(value_bytes, std::memory_order_relaxed);
-    }
-    if (intended_ns < measure_start_ns) return;
-    received_counted.fetch_add(1, std::memory_order_relaxed);
-    stats.latency_us.Record((now_ns - intended_ns) / 1000);
-  };
   std::thread consumer([&] {
     redisContext* c = Connect(o);
     std::string last_id = "0-0";
@@ -257,7 +246,7 @@ void E2e(const PeerOptions& o) {
       XRead(c, o.stream, last_id, o.batch, 100, [&](std::string_view v, int64_t now_ns) {
         const std::optional<int64_t> intended_ns = ReadStamp(v);
         if (!intended_ns) return;
-        CountReception(*intended_ns, now_ns, int64_t(v.size()));
+        window.CountReception(*intended_ns, now_ns, int64_t(v.size()));
       });
     }
     redisFree(c);
@@ -312,12 +301,13 @@ void E2e(const PeerOptions& o) {
   while (answered < sent) read_available(true);
   redisFree(c);
   const int64_t drain_end_ns = NowNs() + kDrainMs * 1'000'000;
-  while (received_counted.load() < acked_counted.load() && NowNs() < drain_end_ns) {
+  while (window.received_counted.load() < acked_counted.load() && NowNs() < drain_end_ns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   stop.store(true);
   consumer.join();
-  const int64_t missing = std::max<int64_t>(0, acked_counted.load() - received_counted.load());
+  const int64_t missing =
+      std::max<int64_t>(0, acked_counted.load() - window.received_counted.load());
   stats.AddErrors(sends.errors.load(), sends.first_error);
   stats.AddErrors(missing, std::to_string(missing) + " acknowledged entries never arrived");
   PrintReport(o, stats, o.duration_s, true);
