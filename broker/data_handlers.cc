@@ -148,11 +148,6 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
   for (auto& topic : results) {
     for (auto& r : topic.partitions) {
       if (r.partition == nullptr) continue;
-      // Durable already (flush=always: this thread fsynced during the append): no timer to arm.
-      if (r.last_offset < r.partition->log().durable_offset()) {
-        r.partition.reset();
-        continue;
-      }
       const auto left = std::max(std::chrono::milliseconds(0),
                                  std::chrono::duration_cast<std::chrono::milliseconds>(
                                      deadline - std::chrono::steady_clock::now()));

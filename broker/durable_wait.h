@@ -1,5 +1,6 @@
 // AsyncWhenDurable: awaits log::Log::WhenDurable from a coroutine, with a deadline.
 //
+// An offset that is durable already completes at once, without a timer.
 // The log completes its waiters on whatever thread made the data durable (a flusher); the
 // completion is posted back to the awaiting coroutine's executor (a connection's strand), where a
 // timer races it. Whichever comes first completes the wait: OK, the log's error, or
@@ -33,6 +34,11 @@ inline asio::awaitable<absl::Status> AsyncWhenDurable(log::Log& log, int64_t off
       }
     };
     Executor ex = asio::get_associated_executor(handler);
+    if (offset < log.durable_offset()) {
+      // Durable already (under flush=always the appending thread fsyncs): no timer to arm.
+      asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(absl::OkStatus()); });
+      return;
+    }
     auto state = std::make_shared<State>(ex);
     state->handler.emplace(std::move(handler));
     state->timer.expires_after(timeout);
