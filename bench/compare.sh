@@ -58,10 +58,12 @@ if [ "$quick" -eq 1 ]; then
   runs=${runs:-2}
   w1_records=100000; w2_records=2000; w3_records=300; w5_seconds=5; w6_records=200000
   w6_producers="1 8"; fio_seq_size=256M; fio_sync_ios=300; w3_probe_ios=200; rtt_round_trips=5000
+  stream_mib=512
 else
   runs=${runs:-5}
   w1_records=500000; w2_records=20000; w3_records=2000; w5_seconds=10; w6_records=1000000
   w6_producers="1 2 4 8"; fio_seq_size=1G; fio_sync_ios=2000; w3_probe_ios=500; rtt_round_trips=20000
+  stream_mib=2048
 fi
 sync_warmup_s=0.5
 w5_warmup_s=1
@@ -93,11 +95,12 @@ else
   cmake "$build" >/dev/null  # finds hiredis and libnats if they were just installed
 fi
 log "building stratad strata log_bench redis_bench nats_bench in $build"
-cmake --build "$build" -j2 --target stratad strata log_bench loopback_rtt redis_bench nats_bench >/dev/null
+cmake --build "$build" -j2 --target stratad strata log_bench loopback_rtt loopback_stream redis_bench nats_bench >/dev/null
 strata=$build/client/strata
 stratad=$build/broker/stratad
 log_bench=$build/bench/log_bench
 loopback_rtt=$build/bench/loopback_rtt
+loopback_stream=$build/bench/loopback_stream
 redis_bench=$build/bench/peers/redis_bench
 nats_bench=$build/bench/peers/nats_bench
 
@@ -244,6 +247,8 @@ measure_limits() {
   rm -rf "$dir"
   log "limits: raw loopback round trips (1 KiB request, 16 B answer), W2's floor"
   "$loopback_rtt" "$rtt_round_trips" >>"$results/limits.rtt.jsonl"
+  log "limits: one raw loopback TCP stream of $stream_mib MiB (1 MiB writes and reads), W4's ceiling"
+  "$loopback_stream" "$stream_mib" >>"$results/limits.stream.jsonl"
   log "limits: memcpy (log_bench BM_Memcpy)"
   "$log_bench" --quick --dir="$tmp" --benchmark_filter='^BM_Memcpy' \
     --benchmark_out="$tmp/memcpy.json" --benchmark_out_format=json >/dev/null 2>>"$tmp/clients.log"

@@ -4,6 +4,7 @@
 #include "common/endian.h"
 #include "common/limits.h"
 #include "common/logging.h"
+#include "common/transfer.h"
 #include "protocol/frame.h"
 
 namespace strata::broker {
@@ -201,7 +202,7 @@ asio::awaitable<void> Connection::Writer() {
     for (const auto& read : response.records) {
       buffers.emplace_back(read.bytes.data(), read.bytes.size());
     }
-    auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseAwaitableTuple);
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, TransferAll, kUseAwaitableTuple);
     if (ec) {
       CloseNow();
       break;

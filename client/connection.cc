@@ -14,6 +14,7 @@
 #include "client/error_status.h"
 #include "common/endian.h"
 #include "common/limits.h"
+#include "common/transfer.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/frame.h"
 #include "protocol/message.h"
@@ -251,7 +252,7 @@ absl::Status Connection::Write(protocol::ApiKey key, uint16_t version, uint32_t 
       asio::buffer(header.data(), header.size()), asio::buffer(body.data(), body.size())};
   bool done = false;
   std::error_code ec;
-  asio::async_write(io_->socket, buffers,
+  asio::async_write(io_->socket, buffers, TransferAll,
                     [&](const std::error_code& e, size_t) {
                       ec = e;
                       done = true;
@@ -279,7 +280,7 @@ absl::StatusOr<Response> Connection::Read(protocol::ApiKey key, uint32_t correla
     done = false;
     asio::async_read(io_->socket,
                      asio::buffer(response.frame.data() + from, response.frame.size() - from),
-                     [&](const std::error_code& e, size_t) {
+                     TransferAll, [&](const std::error_code& e, size_t) {
                        ec = e;
                        done = true;
                      });
