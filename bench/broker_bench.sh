@@ -41,10 +41,11 @@ field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }  # field NAME < one JSON obj
 
 echo "== in-process appends (log_bench, median of 3)" >&2
 "$log_bench" --dir="$tmp" \
-  --benchmark_filter='BM_Memcpy|BM_DiskWriteFsync|BM_Append/1024/256/[01]/' 2>/dev/null >"$tmp/log_bench.txt"
+  --benchmark_filter='BM_Memcpy|BM_DiskWriteFsync|BM_Append/1024/256/[01]/1/' 2>/dev/null >"$tmp/log_bench.txt"
 limits=$(grep '^Limits measured' "$tmp/log_bench.txt" | sed 's/; fresh page-cache.*//')
-inproc0=$(awk -F'|' '$2 ~ /BM_Append\/1024\/256\/0 / {gsub(/ /, "", $3); print $3}' "$tmp/log_bench.txt")
-inproc1=$(awk -F'|' '$2 ~ /BM_Append\/1024\/256\/1 / {gsub(/ /, "", $3); print $3}' "$tmp/log_bench.txt")
+# The broker appends by pwrite (log_append_path = "write"): compare with the same path in-process.
+inproc0=$(awk -F'|' '$2 ~ /BM_Append\/1024\/256\/0\/1 / {gsub(/ /, "", $3); print $3}' "$tmp/log_bench.txt")
+inproc1=$(awk -F'|' '$2 ~ /BM_Append\/1024\/256\/1\/1 / {gsub(/ /, "", $3); print $3}' "$tmp/log_bench.txt")
 
 "$stratad" --data-dir "$tmp/data" --listen 127.0.0.1:0 --metrics-listen off --log-level warn \
   >"$tmp/stratad.log" 2>&1 &

@@ -7,7 +7,9 @@
 //   BM_PageCacheWrite     ceiling: copying 16 KiB chunks into fresh pages of a preallocated,
 //                         mapped file (prefaulted 4 MiB at a time): what getting new bytes into
 //                         the page cache costs on this machine, with no log code at all
-//   BM_Append/R/B/F       appends of batches of B records of R bytes, with
+//   BM_Append/R/B/F/P     appends of batches of B records of R bytes, through the mapping (P=0,
+//                         AppendPath::kMapping, with the prefaulter) or by pwrite (P=1, kWrite,
+//                         the broker's default; run for 1 KiB+ records, 16+ per batch), with
 //                           F=0  no fsync;
 //                           F=1  flush policy "1 MiB" served by a background Flusher, as stratad
 //                                runs it: an fsync starts once 1 MiB is unflushed and covers
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "log/batch.h"
 #include "log/flusher.h"
 #include "log/log.h"
@@ -148,6 +151,9 @@ void BM_Append(benchmark::State& state) {
   const int per_batch = int(state.range(1));
   const int fsync_mode = int(state.range(2));
   const bool fsync_every_mib = fsync_mode != 0;
+  // 0: AppendPath::kMapping (the storage engine's own path, with the prefaulter); 1: kWrite
+  // (pwrite, the broker's default).
+  const bool via_write = state.range(3) == 1;
   std::vector<std::byte> batch = MakeBatch(per_batch, record_bytes);
 
   std::string dir = MakeTempDir();
@@ -156,6 +162,7 @@ void BM_Append(benchmark::State& state) {
   options.config.segment_bytes = 1ull << 30;
   options.config.flush.bytes = fsync_every_mib ? (1u << 20) : 0;
   options.config.flush.interval_ms = 0;
+  options.append_path = via_write ? log::AppendPath::kWrite : log::AppendPath::kMapping;
   log::Flusher flusher;
   if (fsync_mode == 1) options.flusher = &flusher;
   auto opened = log::Log::Open(options);
@@ -310,8 +317,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n");
     for (const auto& [name, bps] : bytes_per_second_) {
       if (name.rfind("BM_Append", 0) != 0 && name != "BM_Replay") continue;
-      const bool fsync = name.size() > 2 && (name.substr(name.size() - 2) == "/1" ||
-                                             name.substr(name.size() - 2) == "/2");
+      // BM_Append/R/B/F/P: F, the fsync mode, is the third argument.
+      const std::vector<std::string> parts = absl::StrSplit(name, '/');
+      const bool fsync = parts.size() == 5 && parts[3] != "0";
       const bool replay = name == "BM_Replay";
       double p50 = 0, p99 = 0, per_fsync = 0;
       if (auto e = extra_.find(name); e != extra_.end()) {
@@ -332,9 +340,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\nTargets: 1 KiB x16 no fsync >= 0.25 of memcpy: %s; "
                 "fsync per 1 MiB >= 0.80 of disk: group commit %s, strict %s; "
                 "replay >= 0.50 of memcpy: %s\n",
-                verdict(get("BM_Append/1024/16/0"), memcpy_bps, 0.25).c_str(),
-                verdict(get("BM_Append/1024/16/1"), disk_bps, 0.80).c_str(),
-                verdict(get("BM_Append/1024/16/2"), disk_bps, 0.80).c_str(),
+                verdict(get("BM_Append/1024/16/0/0"), memcpy_bps, 0.25).c_str(),
+                verdict(get("BM_Append/1024/16/1/0"), disk_bps, 0.80).c_str(),
+                verdict(get("BM_Append/1024/16/2/0"), disk_bps, 0.80).c_str(),
                 verdict(get("BM_Replay"), memcpy_bps, 0.50).c_str());
   }
 
@@ -361,8 +369,14 @@ void Register() {
         // Tiny batches are bounded by per-append cost, not bytes: cap their run time.
         iterations = std::min<int64_t>(iterations, g_quick ? 50'000 : 400'000);
         configure(benchmark::RegisterBenchmark("BM_Append", BM_Append)
-                      ->Args({record, per_batch, fsync})
+                      ->Args({record, per_batch, fsync, 0})
                       ->Iterations(iterations));
+        // The pwrite path, for the shapes the broker sees most (producers' batches).
+        if (record >= 1024 && per_batch >= 16 && fsync < 2) {
+          configure(benchmark::RegisterBenchmark("BM_Append", BM_Append)
+                        ->Args({record, per_batch, fsync, 1})
+                        ->Iterations(iterations));
+        }
       }
     }
   }

@@ -42,7 +42,8 @@ absl::Status Broker::Open() {
   (void)fs.Remove(probe);
 
   flusher_ = std::make_unique<log::Flusher>();
-  auto topics = partition::TopicManager::Open(&fs, config_.data_dir, flusher_.get());
+  auto topics = partition::TopicManager::Open(&fs, config_.data_dir, flusher_.get(),
+                                              config_.log_append_path);
   if (!topics.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot open the topics in ", config_.data_dir, ": ", topics.status().message()));

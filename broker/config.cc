@@ -60,8 +60,9 @@ absl::StatusOr<TomlValue> ParseTomlValue(absl::string_view raw) {
   text = Trim(text);
   int64_t n = 0;
   if (!absl::SimpleAtoi(std::string(text), &n)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("`", text, "` is neither a \"string\" nor an integer"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "`", text, "` is neither a \"string\" nor an integer; text values need double quotes, e.g. \"",
+        text, "\""));
   }
   value.text = std::string(text);
   return value;
@@ -127,6 +128,17 @@ const std::map<std::string, Setter>& Keys() {
       {"group_initial_rebalance_delay_ms",
        IntKey(&BrokerConfig::group_initial_rebalance_delay_ms)},
       {"log_cleaner_interval_ms", IntKey(&BrokerConfig::log_cleaner_interval_ms)},
+      {"log_append_path",
+       [](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+         if (v.is_string && v.text == "write") {
+           c.log_append_path = log::AppendPath::kWrite;
+         } else if (v.is_string && v.text == "mmap") {
+           c.log_append_path = log::AppendPath::kMapping;
+         } else {
+           return absl::InvalidArgumentError("expects \"write\" or \"mmap\"");
+         }
+         return absl::OkStatus();
+       }},
   };
   return *keys;
 }
@@ -266,7 +278,10 @@ std::string BrokerConfigHelp() {
       "   a new group's first rebalance waits for more members\n",
       "Storage:\n",
       "  log_cleaner_interval_ms             = ", d.log_cleaner_interval_ms,
-      "   how often compacted topics are compacted\n");
+      "   how often compacted topics are compacted\n",
+      "  log_append_path                     = \"",
+      d.log_append_path == log::AppendPath::kWrite ? "write" : "mmap",
+      "\"   appends by pwrite (least CPU) or \"mmap\" (fastest I/O thread)\n");
 }
 
 }  // namespace strata::broker

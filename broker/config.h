@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 
 #include "common/status.h"
+#include "log/log_config.h"
 
 namespace strata::broker {
 
@@ -58,6 +59,10 @@ struct BrokerConfig {
   // How often compaction runs over the partitions of compacted topics (Kafka's
   // log.cleaner.backoff.ms).
   int64_t log_cleaner_interval_ms = 15'000;
+  // How appends reach segment files: "write" (pwrite, the least CPU) or "mmap" (memcpy into a
+  // mapping kept faulted in by a background thread: the fastest I/O thread when a core is spare).
+  // docs/design-notes.md 47.
+  log::AppendPath log_append_path = log::AppendPath::kWrite;
 
   // InvalidArgument naming the key and its allowed range.
   absl::Status Validate() const;

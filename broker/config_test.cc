@@ -42,11 +42,30 @@ TEST_CASE("the TOML subset sets keys and refuses unknown ones", "[broker][config
 
   CHECK(!ParseBrokerToml("node_id = \"three\"\n", BrokerConfig{}).ok());
   CHECK(!ParseBrokerToml("data_dir = 5\n", BrokerConfig{}).ok());
+  // An unquoted address says how to write it.
+  auto unquoted = ParseBrokerToml("listen = 127.0.0.1:9300\n", BrokerConfig{});
+  REQUIRE(!unquoted.ok());
+  CHECK(unquoted.status().message().find("need double quotes, e.g. \"127.0.0.1:9300\"") !=
+        std::string::npos);
   CHECK(!ParseBrokerToml("[server]\n", BrokerConfig{}).ok());
   CHECK(!ParseBrokerToml("node_id = 1\nnode_id = 2\n", BrokerConfig{}).ok());
   CHECK(!ParseBrokerToml("data_dir = \"unterminated\n", BrokerConfig{}).ok());
   CHECK(!ParseBrokerToml("log_level = \"loud\"\n", BrokerConfig{}).ok());
   CHECK(!ParseBrokerToml("node_id = -1\n", BrokerConfig{}).ok());
+}
+
+TEST_CASE("log_append_path chooses pwrite or the mapping for appends", "[broker][config]") {
+  CHECK(BrokerConfig{}.log_append_path == log::AppendPath::kWrite);
+  auto mmap = ParseBrokerToml("log_append_path = \"mmap\"\n", BrokerConfig{});
+  REQUIRE(mmap.ok());
+  CHECK(mmap->log_append_path == log::AppendPath::kMapping);
+  auto write = ParseBrokerToml("log_append_path = \"write\"\n", *mmap);
+  REQUIRE(write.ok());
+  CHECK(write->log_append_path == log::AppendPath::kWrite);
+  auto bad = ParseBrokerToml("log_append_path = \"direct\"\n", BrokerConfig{});
+  REQUIRE(!bad.ok());
+  CHECK(bad.status().message().find("log_append_path") != std::string::npos);
+  CHECK(bad.status().message().find("\"write\" or \"mmap\"") != std::string::npos);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ SegmentEnv Log::Env() const {
   env.map_cache = options_.map_cache;
   env.index_interval_bytes = options_.config.index_interval_bytes;
   env.segment_bytes = options_.config.segment_bytes;
+  env.append_path = options_.append_path;
   env.prefaulter = options_.prefaulter;
   return env;
 }
@@ -41,7 +42,9 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.fs == nullptr) options.fs = &io::RealFileSystem();
   if (!options.clock) options.clock = SystemClock();
   if (options.map_cache == nullptr) options.map_cache = &MapCache::Default();
-  if (options.prefaulter == nullptr) options.prefaulter = &Prefaulter::Default();
+  if (options.append_path == AppendPath::kMapping && options.prefaulter == nullptr) {
+    options.prefaulter = &Prefaulter::Default();
+  }
   if (options.dir.empty()) return absl::InvalidArgumentError("log directory is empty");
   STRATA_RETURN_IF_ERROR(options.config.Validate());
   std::unique_ptr<Log> log(new Log(std::move(options)));

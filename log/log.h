@@ -46,7 +46,8 @@ struct LogOptions {
   Clock clock;                   // default: SystemClock()
   MapCache* map_cache = nullptr; // default: MapCache::Default()
   Flusher* flusher = nullptr;    // optional: time-based flushes and group commit off-thread
-  Prefaulter* prefaulter = nullptr;  // default: Prefaulter::Default()
+  AppendPath append_path = AppendPath::kWrite;
+  Prefaulter* prefaulter = nullptr;  // kMapping only; default: Prefaulter::Default()
   // With a flusher: a thread waiting in WhenDurable, or appending under flush=always, while no
   // fsync runs fsyncs itself when recent fsyncs took at most limits::lead_fsync_max_us.
   // Off: the flusher does every fsync.

@@ -32,6 +32,8 @@ LogOptions Options(io::FileSystem* fs, MapCache* cache) {
   o.config.flush.bytes = 0;
   o.config.flush.interval_ms = 0;
   o.map_cache = cache;
+  // Every test runs once per append path (the same one for every open within a run).
+  o.append_path = GENERATE(AppendPath::kWrite, AppendPath::kMapping);
   return o;
 }
 

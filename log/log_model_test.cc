@@ -47,7 +47,8 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
 
 class ModelRun {
  public:
-  ModelRun(uint64_t seed, bool faults) : rng_(seed), faults_(faults), fault_fs_(seed) {
+  ModelRun(uint64_t seed, bool faults, AppendPath append_path)
+      : rng_(seed), faults_(faults), append_path_(append_path), fault_fs_(seed) {
     config_.segment_bytes = 8 * 1024;
     config_.index_interval_bytes = 256;
     config_.retention_bytes = 20 * 1024;  // applied only when the model calls ApplyRetention
@@ -65,6 +66,7 @@ class ModelRun {
     o.config = config_;
     o.clock = [this] { return now_ms_; };
     o.map_cache = &cache_;
+    o.append_path = append_path_;
     auto log = Log::Open(o);
     INFO("reopen: " << log.status());
     REQUIRE(log.ok());
@@ -397,6 +399,7 @@ class ModelRun {
 
   std::mt19937_64 rng_;
   bool faults_;
+  AppendPath append_path_;
   io::MemoryFileSystem mem_fs_;
   io::FaultFileSystem fault_fs_;
   MapCache cache_{16};
@@ -413,13 +416,14 @@ class ModelRun {
 };
 
 void RunModel(bool faults) {
+  const AppendPath path = GENERATE(AppendPath::kWrite, AppendPath::kMapping);
   uint64_t seed = EnvOr("STRATA_SEED", std::random_device{}());
   uint64_t steps = EnvOr("STRATA_MODEL_STEPS", 20000);
-  std::cout << "log model test (" << (faults ? "fault" : "memory")
-            << " file system): STRATA_SEED=" << seed << " STRATA_MODEL_STEPS=" << steps
-            << std::endl;
-  INFO("replay with STRATA_SEED=" << seed);
-  ModelRun run(seed, faults);
+  const char* path_name = path == AppendPath::kWrite ? "write" : "mapping";
+  std::cout << "log model test (" << (faults ? "fault" : "memory") << " file system, " << path_name
+            << " appends): STRATA_SEED=" << seed << " STRATA_MODEL_STEPS=" << steps << std::endl;
+  INFO("replay with STRATA_SEED=" << seed << " (" << path_name << " appends)");
+  ModelRun run(seed, faults, path);
   for (uint64_t i = 0; i < steps; ++i) {
     INFO("step " << i);
     run.Step();

@@ -23,6 +23,8 @@ struct Fixture {
   MapCache cache{8};
   int64_t now_ms = 1'000'000;
   LogConfig config;
+  // Every test runs once per append path.
+  AppendPath append_path = GENERATE(AppendPath::kWrite, AppendPath::kMapping);
 
   Fixture() {
     config.segment_bytes = 16 * 1024;
@@ -37,6 +39,7 @@ struct Fixture {
     o.config = config;
     o.clock = [this] { return now_ms; };
     o.map_cache = &cache;
+    o.append_path = append_path;
     return o;
   }
   std::unique_ptr<Log> Open() {

@@ -15,9 +15,9 @@ constexpr size_t kZeroChunkBytes = 64 * 1024;
 // preallocated space. Covers the page-sized holes that out-of-order writeback leaves in an
 // unsynced tail.
 constexpr size_t kZeroProbeBytes = 1 << 20;
-// Ahead of the write position, the active mapping is prefaulted in chunks of this size, asked for
-// while the writer is still this far (kPrefaultLeadBytes) from the end of the window, so that
-// appends do not take a page fault per 4 KiB (see docs/performance.md).
+// AppendPath::kMapping: ahead of the write position, the active mapping is prefaulted in chunks of
+// this size, asked for while the writer is still this far (kPrefaultLeadBytes) from the end of the
+// window, so that appends do not take a page fault per 4 KiB (see docs/performance.md).
 constexpr uint64_t kPrefaultChunkBytes = 4ull << 20;
 constexpr uint64_t kPrefaultLeadBytes = 8ull << 20;
 
@@ -203,11 +203,11 @@ bool Segment::HasRoomFor(uint64_t bytes) const {
   return size_bytes() + bytes <= capacity_bytes_;
 }
 
-absl::Status Segment::ZeroRange(io::Mapping& mapping, uint64_t from, uint64_t to) {
+absl::Status Segment::ZeroRange(uint64_t from, uint64_t to) {
   static const std::byte kZeros[kZeroChunkBytes] = {};
   for (uint64_t p = from; p < to;) {
     uint64_t n = std::min<uint64_t>(kZeroChunkBytes, to - p);
-    STRATA_RETURN_IF_ERROR(mapping.Write(p, {kZeros, n}));
+    STRATA_RETURN_IF_ERROR(file_->WriteAt(p, {kZeros, n}));
     p += n;
   }
   return absl::OkStatus();
@@ -237,9 +237,12 @@ absl::Status Segment::OpenForAppend() {
   } else {
     STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
   }
-  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/true));
-  mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
-  prefault_requested_to_ = end + kPrefaultChunkBytes;
+  const bool through_mapping = env_.append_path == AppendPath::kMapping;
+  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/through_mapping));
+  if (through_mapping) {
+    mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
+    prefault_requested_to_ = end + kPrefaultChunkBytes;
+  }
   capacity_bytes_ = cap;
   max_end_published_ = std::max(max_end_published_, end);
   {
@@ -265,17 +268,21 @@ absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader
     return absl::ResourceExhaustedError(
         absl::StrCat("batch of ", batch.size(), " bytes does not fit in ", log_path_));
   }
-  // Keep the pages ahead of the writer faulted in, one chunk at a time, off this thread.
-  while (pos + batch.size() + kPrefaultLeadBytes > prefault_requested_to_ &&
-         prefault_requested_to_ < capacity_bytes_) {
-    if (env_.prefaulter != nullptr) {
-      env_.prefaulter->Request(mapping, prefault_requested_to_, kPrefaultChunkBytes);
-    } else {
-      mapping->Prefault(prefault_requested_to_, kPrefaultChunkBytes);
+  if (env_.append_path == AppendPath::kWrite) {
+    STRATA_RETURN_IF_ERROR(file_->WriteAt(pos, batch));
+  } else {
+    // Keep the pages ahead of the writer faulted in, one chunk at a time, off this thread.
+    while (pos + batch.size() + kPrefaultLeadBytes > prefault_requested_to_ &&
+           prefault_requested_to_ < capacity_bytes_) {
+      if (env_.prefaulter != nullptr) {
+        env_.prefaulter->Request(mapping, prefault_requested_to_, kPrefaultChunkBytes);
+      } else {
+        mapping->Prefault(prefault_requested_to_, kPrefaultChunkBytes);
+      }
+      prefault_requested_to_ += kPrefaultChunkBytes;
     }
-    prefault_requested_to_ += kPrefaultChunkBytes;
+    STRATA_RETURN_IF_ERROR(mapping->Write(pos, batch));
   }
-  STRATA_RETURN_IF_ERROR(mapping->Write(pos, batch));
   IndexBatch(header, pos, batch.size());
   next_offset_.store(header.last_offset() + 1, std::memory_order_release);
   end_.store(pos + batch.size(), std::memory_order_release);
@@ -431,7 +438,7 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   // Publish the shorter end first so readers stop before the bytes being zeroed.
   end_.store(*pos, std::memory_order_release);
   next_offset_.store(new_next, std::memory_order_release);
-  STRATA_RETURN_IF_ERROR(ZeroRange(*mapping, *pos, end));
+  STRATA_RETURN_IF_ERROR(ZeroRange(*pos, end));
   // Entries for the batch cut and later ones go (the cut batch's base is above new_next - 1).
   uint32_t rel = uint32_t(h->base_offset - base_offset_);
   offset_index_->TruncateTo(rel);

@@ -25,6 +25,7 @@
 #include "io/file_system.h"
 #include "log/batch.h"
 #include "log/index.h"
+#include "log/log_config.h"
 #include "log/map_cache.h"
 #include "log/prefaulter.h"
 
@@ -56,7 +57,8 @@ struct SegmentEnv {
   MapCache* map_cache = nullptr;
   uint32_t index_interval_bytes = 4096;
   uint64_t segment_bytes = 1ull << 30;  // capacity of an active segment
-  Prefaulter* prefaulter = nullptr;     // null: prefault synchronously on the append path
+  AppendPath append_path = AppendPath::kWrite;
+  Prefaulter* prefaulter = nullptr;     // kMapping; null: prefault on the append path
 };
 
 // "00000000000000000042" for 42.
@@ -141,7 +143,7 @@ class Segment {
   void ResetIndexes(uint64_t capacity_bytes);
   // Rebuilds indexes, end and timestamps from the valid prefix of `image`.
   void AdoptScan(std::span<const std::byte> image, uint64_t from_position, int64_t from_offset);
-  absl::Status ZeroRange(io::Mapping& mapping, uint64_t from, uint64_t to);
+  absl::Status ZeroRange(uint64_t from, uint64_t to);
   // Position of the batch containing `offset`, scanning from the sparse index entry.
   absl::StatusOr<std::optional<uint64_t>> FindPosition(std::span<const std::byte> data,
                                                        int64_t offset) const;
@@ -153,6 +155,8 @@ class Segment {
   uint64_t capacity_bytes_ = 0;
 
   mutable absl::Mutex mapping_mu_;
+  // The active segment's mapping of its whole capacity, readers' view of it (writable under
+  // AppendPath::kMapping); null once sealed.
   std::shared_ptr<io::Mapping> write_mapping_ ABSL_GUARDED_BY(mapping_mu_);
 
   std::unique_ptr<OffsetIndex> offset_index_;

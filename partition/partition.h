@@ -58,7 +58,8 @@ class Partition {
                                                          const std::string& data_dir,
                                                          const std::string& topic, int32_t index,
                                                          const TopicConfig& config,
-                                                         log::Flusher* flusher = nullptr);
+                                                         log::Flusher* flusher = nullptr,
+                                                         log::AppendPath append_path = log::AppendPath::kWrite);
   ~Partition();
 
   // "<topic>-<index>": the partition's directory name under the data directory.
