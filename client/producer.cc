@@ -509,6 +509,10 @@ void Producer::Retry(std::unique_ptr<ProducerBatch> batch, absl::Status cause) {
   const int64_t backoff_ms =
       std::min(config_.retry_backoff_max_ms, config_.retry_backoff_ms << shift);
   batch->retry_at = now + absl::Milliseconds(backoff_ms);
+  if (config_.on_retry) {
+    config_.on_retry(RetryNotice{batch->tp, cause, batch->attempts,
+                                 batch->created + absl::Milliseconds(config_.delivery_timeout_ms)});
+  }
   batch->last_error = std::move(cause);
   TopicPartition tp = batch->tp;
   retries_[tp] = std::move(batch);

@@ -44,6 +44,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "client/connection.h"
 #include "client/record_accumulator.h"
 #include "client/types.h"
@@ -83,6 +84,14 @@ struct ProducerRecordView {
   std::optional<int32_t> partition;       // set: this partition, whatever the key
 };
 
+// What ProducerConfig::on_retry is told when a batch is scheduled to be sent again.
+struct RetryNotice {
+  TopicPartition tp;
+  absl::Status cause;    // why the last attempt failed (Unavailable when the broker is down)
+  int attempts = 0;      // attempts so far
+  absl::Time give_up_at;  // when delivery_timeout_ms runs out for this batch
+};
+
 struct ProducerConfig {
   std::string bootstrap = kDefaultBootstrap;
   std::string client_name = "strata-cpp-producer";
@@ -98,6 +107,9 @@ struct ProducerConfig {
   int64_t delivery_timeout_ms = 120000; // give up on a batch this long after its first record
   int64_t retry_backoff_ms = 100;       // first retry; doubles per attempt
   int64_t retry_backoff_max_ms = 1000;
+  // Called on the sender thread each time a batch is scheduled for a retry; must be quick and must
+  // not call the producer. For telling a user that delivery is stalled (strata produce does).
+  std::function<void(const RetryNotice&)> on_retry;
   // Test hook: discard the next N Produce responses as if the connection dropped before they
   // arrived (the connection is closed and the batches retried).
   int TEST_drop_responses = 0;

@@ -150,6 +150,17 @@ TEST_CASE("lost Produce responses are retried and deduplicated, never duplicated
   config.bootstrap = broker.address();
   config.TEST_drop_responses = 3;
   config.retry_backoff_ms = 5;
+  std::atomic<int> notices{0};
+  std::atomic<bool> notices_ok{true};
+  const absl::Time started = absl::Now();
+  config.on_retry = [&](const RetryNotice& n) {
+    ++notices;
+    // Each dropped answer is one retry of one partition-1 batch, failed as a lost connection.
+    if (n.tp != TopicPartition{"orders", 1} || !absl::IsUnavailable(n.cause) || n.attempts < 1 ||
+        n.give_up_at < started + absl::Milliseconds(config.delivery_timeout_ms)) {
+      notices_ok = false;
+    }
+  };
   auto producer = Producer::Create(config);
   REQUIRE(producer.ok());
   std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
@@ -168,6 +179,8 @@ TEST_CASE("lost Produce responses are retried and deduplicated, never duplicated
   }
   CHECK(broker.Values("orders", 1) == values);  // each record exactly once, in order
   CHECK(broker.duplicates() == 3);              // every dropped answer was a deduplicated resend
+  CHECK(notices == 3);                          // on_retry heard of each retry
+  CHECK(notices_ok);
 }
 
 TEST_CASE("SendSync answers each record in order, alongside Send from other threads") {

@@ -6,7 +6,8 @@
 # Starts stratad on ephemeral loopback ports (always stopped on exit), then runs the README's user
 # story (topic create, produce with keys, consume as JSON) and the other topic, produce and consume
 # options, consumer groups (consume --group, group list/describe/reset-offsets/delete), the errors
-# a user meets (existing topic, unknown topic, bad flags, a live group, no broker), and a SIGTERM
+# a user meets (existing topic, unknown topic, bad flags, a live group, no broker), a produce that
+# outlives its broker (it says it is retrying, then delivers), and a SIGTERM
 # that must exit 0.
 set -euo pipefail
 
@@ -19,8 +20,10 @@ stratad=$2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-cli-broker-test.XXXXXX")
 pid=
+producer=
 cleanup() {
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  if [[ -n "$producer" ]]; then kill -9 "$producer" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -287,6 +290,60 @@ grep -q after-restart "$tmp/follow.out" || fail "consume --follow did not carry 
 expect_out "retrying until it is back"
 kill "$follower"
 wait "$follower" 2>/dev/null || true
+
+# A produce that outlives its broker says it is retrying, and delivers once the broker is back.
+run "$strata" topic create outage --partitions 1
+expect_rc 0
+mkfifo "$tmp/produce.in"
+"$strata" produce outage --key-separator : <"$tmp/produce.in" >"$tmp/produce.out" \
+  2>"$tmp/produce.err" &
+producer=$!
+exec 3>"$tmp/produce.in"
+printf 'k1:before-outage\n' >&3
+for _ in $(seq 1 100); do
+  run "$strata" consume outage --from earliest --count 1
+  grep -q before-outage <<<"$out" && break
+  sleep 0.1
+done
+expect_out before-outage
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+printf 'k1:during-outage\n' >&3
+for _ in $(seq 1 100); do
+  grep -q "retrying for up to" "$tmp/produce.err" && break
+  sleep 0.1
+done
+out=$(cat "$tmp/produce.err")
+expect_out "strata produce: cannot deliver to outage-0 yet"
+expect_out "retrying for up to"
+# (3>&-: the broker must not hold the produce's input open.)
+"$stratad" --data-dir "$tmp/data" --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
+  >>"$tmp/stratad.log" 2>&1 3>&- &
+pid=$!
+exec 3>&-  # end of input: produce flushes, delivers and exits
+for _ in $(seq 1 300); do
+  kill -0 "$producer" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$producer" 2>/dev/null; then
+  out=$(cat "$tmp/produce.err")
+  fail "strata produce did not finish within 30 s of the broker coming back"
+fi
+set +e
+wait "$producer"
+rc=$?
+set -e
+producer=
+out=$(cat "$tmp/produce.out" "$tmp/produce.err")
+last="produce across a broker restart"
+expect_rc 0
+expect_out "produced 2 records"
+run "$strata" consume outage --from earliest --count 2
+expect_rc 0
+expect_lines 2
+expect_out before-outage
+expect_out during-outage
 
 # No broker: a message that says what to do.
 kill -TERM "$pid"

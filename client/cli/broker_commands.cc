@@ -188,6 +188,24 @@ absl::Status Produce(const BrokerOptions& options, const ProduceOptions& produce
   config.acks = produce.acks;
   config.compression = produce.compression;
   config.linger_ms = produce.linger_ms;
+  // A broker that goes away mid-way makes the producer retry for up to delivery_timeout_ms: say
+  // so (on the sender thread, at most every 5 s) rather than hang in silence.
+  struct RetryReport {
+    absl::Mutex mu;
+    absl::Time last = absl::InfinitePast();
+  };
+  auto report = std::make_shared<RetryReport>();
+  config.on_retry = [report, &err](const client::RetryNotice& notice) {
+    absl::MutexLock lock(&report->mu);
+    const absl::Time now = absl::Now();
+    if (now - report->last < absl::Seconds(5)) return;
+    report->last = now;
+    const int64_t left_s = std::max<int64_t>(0, absl::ToInt64Seconds(notice.give_up_at - now));
+    err << "strata produce: cannot deliver to " << notice.tp.topic << "-" << notice.tp.partition
+        << " yet (" << notice.cause.message() << "); retrying for up to " << left_s
+        << " s more\n"
+        << std::flush;
+  };
   STRATA_ASSIGN_OR_RETURN(auto producer, client::Producer::Create(config));
   // Check the topic (and partition) before reading any input.
   STRATA_ASSIGN_OR_RETURN(const int32_t partitions, producer->PartitionsFor(produce.topic));
