@@ -167,9 +167,10 @@ class Producer {
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   absl::Status InitProducerIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   // Fetches `topic`'s metadata unless cached, waiting for the connection until `deadline`.
-  absl::Status EnsureMetadata(std::string_view topic, absl::Time deadline);
+  absl::Status EnsureMetadata(std::string_view topic, SendDeadline& deadline);
   // The partition for `record`, fetching its topic's metadata on first use (until `deadline`).
-  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecordView& record, absl::Time deadline);
+  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecordView& record,
+                                          SendDeadline& deadline);
   // Send, and SendSync's first half (caller_sends: see RecordAccumulator::Append).
   absl::Status Queue(const ProducerRecordView& record, SendCallback callback, bool caller_sends);
   // Tells the topic's sticky partitioner that tp's batch is complete.

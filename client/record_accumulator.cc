@@ -29,7 +29,7 @@ size_t RecordAccumulator::EstimateBytes(const log::RecordInput& record) {
 
 absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
     const TopicPartition& tp, const log::RecordInput& record, SendCallback callback,
-    absl::Time deadline, bool caller_sends) {
+    SendDeadline deadline, bool caller_sends) {
   const size_t need = EstimateBytes(record);
   const size_t most = std::min<size_t>(options_.buffer_bytes, limits::batch_bytes_max);
   if (need + log::batch_format::kHeaderBytes > most) {
@@ -91,7 +91,7 @@ absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
     auto has_room = [this, reserve]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return closed_ || used_bytes_ + reserve <= options_.buffer_bytes;
     };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&has_room), deadline)) {
+    if (!mu_.AwaitWithDeadline(absl::Condition(&has_room), deadline.Get())) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "the producer's buffer (", options_.buffer_bytes,
           " bytes) stayed full until max_block_ms passed: the broker is slower than the records "

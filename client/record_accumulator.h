@@ -21,6 +21,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -37,6 +38,24 @@ namespace strata::client {
 // Called once per record with where it landed or why it failed. Runs on the producer's sender
 // thread: it must be quick and must not call Flush or Close (which wait for the sender).
 using SendCallback = absl::AnyInvocable<void(absl::StatusOr<RecordMetadata>)>;
+
+// The moment a Send gives up waiting (for metadata or buffer space): max_block_ms after it began.
+// The clock is read only if the Send has to wait at all, which is rare; a clock read per record
+// was a measurable part of Send's cost (absl::Now() in a VM). What runs before the first wait
+// takes microseconds, so the deadline is max_block_ms from the Send to within them.
+class SendDeadline {
+ public:
+  explicit SendDeadline(absl::Duration max_block) : max_block_(max_block) {}
+  explicit SendDeadline(absl::Time at) : at_(at) {}
+  absl::Time Get() {
+    if (!at_) at_ = absl::Now() + max_block_;
+    return *at_;
+  }
+
+ private:
+  absl::Duration max_block_ = absl::ZeroDuration();
+  std::optional<absl::Time> at_;
+};
 
 // A batch of records for one partition, from its first Append to its Deallocate.
 struct ProducerBatch {
@@ -87,7 +106,7 @@ class RecordAccumulator {
   // after; until then WaitForWork does not wake for any batch, since waking the sender thread
   // only to find nothing to send costs a wake-up on another core.
   absl::StatusOr<AppendResult> Append(const TopicPartition& tp, const log::RecordInput& record,
-                                      SendCallback callback, absl::Time deadline,
+                                      SendCallback callback, SendDeadline deadline,
                                       bool caller_sends = false);
 
   // Takes the front batch of each partition that is ready at `now` and not in `muted`, oldest

@@ -40,7 +40,7 @@ TEST_CASE("records of one partition share a batch until batch_bytes") {
   const std::string value(100, 'v');
   int full_reports = 0;
   for (int i = 0; i < 20; ++i) {
-    auto r = acc.Append(kP0, Record(value), [](auto) {}, Soon());
+    auto r = acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon()));
     REQUIRE(r.ok());
     full_reports += r->batch_full;
   }
@@ -67,8 +67,8 @@ TEST_CASE("records of one partition share a batch until batch_bytes") {
 
 TEST_CASE("a batch becomes ready when its linger passes") {
   RecordAccumulator acc(Opts(1 << 20, 50, 1 << 20));
-  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, Soon()).ok());
-  REQUIRE(acc.Append(kP1, Record("b"), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, SendDeadline(Soon())).ok());
+  REQUIRE(acc.Append(kP1, Record("b"), [](auto) {}, SendDeadline(Soon())).ok());
   const absl::Time now = absl::Now();
   CHECK(acc.Drain(now, {}, 1 << 30).empty());
   auto drained = acc.Drain(now + absl::Milliseconds(60), {}, 1 << 30);
@@ -77,8 +77,8 @@ TEST_CASE("a batch becomes ready when its linger passes") {
 
 TEST_CASE("muted partitions are not drained") {
   RecordAccumulator acc(Opts(1 << 20, 0, 1 << 20));
-  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, Soon()).ok());
-  REQUIRE(acc.Append(kP1, Record("b"), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, SendDeadline(Soon())).ok());
+  REQUIRE(acc.Append(kP1, Record("b"), [](auto) {}, SendDeadline(Soon())).ok());
   auto drained = acc.Drain(absl::Now() + absl::Milliseconds(1), {kP0}, 1 << 30);
   REQUIRE(drained.size() == 1);
   CHECK(drained[0]->tp == kP1);
@@ -88,7 +88,7 @@ TEST_CASE("muted partitions are not drained") {
 TEST_CASE("Drain stops once max_bytes is reached, oldest batches first") {
   RecordAccumulator acc(Opts(1 << 20, 0, 1 << 20));
   for (int p = 0; p < 4; ++p) {
-    REQUIRE(acc.Append({"t", p}, Record(std::string(500, 'x')), [](auto) {}, Soon()).ok());
+    REQUIRE(acc.Append({"t", p}, Record(std::string(500, 'x')), [](auto) {}, SendDeadline(Soon())).ok());
   }
   auto drained = acc.Drain(absl::Now() + absl::Milliseconds(1), {}, 1000);
   REQUIRE(drained.size() == 2);
@@ -102,11 +102,11 @@ TEST_CASE("a full buffer blocks Append, then fails it with ResourceExhausted") {
   // Room for a batch header and exactly two records.
   RecordAccumulator acc(
       Opts(1 << 20, 1000000, log::batch_format::kHeaderBytes + 2 * per_record));
-  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, Soon()).ok());
-  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
+  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
   CHECK(acc.buffered_bytes() == log::batch_format::kHeaderBytes + 2 * per_record);
   const absl::Time start = absl::Now();
-  auto blocked = acc.Append(kP0, Record(value), [](auto) {}, start + absl::Milliseconds(100));
+  auto blocked = acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(start + absl::Milliseconds(100)));
   CHECK(absl::IsResourceExhausted(blocked.status()));
   CHECK(absl::Now() - start >= absl::Milliseconds(100));
   CHECK(acc.buffered_bytes() == log::batch_format::kHeaderBytes + 2 * per_record);
@@ -116,10 +116,10 @@ TEST_CASE("space freed by Deallocate lets a blocked Append through") {
   const std::string value(1000, 'v');
   const size_t per_record = RecordAccumulator::EstimateBytes(Record(value));
   RecordAccumulator acc(Opts(1 << 20, 0, log::batch_format::kHeaderBytes + per_record));
-  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
   std::atomic<bool> appended{false};
   std::thread sender([&] {
-    auto r = acc.Append(kP1, Record(value), [](auto) {}, Soon());
+    auto r = acc.Append(kP1, Record(value), [](auto) {}, SendDeadline(Soon()));
     appended = r.ok();
   });
   absl::SleepFor(absl::Milliseconds(50));
@@ -133,14 +133,14 @@ TEST_CASE("space freed by Deallocate lets a blocked Append through") {
 
 TEST_CASE("records larger than the buffer or a batch are refused at once") {
   RecordAccumulator small(Opts(1 << 20, 0, 4096));
-  auto r = small.Append(kP0, Record(std::string(5000, 'x')), [](auto) {}, Soon());
+  auto r = small.Append(kP0, Record(std::string(5000, 'x')), [](auto) {}, SendDeadline(Soon()));
   CHECK(absl::IsInvalidArgument(r.status()));
   CHECK(small.buffered_bytes() == 0);
 }
 
 TEST_CASE("Flush makes batches ready and waits for them to be deallocated") {
   RecordAccumulator acc(Opts(1 << 20, 1000000, 1 << 20));
-  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, SendDeadline(Soon())).ok());
   std::atomic<bool> flushed{false};
   std::thread flusher([&] {
     acc.Flush();
@@ -161,10 +161,10 @@ TEST_CASE("Flush makes batches ready and waits for them to be deallocated") {
 
 TEST_CASE("after Close, Append fails and every batch is ready") {
   RecordAccumulator acc(Opts(1 << 20, 1000000, 1 << 20));
-  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, Soon()).ok());
+  REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, SendDeadline(Soon())).ok());
   acc.Close();
   CHECK(absl::IsFailedPrecondition(
-      acc.Append(kP0, Record("b"), [](auto) {}, Soon()).status()));
+      acc.Append(kP0, Record("b"), [](auto) {}, SendDeadline(Soon())).status()));
   CHECK_FALSE(acc.ClosedAndDrained());
   CHECK(acc.Drain(absl::Now(), {}, 1 << 30).size() == 1);
   CHECK(acc.ClosedAndDrained());
@@ -174,7 +174,7 @@ TEST_CASE("WaitForWork wakes when a batch is opened") {
   RecordAccumulator acc(Opts(1 << 20, 1000000, 1 << 20));
   std::thread appender([&] {
     absl::SleepFor(absl::Milliseconds(30));
-    REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, Soon()).ok());
+    REQUIRE(acc.Append(kP0, Record("a"), [](auto) {}, SendDeadline(Soon())).ok());
   });
   const absl::Time start = absl::Now();
   acc.WaitForWork(start + absl::Seconds(10), {});

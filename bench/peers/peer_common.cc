@@ -158,15 +158,20 @@ void PrintReport(const PeerOptions& o, PeerStats& stats, double seconds, bool ha
     std::lock_guard<std::mutex> lock(stats.mu);
     first_error = stats.first_error.empty() ? "null" : Json(stats.first_error);
   }
+  char cpu[32] = "null";
+  if (stats.machine_cpu_busy_pct >= 0) {
+    std::snprintf(cpu, sizeof cpu, "%.1f", stats.machine_cpu_busy_pct);
+  }
   std::printf(
       "{\"system\":%s,\"mode\":%s,\"stream\":%s,\"producers\":%d,\"record_bytes\":%lld,"
       "\"rate_per_s\":%g,\"records\":%lld,\"bytes\":%lld,\"seconds\":%.3f,\"msgs_per_s\":%.1f,"
-      "\"mib_per_s\":%.3f,\"latency_ms\":%s,\"errors\":%lld,\"first_error\":%s}\n",
+      "\"mib_per_s\":%.3f,\"latency_ms\":%s,\"machine_cpu_busy_pct\":%s,\"errors\":%lld,"
+      "\"first_error\":%s}\n",
       Json(o.system).c_str(), Json(o.mode).c_str(), Json(o.stream).c_str(), o.producers,
       static_cast<long long>(o.record_bytes), o.mode == "e2e" ? o.rate_per_s : 0.0,
       static_cast<long long>(records), static_cast<long long>(bytes), seconds,
       seconds > 0 ? double(records) / seconds : 0.0,
-      seconds > 0 ? double(bytes) / double(1 << 20) / seconds : 0.0, latency.c_str(),
+      seconds > 0 ? double(bytes) / double(1 << 20) / seconds : 0.0, latency.c_str(), cpu,
       static_cast<long long>(stats.errors.load()), first_error.c_str());
   std::fflush(stdout);
 }

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/cpu_usage.h"
 #include "common/histogram.h"
 
 namespace strata::peers {
@@ -94,6 +95,8 @@ struct PeerStats {
   std::atomic<int64_t> records{0};  // in the measured window
   std::atomic<int64_t> bytes{0};
   std::atomic<int64_t> errors{0};
+  // All cores' busy % over the measured window (produce mode), -1 when not measured.
+  double machine_cpu_busy_pct = -1;
   std::mutex mu;
   std::string first_error;  // guarded by mu
 
@@ -119,7 +122,8 @@ struct E2eWindow {
 // Prints the run as one JSON line on stdout, the same fields as `strata bench --json` where they
 // mean the same thing: {"system":..,"mode":..,"stream":..,"producers":..,"record_bytes":..,
 // "rate_per_s":..,"records":..,"bytes":..,"seconds":..,"msgs_per_s":..,"mib_per_s":..,
-// "latency_ms":{"p50":..,"p99":..,"p999":..,"max":..}|null,"errors":..,"first_error":..|null}.
+// "latency_ms":{"p50":..,"p99":..,"p999":..,"max":..}|null,"machine_cpu_busy_pct":..|null,
+// "errors":..,"first_error":..|null}.
 void PrintReport(const PeerOptions& options, PeerStats& stats, double seconds, bool has_latency);
 
 }  // namespace strata::peers

@@ -119,8 +119,10 @@ void Produce(const PeerOptions& o) {
     });
   }
   while (ready.load() < o.producers) std::this_thread::yield();
+  const std::optional<CpuSample> cpu_start = SampleMachineCpu();  // connected: the window opens
   go.store(true);
   for (std::thread& t : threads) t.join();
+  stats.machine_cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
   const int64_t start = *std::min_element(first_ns.begin(), first_ns.end());
   const int64_t end = *std::max_element(last_ns.begin(), last_ns.end());
   PrintReport(o, stats, double(end - start) / 1e9, true);

@@ -20,6 +20,7 @@
 #include "client/cli/bench_schedule.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/cpu_usage.h"
 #include "common/limits.h"
 
 namespace strata::cli {
@@ -436,6 +437,7 @@ absl::StatusOr<BenchReport> BenchProduce(const BrokerOptions& broker, const Benc
   run.values = &values;
   run.partitions = partitions;
   PlanRun(options, options.rate_per_s, run);
+  double cpu_busy_pct = -1;
   {
     int64_t last_acked = 0;
     ProgressLine progress(err, broker.progress, [&]() {
@@ -448,10 +450,16 @@ absl::StatusOr<BenchReport> BenchProduce(const BrokerOptions& broker, const Benc
                              group->Sum(&ProducerStats::errors));
     });
     group->Start(run);
+    // The machine's CPU from the end of the warmup to the last acknowledgement (Join).
+    std::this_thread::sleep_until(std::chrono::steady_clock::time_point(
+        std::chrono::nanoseconds(run.measure_start_ns)));
+    const std::optional<CpuSample> cpu_start = SampleMachineCpu();
     group->Join();
+    cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
   }
 
   BenchReport report = ReportSetup("produce", options, partitions, options.rate_per_s);
+  report.machine_cpu_busy_pct = cpu_busy_pct;
   report.records = run.acks->events();
   report.bytes = run.acks->bytes();
   report.seconds = run.acks->seconds(NowNs());

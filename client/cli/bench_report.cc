@@ -75,7 +75,11 @@ std::string FormatBenchJson(const BenchReport& r) {
                       ",\"records\":", r.records, ",\"bytes\":", r.bytes,
                       absl::StrFormat(",\"seconds\":%.3f,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f",
                                       r.seconds, r.msgs_per_s(), r.mib_per_s()),
-                      ",\"latency_ms\":", latency, ",\"errors\":", r.errors,
+                      ",\"latency_ms\":", latency, ",\"machine_cpu_busy_pct\":",
+                      r.machine_cpu_busy_pct >= 0
+                          ? absl::StrFormat("%.1f", r.machine_cpu_busy_pct)
+                          : std::string("null"),
+                      ",\"errors\":", r.errors,
                       ",\"first_error\":", JsonOrNull(r.first_error), "}");
 }
 

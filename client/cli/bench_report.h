@@ -47,6 +47,9 @@ struct BenchReport {
   double seconds = 0;
   bool has_latency = false;  // produce: send -> acknowledgement; e2e: intended send -> received
   LatencySummary latency;
+  // How busy all of the machine's cores were over the measured window (/proc/stat); -1 when not
+  // measured (produce measures it).
+  double machine_cpu_busy_pct = -1;
   int64_t errors = 0;       // failed sends; e2e also records never received
   std::string first_error;  // empty when errors == 0
 
@@ -62,8 +65,9 @@ std::string FormatBenchTable(const BenchReport& report);
 // {"mode":"produce","topic":"strata-bench","partitions":8,"producers":1,"record_bytes":1024,
 //  "acks":"1","compression":"none","rate_per_s":0,"sync":false,"warmup_s":1,"records":1000,
 //  "bytes":1024000,"seconds":1.000,"msgs_per_s":1000.0,"mib_per_s":0.977,"latency_ms":{"p50":1.2,"p99":3.4,
-//  "p999":5.6,"max":7.8},"errors":0,"first_error":null}
-// latency_ms is null when the mode measures none; acks and compression are null for consume.
+//  "p999":5.6,"max":7.8},"machine_cpu_busy_pct":93.1,"errors":0,"first_error":null}
+// latency_ms is null when the mode measures none; acks and compression are null for consume;
+// machine_cpu_busy_pct is null when it was not measured.
 std::string FormatBenchJson(const BenchReport& report);
 
 }  // namespace strata::cli

@@ -190,7 +190,10 @@ TEST_CASE("The JSON report is one object with every field") {
         R"("warmup_s":1,)"
         R"("records":2048,"bytes":2097152,"seconds":2.000,"msgs_per_s":1024.0,)"
         R"("mib_per_s":1.000,"latency_ms":{"p50":1.500,"p99":3.250,"p999":4.000,)"
-        R"("max":12.125},"errors":0,"first_error":null})");
+        R"("max":12.125},"machine_cpu_busy_pct":null,"errors":0,"first_error":null})");
+  r.machine_cpu_busy_pct = 93.25;
+  CHECK(FormatBenchJson(r).find(R"("machine_cpu_busy_pct":93.2,)") != std::string::npos);
+  r.machine_cpu_busy_pct = -1;
 
   r.sync = true;
   CHECK(FormatBenchJson(r).find(R"("rate_per_s":0,"sync":true,"warmup_s":1,)") !=
