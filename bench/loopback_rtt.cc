@@ -20,6 +20,8 @@
 
 #include "bench/blocking_socket.h"
 
+using strata::bench::ConnectTo;
+using strata::bench::ListenLoopback;
 using strata::bench::ReadFull;
 using strata::bench::SortedQuantile;
 using strata::bench::WriteFull;
@@ -32,14 +34,9 @@ int main(int argc, char** argv) {
   }
   constexpr size_t kRequest = 1024, kAnswer = 16;
   const int one = 1;
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listener, 1) != 0 ||
-      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  const int listener = ListenLoopback(&addr);
+  if (listener < 0) {
     std::perror("loopback_rtt: listen");
     return 1;
   }
@@ -53,8 +50,8 @@ int main(int argc, char** argv) {
     }
     _exit(0);
   }
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  const int s = ConnectTo(addr);
+  if (s < 0) {
     std::perror("loopback_rtt: connect");
     return 1;
   }

@@ -22,6 +22,8 @@
 
 #include "bench/blocking_socket.h"
 
+using strata::bench::ConnectTo;
+using strata::bench::ListenLoopback;
 using strata::bench::ReadFull;
 using strata::bench::WriteFull;
 
@@ -43,14 +45,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   constexpr size_t kChunk = 1 << 20, kSource = 256u << 20;
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listener, 1) != 0 ||
-      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  const int listener = ListenLoopback(&addr);
+  if (listener < 0) {
     std::perror("loopback_stream: listen");
     return 1;
   }
@@ -73,8 +70,8 @@ int main(int argc, char** argv) {
     _exit(0);
   }
   ::close(listener);
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  const int s = ConnectTo(addr);
+  if (s < 0) {
     std::perror("loopback_stream: connect");
     return 1;
   }
