@@ -263,11 +263,17 @@ absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visi
             readers_.push_back(*std::move(opened));
             log::BatchReader& reader = readers_.back();
             for (;;) {
-              absl::StatusOr<std::optional<log::Record>> r = reader.Next();
-              if (!r.ok()) return damaged(r.status());
-              if (!r->has_value()) break;
-              if ((*r)->offset < position) continue;
-              decoded.push_back(Decoded{topic, tp.partition, **std::move(r)});
+              // Decoded in place, at the end of the list; taken back if not returned.
+              Decoded& d = decoded.emplace_back();
+              absl::StatusOr<bool> got = reader.NextInto(d.record);
+              if (!got.ok() || !*got || d.record.offset < position) {
+                decoded.pop_back();
+                if (!got.ok()) return damaged(got.status());
+                if (!*got) break;
+                continue;
+              }
+              d.topic = topic;
+              d.partition = tp.partition;
             }
             position = header->last_offset() + 1;
           }

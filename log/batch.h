@@ -153,6 +153,9 @@ class BatchReader {
   // The next record, or nullopt after the last. DataLoss if a record is malformed or the
   // record count does not match the records section.
   absl::StatusOr<std::optional<Record>> Next();
+  // Next without the copies: decodes the next record into `out` (reusing its headers' memory);
+  // false after the last.
+  absl::StatusOr<bool> NextInto(Record& out);
   // Decodes every remaining record.
   absl::StatusOr<std::vector<Record>> ReadAll();
   // The encoding (length prefix included, uncompressed) of the record the last successful Next
@@ -169,6 +172,11 @@ class BatchReader {
   int32_t index_ = 0;
   int32_t prev_delta_ = -1;                // offset delta of that record
 };
+
+namespace testing {
+// Test hook: decode every record through the Status path only (the fast path's reference).
+extern bool force_slow_record_decoding;
+}  // namespace testing
 
 // Varints as used by the Kafka v2 record format (zigzag for signed values). Exposed for tests and
 // for the protocol layer.
