@@ -301,8 +301,15 @@ absl::StatusOr<ReadResult> Log::Read(int64_t offset, size_t max_bytes) const {
         absl::StrCat("offset ", offset, " is past the log end offset ", end));
   }
   if (offset == end) return ReadResult{nullptr, {}, end, end, 0};
+  if (read_hook_) read_hook_();
   for (auto seg = SegmentFor(offset); seg != nullptr;) {
-    STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes, end));
+    // The bound on what this read returns is read after the segment is found, not reused from
+    // above: a segment that compaction swapped in meanwhile holds batches whose offsets were all
+    // below the log end when it appeared, but a batch it rebuilt can reach past an earlier
+    // reading of the end (records removed before it, its offsets kept), and bounded by that
+    // reading the read would return nothing below the end (docs/recovery.md, "Reader safety").
+    const int64_t bound = log_end_offset();
+    STRATA_ASSIGN_OR_RETURN(auto r, seg->Read(offset, max_bytes, bound));
     if (r) return std::move(*r);
     // Move on only if this segment really ends at or before `offset`.
     int64_t next = seg->next_offset();
@@ -603,6 +610,8 @@ absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
   STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(log_end_offset()));
   return io::WriteFileAtomic(*options_.fs, io::JoinPath(options_.dir, kCleanShutdownFile), {});
 }
+
+void Log::TEST_SetReadHook(absl::AnyInvocable<void()> hook) { read_hook_ = std::move(hook); }
 
 void Log::TEST_Abandon() {
   absl::MutexLock lock(&writer_mu_);

@@ -193,6 +193,9 @@ class Log {
   // Simulates the process dying: the log stops without flushing, sealing or writing the
   // clean-shutdown marker. Crash tests call this before dropping the object.
   void TEST_Abandon();
+  // Called by Read after it has checked the offset against the log end and before it looks up
+  // the segment, so a test can change the log right there. Set it while no Read runs.
+  void TEST_SetReadHook(absl::AnyInvocable<void()> hook);
   // Called by Compact at each step of writing and swapping in a cleaned segment. Returning true
   // stops the pass right there, as if the process died (nothing is cleaned up): crash tests then
   // abandon the log, crash the file system and reopen. From kSwapRenamed on the hook runs with
@@ -268,6 +271,7 @@ class Log {
   // Held for a whole compaction pass: one at a time per log.
   absl::Mutex compaction_mu_ ABSL_ACQUIRED_BEFORE(writer_mu_);
   absl::AnyInvocable<bool(CompactionStep)> compaction_hook_ ABSL_GUARDED_BY(compaction_mu_);
+  mutable absl::AnyInvocable<void()> read_hook_;  // TEST_SetReadHook
   // Set by Close: a running pass stops at its next batch.
   std::atomic<bool> stop_compaction_{false};
 
