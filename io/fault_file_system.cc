@@ -67,7 +67,7 @@ absl::Status FaultFileSystem::OnWrite(const std::string& path, size_t* bytes_to_
   if (*bytes_to_apply > 0) {
     *bytes_to_apply = std::uniform_int_distribution<size_t>(0, *bytes_to_apply - 1)(rng_);
   }
-  return absl::ErrnoToStatus(write_err_, absl::StrCat("injected write fault on ", path));
+  return ErrnoError(write_err_, absl::StrCat("injected write fault on ", path));
 }
 
 absl::Status FaultFileSystem::OnSync(const std::string& path) {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "common/status.h"
 
 namespace strata::io {
@@ -100,7 +101,20 @@ class FileSystem {
   virtual absl::StatusOr<bool> Exists(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   virtual absl::Status SyncDir(const std::string& path) = 0;
+  // Bytes this process may still allocate on the file system holding `path` (statvfs f_bavail).
+  virtual absl::StatusOr<uint64_t> FreeBytes(const std::string& path) = 0;
 };
+
+// The status for a failed system call: absl::ErrnoToStatus, and for ENOSPC and EDQUOT (no space
+// left on the device, or over quota) marked so that IsNoSpace recognises it however the layers
+// above rename the code or reword the message (they must keep the payload: copy the status, or
+// use WithContext).
+absl::Status ErrnoError(int err, absl::string_view message);
+// True for a status that ErrnoError marked as "no space left": the write did not happen for want
+// of disk space, and may succeed once space is freed.
+bool IsNoSpace(const absl::Status& st);
+// `st` with `context: ` put before its message, keeping its code and payloads.
+absl::Status WithContext(const absl::Status& st, absl::string_view context);
 
 // The process's real file system.
 FileSystem& RealFileSystem();

@@ -84,6 +84,54 @@ void RunContract(FileSystem& fs, const std::string& root) {
     REQUIRE(fs.RemoveAll(root + "/a").ok());
     CHECK(!fs.Exists(root + "/a").value());
   }
+  SECTION("free bytes") {
+    auto free = fs.FreeBytes(root);
+    REQUIRE(free.ok());
+    CHECK(*free > 0);
+  }
+}
+
+TEST_CASE("ErrnoError marks no-space errors and WithContext keeps the mark", "[io]") {
+  CHECK(IsNoSpace(ErrnoError(ENOSPC, "pwrite f")));
+  CHECK(IsNoSpace(ErrnoError(EDQUOT, "pwrite f")));
+  CHECK(absl::IsResourceExhausted(ErrnoError(ENOSPC, "pwrite f")));
+  CHECK_FALSE(IsNoSpace(ErrnoError(EIO, "pwrite f")));
+  CHECK_FALSE(IsNoSpace(ErrnoError(EMFILE, "open f")));  // ResourceExhausted too, not the disk
+  const absl::Status wrapped = WithContext(ErrnoError(ENOSPC, "pwrite f"), "appending to p-0");
+  CHECK(IsNoSpace(wrapped));
+  CHECK(wrapped.message() == "appending to p-0: pwrite f: No space left on device");
+}
+
+TEST_CASE("a memory file system with a capacity fails growth past it, and frees on remove",
+          "[io][fault]") {
+  FaultFileSystem fs(3);
+  REQUIRE(fs.CreateDirs("/d").ok());
+  fs.SetCapacityBytes(10000);
+  CHECK(fs.FreeBytes("/d").value() == 10000);
+  auto a = fs.Open("/d/a", OpenMode::kCreate).value();
+  REQUIRE(a->Allocate(6000).ok());
+  CHECK(fs.FreeBytes("/d").value() == 4000);
+  auto b = fs.Open("/d/b", OpenMode::kCreate).value();
+  REQUIRE(b->WriteAt(0, std::vector<std::byte>(3000)).ok());
+  // Each kind of growth past the capacity fails with ENOSPC and changes nothing.
+  const absl::Status allocate = b->Allocate(5000);
+  CHECK(IsNoSpace(allocate));
+  CHECK(b->Size().value() == 3000);
+  CHECK(IsNoSpace(b->WriteAt(3000, std::vector<std::byte>(2000))));
+  CHECK(IsNoSpace(b->Truncate(6000)));
+  CHECK(b->Size().value() == 3000);
+  // Writes inside a file's size need no space.
+  REQUIRE(a->WriteAt(0, Bytes("fits")).ok());
+  // Shrinking and removing give the space back.
+  REQUIRE(a->Truncate(1000).ok());
+  CHECK(fs.FreeBytes("/d").value() == 6000);
+  REQUIRE(b->Allocate(5000).ok());
+  REQUIRE(fs.Remove("/d/a").ok());
+  CHECK(fs.FreeBytes("/d").value() == 5000);
+  REQUIRE(fs.Rename("/d/b", "/d/c").ok());
+  CHECK(fs.FreeBytes("/d").value() == 5000);
+  fs.Crash(CrashMode::kDropUnsynced);  // nothing was synced: every file is empty again
+  CHECK(fs.FreeBytes("/d").value() == 10000);
 }
 
 TEST_CASE("posix file system honours the contract", "[io]") {

@@ -27,6 +27,10 @@ struct MemNode {
   // Durability tracking (FaultFileSystem only).
   std::vector<std::byte> durable ABSL_GUARDED_BY(mu);
   std::vector<PendingOp> pending ABSL_GUARDED_BY(mu);
+  // The bytes of this file counted in MemoryFileSystem::used_bytes_: its size while it has a
+  // name, 0 once removed (space is freed at unlink, a simplification of POSIX's last close).
+  uint64_t charged ABSL_GUARDED_BY(mu) = 0;
+  bool unlinked ABSL_GUARDED_BY(mu) = false;
 };
 
 }  // namespace internal
@@ -54,6 +58,36 @@ void ResizeLocked(MemNode& node, uint64_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(no
 }
 
 }  // namespace
+
+// Counts `node` as `size` bytes in the file system's total. ENOSPC (changing nothing) when it
+// grows past the capacity.
+absl::Status ChargeLocked(std::atomic<uint64_t>& used, uint64_t capacity, MemNode& node,
+                          uint64_t size, const std::string& path)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(node.mu) {
+  if (node.unlinked) return absl::OkStatus();
+  if (size <= node.charged) {
+    used.fetch_sub(node.charged - size, std::memory_order_relaxed);
+    node.charged = size;
+    return absl::OkStatus();
+  }
+  const uint64_t more = size - node.charged;
+  uint64_t now = used.load(std::memory_order_relaxed);
+  do {
+    if (now + more > capacity) {
+      return ErrnoError(ENOSPC, absl::StrCat("growing ", path, " to ", size, " bytes: ", now,
+                                             " of the disk's ", capacity, " bytes are in use"));
+    }
+  } while (!used.compare_exchange_weak(now, now + more, std::memory_order_relaxed));
+  node.charged = size;
+  return absl::OkStatus();
+}
+
+void UnchargeLocked(std::atomic<uint64_t>& used, MemNode& node)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(node.mu) {
+  used.fetch_sub(node.charged, std::memory_order_relaxed);
+  node.charged = 0;
+  node.unlinked = true;
+}
 
 class MemMapping final : public Mapping {
  public:
@@ -115,7 +149,10 @@ class MemFile final : public File {
     absl::Status fault = fs_->OnWrite(path_, &apply);
     absl::MutexLock lock(&node_->mu);
     if (apply > 0) {
-      if (pos + apply > node_->data->size()) ResizeLocked(*node_, pos + apply);
+      if (pos + apply > node_->data->size()) {
+        STRATA_RETURN_IF_ERROR(Charge(pos + apply));
+        ResizeLocked(*node_, pos + apply);
+      }
       std::memcpy(node_->data->data() + pos, bytes.data(), apply);
       if (fs_->track_durability_) {
         node_->pending.push_back(
@@ -143,6 +180,7 @@ class MemFile final : public File {
   absl::Status Truncate(uint64_t size) override {
     STRATA_RETURN_IF_ERROR(CheckWritable());
     absl::MutexLock lock(&node_->mu);
+    STRATA_RETURN_IF_ERROR(Charge(size));
     ResizeLocked(*node_, size);
     if (fs_->track_durability_) node_->pending.push_back(PendingOp{true, size, {}});
     return absl::OkStatus();
@@ -152,6 +190,7 @@ class MemFile final : public File {
     STRATA_RETURN_IF_ERROR(CheckWritable());
     absl::MutexLock lock(&node_->mu);
     if (node_->data->size() >= size) return absl::OkStatus();
+    STRATA_RETURN_IF_ERROR(Charge(size));
     ResizeLocked(*node_, size);
     if (fs_->track_durability_) node_->pending.push_back(PendingOp{true, size, {}});
     return absl::OkStatus();
@@ -172,6 +211,10 @@ class MemFile final : public File {
   absl::Status CheckWritable() {
     if (!writable_) return absl::PermissionDeniedError(path_ + " is open read-only");
     return absl::OkStatus();
+  }
+  absl::Status Charge(uint64_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(node_->mu) {
+    return ChargeLocked(fs_->used_bytes_, fs_->capacity_bytes_.load(std::memory_order_relaxed),
+                        *node_, size, path_);
   }
 
   MemoryFileSystem* fs_;
@@ -239,16 +282,50 @@ absl::StatusOr<std::vector<std::string>> MemoryFileSystem::ListDir(const std::st
 
 absl::Status MemoryFileSystem::Remove(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  if (files_.erase(path) == 0) return absl::NotFoundError(absl::StrCat("unlink ", path, ": no such file"));
+  auto it = files_.find(path);
+  if (it == files_.end()) return absl::NotFoundError(absl::StrCat("unlink ", path, ": no such file"));
+  Unlink(*it->second);
+  files_.erase(it);
   return absl::OkStatus();
+}
+
+void MemoryFileSystem::Unlink(MemNode& node) {
+  absl::MutexLock lock(&node.mu);
+  UnchargeLocked(used_bytes_, node);
+}
+
+absl::StatusOr<uint64_t> MemoryFileSystem::FreeBytes(const std::string& path) {
+  const uint64_t capacity = capacity_bytes_.load(std::memory_order_relaxed);
+  const uint64_t used = used_bytes_.load(std::memory_order_relaxed);
+  return capacity > used ? capacity - used : 0;
+}
+
+void MemoryFileSystem::SetCapacityBytes(uint64_t bytes) {
+  capacity_bytes_.store(bytes, std::memory_order_relaxed);
+}
+
+void MemoryFileSystem::RecountUsedBytes() {
+  absl::MutexLock lock(&mu_);
+  uint64_t used = 0;
+  for (auto& [path, node] : files_) {
+    absl::MutexLock node_lock(&node->mu);
+    node->unlinked = false;
+    node->charged = node->data->size();
+    used += node->charged;
+  }
+  used_bytes_.store(used, std::memory_order_relaxed);
 }
 
 absl::Status MemoryFileSystem::RemoveAll(const std::string& path) {
   absl::MutexLock lock(&mu_);
   std::string prefix = path + "/";
-  files_.erase(path);
   for (auto it = files_.begin(); it != files_.end();) {
-    it = absl::StartsWith(it->first, prefix) ? files_.erase(it) : std::next(it);
+    if (it->first == path || absl::StartsWith(it->first, prefix)) {
+      Unlink(*it->second);
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
   }
   for (auto it = dirs_.begin(); it != dirs_.end();) {
     it = (*it == path || absl::StartsWith(*it, prefix)) ? dirs_.erase(it) : std::next(it);
@@ -262,7 +339,11 @@ absl::Status MemoryFileSystem::Rename(const std::string& from, const std::string
   if (it == files_.end()) return absl::NotFoundError(absl::StrCat("rename ", from, ": no such file"));
   auto node = it->second;
   files_.erase(it);
-  files_[to] = std::move(node);
+  auto [target, fresh] = files_.try_emplace(to, node);
+  if (!fresh && target->second != node) {
+    Unlink(*target->second);  // the file `to` named is replaced
+    target->second = std::move(node);
+  }
   return absl::OkStatus();
 }
 
@@ -344,6 +425,7 @@ void MemoryFileSystem::CrashAll(
     node->durable = *node->data;
     node->pending.clear();
   }
+  RecountUsedBytes();
 }
 
 }  // namespace strata::io

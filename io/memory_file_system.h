@@ -9,6 +9,8 @@
 // file is later replaced wholesale (as a crash does).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +40,13 @@ class MemoryFileSystem : public FileSystem {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::StatusOr<bool> Exists(const std::string& path) override;
   absl::Status SyncDir(const std::string& path) override { return absl::OkStatus(); }
+  // capacity_bytes minus the bytes of every file (unlimited by default: UINT64_MAX).
+  absl::StatusOr<uint64_t> FreeBytes(const std::string& path) override;
+
+  // A disk of `bytes`: a write, Truncate or Allocate that would make the files' sizes add up to
+  // more fails with ENOSPC (io::IsNoSpace) and changes nothing, as on a full disk; removing or
+  // shrinking files frees the space at once. Files already over it stay as they are.
+  void SetCapacityBytes(uint64_t bytes);
 
   // Test helpers: the whole current contents of a file, and overwriting bytes in place (to
   // corrupt a file deliberately). Neither counts as a write for durability tracking.
@@ -73,12 +82,19 @@ class MemoryFileSystem : public FileSystem {
   std::map<std::string, std::shared_ptr<internal::MemNode>> files_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
   const bool track_durability_;
+  // The sizes of the files in the namespace, added up, and the limit on them (SetCapacityBytes).
+  std::atomic<uint64_t> used_bytes_{0};
+  std::atomic<uint64_t> capacity_bytes_{UINT64_MAX};
 
   friend class MemFile;
   friend class MemMapping;
 
  private:
   absl::StatusOr<std::shared_ptr<internal::MemNode>> Find(const std::string& path);
+  // Stops counting a file that lost its name.
+  void Unlink(internal::MemNode& node);
+  // Counts every named file at its current size (after a crash replaced their contents).
+  void RecountUsedBytes();
 };
 
 }  // namespace strata::io

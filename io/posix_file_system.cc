@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +18,7 @@ namespace strata::io {
 namespace {
 
 absl::Status Errno(int err, const char* what, const std::string& path) {
-  return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
+  return ErrnoError(err, absl::StrCat(what, " ", path));
 }
 
 class PosixMapping final : public Mapping {
@@ -221,6 +222,12 @@ class PosixFileSystem final : public FileSystem {
     if (rc != 0) return Errno(err, "fsync", path);
     return absl::OkStatus();
   }
+
+  absl::StatusOr<uint64_t> FreeBytes(const std::string& path) override {
+    struct statvfs st;
+    if (::statvfs(path.c_str(), &st) != 0) return Errno(errno, "statvfs", path);
+    return uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
+  }
 };
 
 }  // namespace
@@ -228,6 +235,27 @@ class PosixFileSystem final : public FileSystem {
 FileSystem& RealFileSystem() {
   static PosixFileSystem* fs = new PosixFileSystem();
   return *fs;
+}
+
+namespace {
+constexpr absl::string_view kNoSpacePayload = "strata.io/no-space";
+}
+
+absl::Status ErrnoError(int err, absl::string_view message) {
+  absl::Status st = absl::ErrnoToStatus(err, message);
+  if (err == ENOSPC || err == EDQUOT) st.SetPayload(kNoSpacePayload, absl::Cord("1"));
+  return st;
+}
+
+bool IsNoSpace(const absl::Status& st) { return st.GetPayload(kNoSpacePayload).has_value(); }
+
+absl::Status WithContext(const absl::Status& st, absl::string_view context) {
+  if (st.ok()) return st;
+  absl::Status out(st.code(), absl::StrCat(context, ": ", st.message()));
+  st.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 std::string JoinPath(const std::string& dir, const std::string& name) {
