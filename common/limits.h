@@ -41,10 +41,20 @@ inline constexpr size_t compaction_keys_max = 2u << 20;
 // Past this every idempotent batch is kept, which only costs bytes.
 inline constexpr size_t compaction_producer_ids_max = 65536;
 
-// --- Memory maps ------------------------------------------------------------------------------
-// Read-only mappings of sealed segments kept open at once (process-wide cache). Linux's default
-// vm.max_map_count is 65530; a broker with many partitions must stay well clear of it.
-inline constexpr size_t mmaps_open_max = 1024;
+// --- Open files and memory maps ---------------------------------------------------------------
+// Mappings of segment files kept open at once (log/handle_cache.h: readers of every segment,
+// active or sealed, and the appender under AppendPath::kMapping). Linux's default
+// vm.max_map_count is 65530 areas per process, which also count every thread stack, library and
+// large allocation; 8192 leaves most of it to them, and is more than the segments a broker reads
+// from at once in practice, so that tailing readers of many partitions rarely map again.
+inline constexpr size_t mmaps_open_max = 8192;
+// Segment files kept open at once (log/handle_cache.h); a segment not in use holds no descriptor.
+// With connections_max client sockets and a reserve for everything else (index and metadata files,
+// directory syncs, listeners) this is what stratad needs from RLIMIT_NOFILE; Debian's default hard
+// limit is 524288 (systemd) and stratad raises its soft limit to the hard one. With a lower limit
+// stratad shrinks this cache to fit and says so (broker/main.cc).
+inline constexpr size_t segment_files_open_max = 4096;
+inline constexpr size_t fds_reserved = 256;
 
 // Pending prefault hints (log/prefaulter.h). Each covers a few MiB ahead of one active segment;
 // a full queue drops hints, which only costs the appender some page faults.

@@ -60,9 +60,9 @@ enum class CompactionStep {
   kCleanedWritten,      // <base>.log.cleaned written, not yet fsynced
   kCleanedSynced,       // ... and fsynced
   kSwapRenamed,         // renamed to <base>.log.swap (the commit point) and the directory synced
-  kSwappedInMemory,     // the log serves the cleaned segment
   kOldSegmentDeleted,   // after each replaced segment's files are removed
   kSwapRenamedToLog,    // <base>.log.swap renamed to <base>.log, directory synced
+  kSwappedInMemory,     // the log serves the cleaned segment
   kIndexFilesWritten,   // the cleaned segment's .index and .timeindex written
 };
 

@@ -18,6 +18,7 @@ namespace strata::log::testing {
 struct Fixture {
   io::FaultFileSystem fs{7};
   MapCache cache{8};
+  FileCache files{2};  // small, so that segments keep opening their files again
   int64_t now_ms = 1'000'000;
   LogConfig config;
 
@@ -34,6 +35,7 @@ struct Fixture {
     o.config = config;
     o.clock = [this] { return now_ms; };
     o.map_cache = &cache;
+    o.file_cache = &files;
     return o;
   }
   std::unique_ptr<Log> Open() {

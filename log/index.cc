@@ -7,19 +7,17 @@ namespace strata::log {
 
 // --- OffsetIndex ------------------------------------------------------------------------------
 
-OffsetIndex::OffsetIndex(size_t capacity)
-    : capacity_(capacity), entries_(new uint64_t[capacity]) {}  // default-init: not zeroed
+OffsetIndex::OffsetIndex(size_t capacity) : capacity_(capacity) {}
 
 OffsetIndexEntry OffsetIndex::Get(size_t i) const {
-  uint64_t v = std::atomic_ref<uint64_t>(entries_[i]).load(std::memory_order_relaxed);
+  uint64_t v = entries_.Load(i);
   return {uint32_t(v >> 32), uint32_t(v)};
 }
 
 bool OffsetIndex::Append(OffsetIndexEntry e) {
   size_t n = count_.load(std::memory_order_relaxed);
   if (n == capacity_) return false;
-  std::atomic_ref<uint64_t>(entries_[n])
-      .store(uint64_t(e.relative_offset) << 32 | e.position, std::memory_order_relaxed);
+  entries_.Store(n, uint64_t(e.relative_offset) << 32 | e.position);
   count_.store(n + 1, std::memory_order_release);
   return true;
 }
@@ -84,15 +82,9 @@ absl::StatusOr<std::unique_ptr<OffsetIndex>> OffsetIndex::Decode(std::span<const
 
 // --- TimeIndex --------------------------------------------------------------------------------
 
-TimeIndex::TimeIndex(size_t capacity)
-    : capacity_(capacity),
-      timestamps_(new int64_t[capacity]),  // default-init: not zeroed
-      offsets_(new uint32_t[capacity]) {}
+TimeIndex::TimeIndex(size_t capacity) : capacity_(capacity) {}
 
-TimeIndexEntry TimeIndex::Get(size_t i) const {
-  return {std::atomic_ref<int64_t>(timestamps_[i]).load(std::memory_order_relaxed),
-          std::atomic_ref<uint32_t>(offsets_[i]).load(std::memory_order_relaxed)};
-}
+TimeIndexEntry TimeIndex::Get(size_t i) const { return {timestamps_.Load(i), offsets_.Load(i)}; }
 
 bool TimeIndex::MaybeAppend(TimeIndexEntry e) {
   size_t n = count_.load(std::memory_order_relaxed);
@@ -103,8 +95,8 @@ bool TimeIndex::MaybeAppend(TimeIndexEntry e) {
     }
   }
   if (n == capacity_) return false;
-  std::atomic_ref<int64_t>(timestamps_[n]).store(e.timestamp_ms, std::memory_order_relaxed);
-  std::atomic_ref<uint32_t>(offsets_[n]).store(e.relative_offset, std::memory_order_relaxed);
+  timestamps_.Store(n, e.timestamp_ms);
+  offsets_.Store(n, e.relative_offset);
   count_.store(n + 1, std::memory_order_release);
   return true;
 }

@@ -8,18 +8,21 @@
 // on-disk layout is in docs/format.md.
 //
 // Thread-safety: one writer (Append/TruncateTo) and any number of concurrent readers (Lookup).
-// Entries live in a fixed-capacity array accessed through std::atomic_ref and are published by an
-// atomic count, so a reader never sees a torn entry. The array is not zero-filled, so capacity
-// that is never written costs address space, not memory. A reader racing a truncation may see a
-// stale entry; lookups are only a starting point for a scan that parses each batch it visits.
+// Entries live in chunks that double in size as entries arrive (ChunkedArray), so an index's
+// memory follows its entries (an idle partition's index holds a few hundred bytes) and an entry
+// never moves. They are accessed through std::atomic_ref and published by an atomic count, so a
+// reader never sees a torn entry. A reader racing a truncation may see a stale entry; lookups are
+// only a starting point for a scan that parses each batch it visits.
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -37,6 +40,48 @@ struct OffsetIndexEntry {
 struct TimeIndexEntry {
   int64_t timestamp_ms = 0;
   uint32_t relative_offset = 0;
+};
+
+// An array that grows by whole chunks, the first of kFirstChunk elements and each next one twice
+// the size of the one before, so elements never move and memory is at most twice what is used.
+// One writer; readers read elements below a count the writer published (with release) after
+// writing them. Not copyable.
+template <typename T>
+class ChunkedArray {
+ public:
+  static constexpr size_t kFirstChunk = 32;
+  static constexpr size_t kChunks = 32;  // kFirstChunk * (2^32 - 1) elements: beyond any index
+
+  ChunkedArray() = default;
+  ChunkedArray(const ChunkedArray&) = delete;
+  ChunkedArray& operator=(const ChunkedArray&) = delete;
+  ~ChunkedArray() {
+    for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
+  }
+
+  T Load(size_t i) const {
+    auto [chunk, at] = Locate(i);
+    return std::atomic_ref<T>(chunks_[chunk].load(std::memory_order_acquire)[at])
+        .load(std::memory_order_relaxed);
+  }
+  // Writer only. Allocates the chunk holding `i` if it is the first element written there.
+  void Store(size_t i, T value) {
+    auto [chunk, at] = Locate(i);
+    T* c = chunks_[chunk].load(std::memory_order_relaxed);
+    if (c == nullptr) {
+      c = new T[kFirstChunk << chunk];  // default-init: not zeroed
+      chunks_[chunk].store(c, std::memory_order_release);
+    }
+    std::atomic_ref<T>(c[at]).store(value, std::memory_order_relaxed);
+  }
+
+ private:
+  // Chunk c starts at element kFirstChunk * (2^c - 1).
+  static std::pair<size_t, size_t> Locate(size_t i) {
+    const size_t chunk = std::bit_width(i / kFirstChunk + 1) - 1;
+    return {chunk, i - kFirstChunk * ((size_t{1} << chunk) - 1)};
+  }
+  std::atomic<T*> chunks_[kChunks] = {};
 };
 
 class OffsetIndex {
@@ -62,7 +107,7 @@ class OffsetIndex {
  private:
   OffsetIndexEntry Get(size_t i) const;
   size_t capacity_;
-  std::unique_ptr<uint64_t[]> entries_;  // relative_offset << 32 | position; via atomic_ref
+  ChunkedArray<uint64_t> entries_;  // relative_offset << 32 | position
   std::atomic<size_t> count_{0};
 };
 
@@ -84,8 +129,8 @@ class TimeIndex {
  private:
   TimeIndexEntry Get(size_t i) const;
   size_t capacity_;
-  std::unique_ptr<int64_t[]> timestamps_;  // via atomic_ref
-  std::unique_ptr<uint32_t[]> offsets_;
+  ChunkedArray<int64_t> timestamps_;
+  ChunkedArray<uint32_t> offsets_;
   std::atomic<size_t> count_{0};
 };
 

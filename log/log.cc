@@ -31,8 +31,10 @@ SegmentEnv Log::Env() const {
   env.fs = options_.fs;
   env.dir = options_.dir;
   env.map_cache = options_.map_cache;
+  env.file_cache = options_.file_cache;
   env.index_interval_bytes = options_.config.index_interval_bytes;
   env.segment_bytes = options_.config.segment_bytes;
+  env.preallocation = options_.config.preallocation;
   env.append_path = options_.append_path;
   env.prefaulter = options_.prefaulter;
   return env;
@@ -41,7 +43,8 @@ SegmentEnv Log::Env() const {
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.fs == nullptr) options.fs = &io::RealFileSystem();
   if (!options.clock) options.clock = SystemClock();
-  if (options.map_cache == nullptr) options.map_cache = &MapCache::Default();
+  if (options.map_cache == nullptr) options.map_cache = &DefaultMapCache();
+  if (options.file_cache == nullptr) options.file_cache = &DefaultFileCache();
   if (options.append_path == AppendPath::kMapping && options.prefaulter == nullptr) {
     options.prefaulter = &Prefaulter::Default();
   }
@@ -204,8 +207,12 @@ absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch
         "batch of ", batch.size(), " bytes is larger than segment_bytes ",
         options_.config.segment_bytes, "; raise segment_bytes or send smaller batches"));
   }
+  STRATA_RETURN_IF_ERROR(ForgetCleanShutdown());
   STRATA_RETURN_IF_ERROR(MaybeRollFor(batch.size(), header.last_offset_delta));
   std::shared_ptr<Segment> active = Active();
+  // Room first: without it (a full disk) the append is refused with nothing written, and the log
+  // stays healthy and takes appends again once space is freed.
+  STRATA_RETURN_IF_ERROR(active->Reserve(batch.size()));
   absl::Status st = active->Append(batch, header);
   if (!st.ok()) {
     Fail(st);
@@ -239,31 +246,40 @@ absl::Status Log::Roll() {
 }
 
 absl::Status Log::RollLocked() {
+  STRATA_RETURN_IF_ERROR(ForgetCleanShutdown());
   std::shared_ptr<Segment> active = Active();
   // Seal syncs the old segment first, so every segment but the last is wholly durable and the
   // recovery point can move to the new segment's base. It holds flush_mu_ like every fsync of
   // the active segment: Linux reports a writeback error to one fsync only, and a concurrent
-  // flush must not take the success while this one gets the error.
-  absl::Status st;
-  {
-    absl::MutexLock flush_lock(&flush_mu_);
-    st = active->Seal();
-  }
-  if (st.ok()) {
-    auto fresh = Segment::Create(Env(), log_end_.load(std::memory_order_relaxed));
-    if (fresh.ok()) {
-      st = CheckpointRecoveryPoint((*fresh)->base_offset());  // also makes the new file durable
-      if (st.ok()) {
-        absl::MutexLock lock(&segments_mu_);
-        segments_.push_back(std::move(*fresh));
-      }
-    } else {
-      st = fresh.status();
+  // flush must not take the success while this one gets the error. (A roll that could not start
+  // the next segment left this one sealed already.)
+  if (active->writable()) {
+    absl::Status st;
+    {
+      absl::MutexLock flush_lock(&flush_mu_);
+      st = active->Seal();
+    }
+    if (!st.ok()) {
+      Fail(st);
+      return CheckWritable();
     }
   }
-  if (!st.ok()) {
-    Fail(st);
-    return CheckWritable();
+  // From here a failure (a full disk, say) leaves the log whole, its last segment sealed; the
+  // next append or roll tries again.
+  const int64_t base = log_end_.load(std::memory_order_relaxed);
+  const std::string path = io::JoinPath(options_.dir, SegmentFileStem(base) + ".log");
+  if (absl::Status st = options_.fs->Remove(path); !st.ok() && !absl::IsNotFound(st)) {
+    return st;  // an earlier attempt's empty file
+  }
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Segment> fresh, Segment::Create(Env(), base));
+  // Also makes the new file's name durable.
+  if (absl::Status st = CheckpointRecoveryPoint(base); !st.ok()) {
+    (void)fresh->DeleteFiles();
+    return st;
+  }
+  {
+    absl::MutexLock lock(&segments_mu_);
+    segments_.push_back(std::move(fresh));
   }
   active_since_ms_ = 0;
   return absl::OkStatus();
@@ -350,6 +366,7 @@ absl::Status Log::TruncateTo(int64_t offset) {
                                                 log_start_offset()));
     }
     if (offset >= log_end_offset()) return absl::OkStatus();
+    STRATA_RETURN_IF_ERROR(ForgetCleanShutdown());
     ++truncations_;
     absl::MutexLock flush_lock(&flush_mu_);
     std::shared_ptr<Segment> target = SegmentFor(offset);
@@ -380,11 +397,7 @@ absl::Status Log::TruncateTo(int64_t offset) {
     const int64_t new_end = target->next_offset();
     log_end_.store(new_end, std::memory_order_release);
     if (target->empty()) active_since_ms_ = 0;
-    result = CheckpointRecoveryPoint(new_end);
-    if (!result.ok()) {
-      Fail(result);
-      result = CheckWritable();
-    }
+    CheckpointRecoveryPointOrWarn(new_end);
     // Appends waiting on truncated offsets will never be durable.
     absl::MutexLock wlock(&waiters_mu_);
     durable_ = std::min(durable_, new_end);
@@ -419,6 +432,7 @@ absl::StatusOr<RetentionResult> Log::ApplyRetention() {
     bool over_bytes =
         cfg.retention_bytes >= 0 && total - s.size_bytes() >= uint64_t(cfg.retention_bytes);
     if (!expired(s) && !over_bytes) break;
+    STRATA_RETURN_IF_ERROR(ForgetCleanShutdown());
     {
       absl::MutexLock seg_lock(&segments_mu_);
       segments_.erase(segments_.begin());
@@ -500,11 +514,9 @@ absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
     dirty_since_ms_.store(0, std::memory_order_release);
   }
   if (options_.clock() - recovery_point_written_ms() >= limits::recovery_point_interval_ms) {
-    st = CheckpointRecoveryPoint(target_end);
-    if (!st.ok()) {
-      Fail(st);
-      return CheckWritable();
-    }
+    // The fsync above made the data durable; the checkpoint only narrows what a later recovery
+    // rescans. Failing to write it (a full disk) leaves the older, lower point, which is safe.
+    CheckpointRecoveryPointOrWarn(target_end);
   }
   absl::MutexLock wlock(&waiters_mu_);
   durable_ = std::max(durable_, target_end);
@@ -600,6 +612,8 @@ absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
   absl::MutexLock lock(&writer_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
+  // Nothing changed since a clean open: the files and the marker are as that shutdown left them.
+  if (clean_and_unchanged_) return absl::OkStatus();
   // A log that failed must not claim a clean shutdown: the next open has to recover from disk.
   STRATA_RETURN_IF_ERROR(health());
   {

@@ -32,7 +32,7 @@
 #include "io/file_system.h"
 #include "log/compaction.h"
 #include "log/log_config.h"
-#include "log/map_cache.h"
+#include "log/handle_cache.h"
 #include "log/segment.h"
 
 namespace strata::log {
@@ -44,7 +44,8 @@ struct LogOptions {
   std::string dir;               // the partition directory, created if missing
   LogConfig config;
   Clock clock;                   // default: SystemClock()
-  MapCache* map_cache = nullptr; // default: MapCache::Default()
+  MapCache* map_cache = nullptr;    // default: DefaultMapCache()
+  FileCache* file_cache = nullptr;  // default: DefaultFileCache()
   Flusher* flusher = nullptr;    // optional: time-based flushes and group commit off-thread
   AppendPath append_path = AppendPath::kWrite;
   Prefaulter* prefaulter = nullptr;  // kMapping only; default: Prefaulter::Default()
@@ -246,6 +247,13 @@ class Log {
   // Durably records that every offset below `offset` is fsynced (the recovery point). Only
   // truncation may lower it.
   absl::Status CheckpointRecoveryPoint(int64_t offset, bool may_lower = false);
+  // Removes the clean-shutdown marker, durably, before the first change to the log's files since
+  // it was opened after a clean shutdown (docs/recovery.md rule 1). Every method that changes
+  // the files calls it first; a no-op once done.
+  absl::Status ForgetCleanShutdown() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // A checkpoint that only narrows what a recovery rescans: a failure (a full disk) leaves the
+  // older point, which is safe, and is logged once until a checkpoint succeeds again.
+  void CheckpointRecoveryPointOrWarn(int64_t offset);
   absl::Status CheckWritable() const;
   // Makes the log sticky-failed. Its waiters are completed (with the error) by RunFailedWaiters,
   // which every public method runs on its way out, after releasing its locks.
@@ -281,6 +289,9 @@ class Log {
   int64_t truncations_ ABSL_GUARDED_BY(writer_mu_) = 0;
   // True until Recover succeeds, and after Close.
   bool closed_ ABSL_GUARDED_BY(writer_mu_) = true;
+  // Opened after a clean shutdown, and its files have not changed since: the marker is still
+  // there (ForgetCleanShutdown) and Close has nothing to write.
+  bool clean_and_unchanged_ ABSL_GUARDED_BY(writer_mu_) = false;
   // Wall-clock ms of the active segment's first append (0 while empty); segment_ms counts from it.
   int64_t active_since_ms_ ABSL_GUARDED_BY(writer_mu_) = 0;
 
@@ -305,6 +316,7 @@ class Log {
   absl::Mutex recovery_point_mu_ ABSL_ACQUIRED_AFTER(flush_mu_, writer_mu_);
   int64_t recovery_point_ ABSL_GUARDED_BY(recovery_point_mu_) = -1;
   int64_t recovery_point_written_ms_ ABSL_GUARDED_BY(recovery_point_mu_) = 0;
+  std::atomic<bool> checkpoint_failing_{false};
 
   // The first write or fsync failure; sticky.
   mutable absl::Mutex fail_mu_;

@@ -5,8 +5,8 @@
 // The pass takes no log lock while it builds the key map and writes a cleaned segment: appends
 // go to the active segment, which compaction never touches, and readers keep reading the old
 // segments. Only the swap takes writer_mu_, after checking that retention, truncation or Close
-// did not change the group meanwhile. Readers holding an old Segment keep reading it: its file
-// stays open (and mapped) after it is unlinked.
+// did not change the group meanwhile. Readers holding an old Segment keep reading it: it keeps a
+// mapping of its bytes when its files are deleted (Segment::DeleteFiles).
 #include <algorithm>
 #include <limits>
 
@@ -307,6 +307,7 @@ absl::Status Log::SwapIn(const std::vector<std::shared_ptr<Segment>>& group,
   const std::string swap_path = stem + ".log" + kSwapSuffix;
   absl::MutexLock lock(&writer_mu_);
   STRATA_RETURN_IF_ERROR(CheckGroupUnchanged(group, truncations));
+  STRATA_RETURN_IF_ERROR(ForgetCleanShutdown());
 
   // The commit point: once <base>.log.swap is durable, recovery completes the swap.
   STRATA_RETURN_IF_ERROR(fs.Rename(cleaned_path, swap_path));
@@ -321,16 +322,11 @@ absl::Status Log::SwapIn(const std::vector<std::shared_ptr<Segment>>& group,
     return CheckWritable();
   }
   if (TEST_StopAt(CompactionStep::kSwapRenamed)) return absl::AbortedError("TEST: at .swap");
-  {
-    absl::MutexLock seg_lock(&segments_mu_);
-    auto it = std::find(segments_.begin(), segments_.end(), group.front());
-    it = segments_.erase(it, it + ptrdiff_t(group.size()));
-    segments_.insert(it, cleaned);
-  }
-  if (TEST_StopAt(CompactionStep::kSwappedInMemory)) return absl::AbortedError("TEST: swapped");
 
   // Committed: from here a failure is a directory that cannot be changed. The log stops taking
-  // writes (so nothing touches these offsets) and its next open completes the swap.
+  // writes (so nothing touches these offsets) and its next open completes the swap. Readers go
+  // on reading the old segments meanwhile: each keeps a mapping of its bytes when its files are
+  // deleted, since the cleaned segment takes the first one's name.
   auto failed = [this](const absl::Status& st) {
     Fail(st);
     return CheckWritable();
@@ -345,6 +341,16 @@ absl::Status Log::SwapIn(const std::vector<std::shared_ptr<Segment>>& group,
   if (absl::Status st = fs.Rename(swap_path, log_path); !st.ok()) return failed(st);
   if (absl::Status st = fs.SyncDir(options_.dir); !st.ok()) return failed(st);
   if (TEST_StopAt(CompactionStep::kSwapRenamedToLog)) return absl::AbortedError("TEST: renamed");
+
+  // Only now, with its file under the name it opens it by, does the log serve the cleaned
+  // segment.
+  {
+    absl::MutexLock seg_lock(&segments_mu_);
+    auto it = std::find(segments_.begin(), segments_.end(), group.front());
+    it = segments_.erase(it, it + ptrdiff_t(group.size()));
+    segments_.insert(it, cleaned);
+  }
+  if (TEST_StopAt(CompactionStep::kSwappedInMemory)) return absl::AbortedError("TEST: swapped");
 
   // The old segments' index files went with them; without these the next open rebuilds the
   // indexes by a scan, so a failure here costs time, not data.

@@ -16,6 +16,11 @@ absl::Status LogConfig::Validate() const {
   if (segment_ms <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("segment_ms ", segment_ms, " must be > 0"));
   }
+  if (preallocation.first_bytes < 4096 || preallocation.max_bytes < preallocation.first_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "preallocation steps must be at least 4096 bytes and grow: first_bytes ",
+        preallocation.first_bytes, ", max_bytes ", preallocation.max_bytes));
+  }
   if (index_interval_bytes == 0) {
     return absl::InvalidArgumentError("index_interval_bytes must be > 0");
   }

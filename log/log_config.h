@@ -27,10 +27,24 @@ struct FlushPolicy {
   int64_t interval_ms = 10;
 };
 
+// How the active segment's file grows (docs/format.md, "Preallocation"). Each time appends reach
+// the end of what is reserved, the file is extended by a step, reserved with fallocate, that
+// doubles from first_bytes up to max_bytes (and never past segment_bytes). Appends then write
+// inside the file's size, so an fdatasync need not journal a new size: measured on this VM's ext4,
+// fdatasync after 8 KiB of appends took ~200-240 us inside preallocated space against ~290-320 us
+// past the end of the file (docs/performance.md). The doubling keeps what an idle partition
+// reserves small (first_bytes) while a busy one takes one fallocate (~30 us here) per max_bytes.
+// A file's size is thus at most its data plus one step.
+struct Preallocation {
+  uint64_t first_bytes = 64u << 10;  // 64 KiB
+  uint64_t max_bytes = 16u << 20;    // 16 MiB; Redpanda's default step is 32 MiB
+};
+
 struct LogConfig {
   uint64_t segment_bytes = 1ull << 30;            // roll when the active segment would exceed this
   int64_t segment_ms = 7ll * 24 * 3600 * 1000;    // roll when the active segment is this old
   uint32_t index_interval_bytes = 4096;           // one sparse index entry per this many bytes
+  Preallocation preallocation;
   int64_t retention_ms = 7ll * 24 * 3600 * 1000;  // -1: keep forever
   int64_t retention_bytes = -1;                   // -1: unlimited
   FlushPolicy flush;

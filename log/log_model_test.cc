@@ -66,6 +66,7 @@ class ModelRun {
     o.config = config_;
     o.clock = [this] { return now_ms_; };
     o.map_cache = &cache_;
+    o.file_cache = &files_;
     o.append_path = append_path_;
     auto log = Log::Open(o);
     INFO("reopen: " << log.status());
@@ -403,6 +404,7 @@ class ModelRun {
   io::MemoryFileSystem mem_fs_;
   io::FaultFileSystem fault_fs_;
   MapCache cache_{16};
+  FileCache files_{3};  // small, so that segments keep opening their files again
   LogConfig config_;
   std::unique_ptr<Log> log_;
   std::vector<ModelBatch> batches_;

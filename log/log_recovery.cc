@@ -39,6 +39,27 @@ absl::Status Log::CheckpointRecoveryPoint(int64_t offset, bool may_lower) {
   return absl::OkStatus();
 }
 
+void Log::CheckpointRecoveryPointOrWarn(int64_t offset) {
+  absl::Status st = CheckpointRecoveryPoint(offset);
+  const bool failing = !st.ok();
+  if (failing && !checkpoint_failing_.exchange(true)) {
+    LogEvent(LogLevel::kWarn, absl::StrCat("log ", options_.dir, ": cannot write the recovery "
+                                           "point (", st.ToString(), "); recovery after a crash "
+                                           "will rescan from the last one written"));
+  } else if (!failing && checkpoint_failing_.exchange(false)) {
+    LogEvent(LogLevel::kInfo, absl::StrCat("log ", options_.dir, ": recovery point written again"));
+  }
+}
+
+absl::Status Log::ForgetCleanShutdown() {
+  if (!clean_and_unchanged_) return absl::OkStatus();
+  // From here on a crash must not look like a clean shutdown.
+  STRATA_RETURN_IF_ERROR(options_.fs->Remove(io::JoinPath(options_.dir, kCleanShutdownFile)));
+  STRATA_RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
+  clean_and_unchanged_ = false;
+  return absl::OkStatus();
+}
+
 absl::Status Log::DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from) {
   io::FileSystem& fs = *options_.fs;
   for (size_t j = from; j < bases.size(); ++j) {
@@ -149,8 +170,8 @@ absl::Status Log::Recover() {
   STRATA_ASSIGN_OR_RETURN(recovery_.clean_shutdown, fs.Exists(marker));
   int64_t recovery_point = INT64_MAX;
   bool recovery_point_known = true;
+  STRATA_ASSIGN_OR_RETURN(const std::optional<int64_t> stored, ReadRecoveryPoint(fs, dir));
   if (!recovery_.clean_shutdown) {
-    STRATA_ASSIGN_OR_RETURN(auto stored, ReadRecoveryPoint(fs, dir));
     recovery_point_known = stored.has_value();
     recovery_point = stored.value_or(0);
   }
@@ -239,17 +260,22 @@ absl::Status Log::Recover() {
       break;
     }
   }
+  bool created = false;
   if (segments.empty()) {
     STRATA_ASSIGN_OR_RETURN(auto seg, Segment::Create(env, 0));
     segments.push_back(std::move(seg));
+    created = true;
   }
   Segment& active = *segments.back();
-  // Zeroes (and syncs) anything past the valid data, such as a torn tail.
+  // Cuts off (and syncs) anything past the valid data, such as a torn tail.
   if (!active.writable()) STRATA_RETURN_IF_ERROR(active.OpenForAppend());
-  // After kill -9 the recovered bytes may still be only in the page cache: make them durable so
-  // everything below the log end can be reported durable.
-  STRATA_RETURN_IF_ERROR(active.Sync());
-  STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  if (!recovery_.clean_shutdown) {
+    // After kill -9 the recovered bytes may still be only in the page cache: make them durable
+    // so everything below the log end can be reported durable. (After a clean shutdown they
+    // are.)
+    STRATA_RETURN_IF_ERROR(active.Sync());
+  }
+  if (created) STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));  // the new segment's name
   if (!recovery_.clean_shutdown && recovery_point_known && active.next_offset() < recovery_point) {
     // Nothing a crash does can remove fsynced data: truncation lowers the recovery point first,
     // and a torn tail starts at or above it.
@@ -258,13 +284,13 @@ absl::Status Log::Recover() {
         recovery_point, " had been fsynced (lost writes or a missing segment file). The "
         "partition stays offline; inspect it with `strata log verify ", dir, "`"));
   }
-  STRATA_RETURN_IF_ERROR(CheckpointRecoveryPoint(active.next_offset()));
-  if (recovery_.clean_shutdown) {
-    // From here on a crash must not look like a clean shutdown.
-    STRATA_RETURN_IF_ERROR(fs.Remove(marker));
-    STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
+  {
+    absl::MutexLock lock(&recovery_point_mu_);
+    recovery_point_ = stored.value_or(0);
   }
-
+  // Rule 10. Only narrows later rescans: a log that is new (nothing to rescan) or ends where its
+  // stored point already is needs no write, and a failure (a full disk) leaves the older point.
+  if (active.next_offset() > stored.value_or(0)) CheckpointRecoveryPointOrWarn(active.next_offset());
   log_start_.store(segments.front()->base_offset());
   log_end_.store(active.next_offset());
   {
@@ -280,6 +306,11 @@ absl::Status Log::Recover() {
     // A recovered segment's age counts from its first batch's timestamp (capped at now).
     active_since_ms_ = std::min(options_.clock(), active.first_batch_timestamp());
   }
+  // After a clean shutdown the marker stays until the log's files first change
+  // (ForgetCleanShutdown): a crash before that leaves them exactly as the shutdown did, which is
+  // what the marker vouches for. A broker opening thousands of logs then writes nothing for the
+  // ones that stay idle.
+  clean_and_unchanged_ = recovery_.clean_shutdown;
   closed_ = false;
   return absl::OkStatus();
 }

@@ -21,6 +21,7 @@ using testing::Values;
 struct Fixture {
   io::MemoryFileSystem fs;
   MapCache cache{8};
+  FileCache files{2};  // small, so that segments keep opening their files again
   int64_t now_ms = 1'000'000;
   LogConfig config;
   // Every test runs once per append path.
@@ -39,6 +40,7 @@ struct Fixture {
     o.config = config;
     o.clock = [this] { return now_ms; };
     o.map_cache = &cache;
+    o.file_cache = &files;
     o.append_path = append_path;
     return o;
   }
@@ -141,6 +143,30 @@ TEST_CASE("the log rolls by age", "[log][segment]") {
   MustAppend(*log, MakeBatch(1, f.now_ms));
   CHECK(log->Segments().size() == 2);
   CHECK(log->Segments().back().base_offset == 2);
+}
+
+TEST_CASE("an index grows chunk by chunk and keeps every entry, up to its capacity", "[index]") {
+  constexpr size_t kEntries = 100'000;  // spans a dozen chunks of doubling size
+  OffsetIndex idx(kEntries);
+  TimeIndex t(kEntries);
+  for (uint32_t i = 0; i < kEntries; ++i) {
+    REQUIRE(idx.Append({2 * i + 1, 10 * i + 7}));
+    REQUIRE(t.MaybeAppend({int64_t(i) + 1000, 2 * i + 1}));
+  }
+  CHECK_FALSE(idx.Append({3 * kEntries, 11 * kEntries}));  // full
+  CHECK(idx.size() == kEntries);
+  for (uint32_t i = 0; i < kEntries; i += 97) {
+    REQUIRE(idx.Lookup(2 * i + 1).position == 10 * i + 7);
+    REQUIRE(idx.Lookup(2 * i + 2).position == 10 * i + 7);
+    REQUIRE(t.LastBefore(int64_t(i) + 1001)->relative_offset == 2 * i + 1);
+  }
+  idx.TruncateTo(2 * 50'000 + 1);
+  CHECK(idx.size() == 50'000);
+  REQUIRE(idx.Append({2 * 50'000 + 1, 10 * 50'000 + 8}));  // a slot in a chunk already there
+  CHECK(idx.Last().position == 10 * 50'000 + 8);
+  auto decoded = OffsetIndex::Decode(idx.Encode(), 16, UINT32_MAX);
+  REQUIRE(decoded.ok());
+  CHECK((*decoded)->size() == 50'001);
 }
 
 TEST_CASE("sparse index entries follow index_interval_bytes", "[index]") {
@@ -381,10 +407,12 @@ TEST_CASE("a clean shutdown is trusted; reopen continues where it stopped", "[lo
   log = f.Open();
   CHECK(log->recovery().clean_shutdown);
   CHECK(log->recovery().segments_scanned == 0);
-  CHECK(!f.fs.Exists("/data/t-0/clean-shutdown").value());  // a later crash is not "clean"
+  // The files are as the shutdown left them until the first change: the marker stays till then.
+  CHECK(f.fs.Exists("/data/t-0/clean-shutdown").value());
   CHECK(log->Segments().size() == segs);
   CHECK(ReadAll(*log) == before);
   CHECK(MustAppend(*log, MakeBatch(1, 5000)).base_offset == 150);
+  CHECK(!f.fs.Exists("/data/t-0/clean-shutdown").value());  // a later crash is not "clean"
   // Batch i holds timestamps 1000+i .. 1002+i: the first record at 1049 is batch 47's last.
   CHECK(log->OffsetForTimestamp(1049).value() == 143);
 }

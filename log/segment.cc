@@ -55,7 +55,10 @@ Segment::Segment(const SegmentEnv& env, int64_t base_offset)
       time_index_path_(io::JoinPath(env.dir, SegmentFileStem(base_offset) + ".timeindex")),
       next_offset_(base_offset) {}
 
-Segment::~Segment() { env_.map_cache->Erase(this); }
+Segment::~Segment() {
+  env_.map_cache->Erase(this);
+  env_.file_cache->Erase(this);
+}
 
 void Segment::ResetIndexes(uint64_t capacity_bytes) {
   size_t cap = IndexCapacity(capacity_bytes, env_.index_interval_bytes);
@@ -67,10 +70,61 @@ void Segment::ResetIndexes(uint64_t capacity_bytes) {
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(const SegmentEnv& env,
                                                          int64_t base_offset) {
   std::unique_ptr<Segment> seg(new Segment(env, base_offset));
-  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kCreateNew));
+  STRATA_ASSIGN_OR_RETURN(auto created, env.fs->Open(seg->log_path_, io::OpenMode::kCreateNew));
+  std::shared_ptr<io::File> file(std::move(created));
+  // Into the cache: the first appends need it at once.
+  STRATA_RETURN_IF_ERROR(env.file_cache->Get(seg.get(), [&] { return file; }).status());
   seg->ResetIndexes(env.segment_bytes);
-  STRATA_RETURN_IF_ERROR(seg->OpenForAppend());
+  seg->capacity_bytes_ = env.segment_bytes;
+  absl::MutexLock lock(&seg->mu_);
+  seg->active_ = true;
   return seg;
+}
+
+absl::StatusOr<std::shared_ptr<io::File>> Segment::File() const {
+  return env_.file_cache->Get(this, [this]() -> absl::StatusOr<std::shared_ptr<io::File>> {
+    STRATA_ASSIGN_OR_RETURN(auto file, env_.fs->Open(log_path_, io::OpenMode::kReadWrite));
+    return std::shared_ptr<io::File>(std::move(file));
+  });
+}
+
+absl::StatusOr<std::shared_ptr<io::Mapping>> Segment::MapFile() const {
+  absl::MutexLock lock(&mu_);
+  if (deleted_) {
+    // Deleted since the caller looked: what DeleteFiles kept.
+    if (detached_mapping_ == nullptr) return absl::FailedPreconditionError(log_path_ + " was deleted");
+    return detached_mapping_;
+  }
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  const bool writable = active_ && env_.append_path == AppendPath::kMapping;
+  return file->Map(file_bytes_.load(std::memory_order_acquire), writable);
+}
+
+absl::StatusOr<std::shared_ptr<io::Mapping>> Segment::Mapping(uint64_t need_bytes) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (deleted_) {
+      if (detached_mapping_ == nullptr || detached_mapping_->size() < need_bytes) {
+        return absl::FailedPreconditionError(log_path_ + " was deleted");
+      }
+      return detached_mapping_;
+    }
+  }
+  auto open = [this] { return MapFile(); };
+  STRATA_ASSIGN_OR_RETURN(auto mapping, env_.map_cache->Get(this, open));
+  // A cached mapping made before the file last grew may end short of bytes appended since (and in
+  // the in-memory file systems, show an older buffer there): map the file as it is now, which
+  // covers `need_bytes` (the caller read the end first; the file is never shorter than the end).
+  if (mapping->size() < need_bytes) {
+    env_.map_cache->Erase(this);
+    STRATA_ASSIGN_OR_RETURN(mapping, env_.map_cache->Get(this, open));
+    // Another reader may have put back a mapping it made before the growth; map one for this
+    // read alone rather than wait for the cache to settle.
+    if (mapping->size() < need_bytes) {
+      STRATA_ASSIGN_OR_RETURN(mapping, MapFile());
+    }
+  }
+  return mapping;
 }
 
 ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
@@ -119,16 +173,6 @@ void Segment::IndexBatch(const BatchHeader& h, uint64_t position, uint64_t size)
   max_timestamp_.store(max_ts, std::memory_order_release);
 }
 
-void Segment::AdoptScan(std::span<const std::byte> image, uint64_t from_position,
-                        int64_t from_offset) {
-  ScanReport r = Scan(image.subspan(from_position), from_offset,
-                      [&](const BatchHeader& h, uint64_t pos) {
-                        IndexBatch(h, from_position + pos, h.size_bytes());
-                      });
-  end_.store(from_position + r.valid_bytes, std::memory_order_release);
-  next_offset_.store(r.next_offset, std::memory_order_release);
-}
-
 absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenScanned(
     const SegmentEnv& env, int64_t base_offset) {
   return OpenScannedAt(env, base_offset,
@@ -138,11 +182,12 @@ absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenSca
 absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenScannedAt(
     const SegmentEnv& env, int64_t base_offset, const std::string& file_path) {
   std::unique_ptr<Segment> seg(new Segment(env, base_offset));
-  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(file_path, io::OpenMode::kReadWrite));
-  STRATA_ASSIGN_OR_RETURN(uint64_t size, seg->file_->Size());
+  STRATA_ASSIGN_OR_RETURN(auto file, env.fs->Open(file_path, io::OpenMode::kReadWrite));
+  STRATA_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   seg->ResetIndexes(std::max(size, env.segment_bytes));
   seg->capacity_bytes_ = size;
-  STRATA_ASSIGN_OR_RETURN(auto mapping, seg->file_->Map(size, /*writable=*/false));
+  seg->file_bytes_.store(size, std::memory_order_release);
+  STRATA_ASSIGN_OR_RETURN(auto mapping, file->Map(size, /*writable=*/false));
   std::span<const std::byte> image(mapping->data(), mapping->size());
   ScanReport report = Scan(image, base_offset, [&](const BatchHeader& h, uint64_t pos) {
     seg->IndexBatch(h, pos, h.size_bytes());
@@ -159,9 +204,10 @@ absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenSca
 absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenTrusted(const SegmentEnv& env,
                                                               int64_t base_offset) {
   std::unique_ptr<Segment> seg(new Segment(env, base_offset));
-  STRATA_ASSIGN_OR_RETURN(seg->file_, env.fs->Open(seg->log_path_, io::OpenMode::kReadWrite));
-  STRATA_ASSIGN_OR_RETURN(uint64_t size, seg->file_->Size());
+  STRATA_ASSIGN_OR_RETURN(auto file, env.fs->Open(seg->log_path_, io::OpenMode::kReadWrite));
+  STRATA_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   seg->capacity_bytes_ = size;
+  seg->file_bytes_.store(size, std::memory_order_release);
   size_t cap = IndexCapacity(std::max(size, env.segment_bytes), env.index_interval_bytes);
   STRATA_ASSIGN_OR_RETURN(auto index_bytes, io::ReadWholeFile(*env.fs, seg->index_path_));
   STRATA_ASSIGN_OR_RETURN(auto time_bytes, io::ReadWholeFile(*env.fs, seg->time_index_path_));
@@ -169,7 +215,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenTrusted(const SegmentEnv& 
   STRATA_ASSIGN_OR_RETURN(seg->time_index_, TimeIndex::Decode(time_bytes, cap));
 
   // The indexes are sparse: walk the batches after the last entry to find the end.
-  STRATA_ASSIGN_OR_RETURN(auto mapping, seg->file_->Map(size, /*writable=*/false));
+  STRATA_ASSIGN_OR_RETURN(auto mapping, file->Map(size, /*writable=*/false));
   std::span<const std::byte> image(mapping->data(), mapping->size());
   OffsetIndexEntry last = seg->offset_index_->Last();
   if (auto t = seg->time_index_->LastBefore(INT64_MAX)) {
@@ -195,85 +241,101 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenTrusted(const SegmentEnv& 
 }
 
 bool Segment::writable() const {
-  absl::MutexLock lock(&mapping_mu_);
-  return write_mapping_ != nullptr;
+  absl::MutexLock lock(&mu_);
+  return active_;
 }
 
 bool Segment::HasRoomFor(uint64_t bytes) const {
   return size_bytes() + bytes <= capacity_bytes_;
 }
 
-absl::Status Segment::ZeroRange(uint64_t from, uint64_t to) {
+absl::Status Segment::ZeroRange(io::File& file, uint64_t from, uint64_t to) {
   static const std::byte kZeros[kZeroChunkBytes] = {};
   for (uint64_t p = from; p < to;) {
     uint64_t n = std::min<uint64_t>(kZeroChunkBytes, to - p);
-    STRATA_RETURN_IF_ERROR(file_->WriteAt(p, {kZeros, n}));
+    STRATA_RETURN_IF_ERROR(file.WriteAt(p, {kZeros, n}));
     p += n;
   }
   return absl::OkStatus();
 }
 
 absl::Status Segment::OpenForAppend() {
-  uint64_t end = size_bytes();
-  STRATA_ASSIGN_OR_RETURN(uint64_t old_size, file_->Size());
-  uint64_t cap = std::max(env_.segment_bytes, end);
-  if (old_size > std::max(cap, max_end_published_)) {
-    // A file longer than this run's capacity (segment_bytes was lowered): drop the bytes past it,
-    // which no reader has seen and which the zeroing below would not reach.
-    STRATA_RETURN_IF_ERROR(file_->Truncate(std::max(cap, max_end_published_)));
-    old_size = std::max(cap, max_end_published_);
-  }
+  const uint64_t end = size_bytes();
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  STRATA_ASSIGN_OR_RETURN(uint64_t old_size, file->Size());
   // Never cut below bytes a reader may hold a view of (they are zeros after a truncation, see
   // TruncateTo): touching a mapped page past the end of a file raises SIGBUS.
   const uint64_t cut = std::max(end, max_end_published_);
-  if (old_size > cut) {
-    // Bytes past the valid data (a torn tail, unsynced pages a crash left behind, or stale
-    // preallocated space) must not come back and be mistaken for batches. Cutting the file at the
-    // end and preallocating again drops them in O(1), without reading a possibly huge
-    // preallocated tail.
-    STRATA_RETURN_IF_ERROR(file_->Truncate(cut));
-    STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
-    STRATA_RETURN_IF_ERROR(file_->Sync());
-  } else {
-    STRATA_RETURN_IF_ERROR(file_->Allocate(cap));
-  }
-  const bool through_mapping = env_.append_path == AppendPath::kMapping;
-  STRATA_ASSIGN_OR_RETURN(auto mapping, file_->Map(cap, /*writable=*/through_mapping));
-  if (through_mapping) {
-    mapping->Prefault(end, kPrefaultChunkBytes);  // the first window synchronously
-    prefault_requested_to_ = end + kPrefaultChunkBytes;
-  }
-  capacity_bytes_ = cap;
-  max_end_published_ = std::max(max_end_published_, end);
   {
-    absl::MutexLock lock(&mapping_mu_);
-    write_mapping_ = std::move(mapping);
+    absl::MutexLock lock(&mu_);
+    if (old_size > cut) {
+      // Bytes past the valid data (a torn tail, unsynced pages a crash left behind, or space
+      // reserved by preallocation) must not come back and be mistaken for batches. Cutting the
+      // file at the end drops them in O(1), without reading them; the sync makes the cut
+      // durable before anything is appended after it.
+      file_bytes_.store(cut, std::memory_order_release);
+      STRATA_RETURN_IF_ERROR(file->Truncate(cut));
+      STRATA_RETURN_IF_ERROR(file->Sync());
+    } else {
+      file_bytes_.store(old_size, std::memory_order_release);
+    }
+    active_ = true;
   }
-  // Only now, with readers directed to the write mapping, drop the read-only one.
+  capacity_bytes_ = std::max(env_.segment_bytes, end);
+  max_end_published_ = std::max(max_end_published_, end);
+  prefault_requested_to_ = end;
+  // Readers (and, under kMapping, the appender) map the file again, writable if need be.
   env_.map_cache->Erase(this);
   return absl::OkStatus();
 }
 
+absl::Status Segment::Reserve(uint64_t bytes) {
+  const uint64_t need = size_bytes() + bytes;
+  const uint64_t have = file_bytes();
+  if (need <= have) return absl::OkStatus();
+  const Preallocation& p = env_.preallocation;
+  const uint64_t step = std::clamp(have, p.first_bytes, p.max_bytes);
+  const uint64_t target = std::max(need, std::min(have + step, capacity_bytes_));
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  absl::Status st = file->Allocate(target);
+  if (!st.ok()) {
+    // A failed fallocate may still have extended the file part-way; a later Reserve or
+    // OpenForAppend (which cuts the file at its data) accounts for that.
+    if (absl::StatusOr<uint64_t> size = file->Size(); size.ok() && *size > have) {
+      file_bytes_.store(std::min(*size, target), std::memory_order_release);
+    }
+    return io::WithContext(st, absl::StrCat("reserving ", target - have, " bytes for ",
+                                            log_path_));
+  }
+  file_bytes_.store(target, std::memory_order_release);
+  return absl::OkStatus();
+}
+
 absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader& header) {
-  std::shared_ptr<io::Mapping> mapping;
   {
-    absl::MutexLock lock(&mapping_mu_);
-    mapping = write_mapping_;
+    absl::MutexLock lock(&mu_);
+    if (!active_) {
+      return absl::FailedPreconditionError(log_path_ + " is sealed; it takes no appends");
+    }
   }
-  if (mapping == nullptr) {
-    return absl::FailedPreconditionError(log_path_ + " is sealed; it takes no appends");
-  }
-  uint64_t pos = end_.load(std::memory_order_relaxed);
+  const uint64_t pos = end_.load(std::memory_order_relaxed);
   if (pos + batch.size() > capacity_bytes_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("batch of ", batch.size(), " bytes does not fit in ", log_path_));
   }
+  if (pos + batch.size() > file_bytes()) {
+    return absl::InternalError(absl::StrCat("append of ", batch.size(), " bytes at ", pos,
+                                            " past the ", file_bytes(), " bytes reserved in ",
+                                            log_path_, " (Reserve was not called)"));
+  }
   if (env_.append_path == AppendPath::kWrite) {
-    STRATA_RETURN_IF_ERROR(file_->WriteAt(pos, batch));
+    STRATA_ASSIGN_OR_RETURN(auto file, File());
+    STRATA_RETURN_IF_ERROR(file->WriteAt(pos, batch));
   } else {
+    STRATA_ASSIGN_OR_RETURN(auto mapping, Mapping(pos + batch.size()));
     // Keep the pages ahead of the writer faulted in, one chunk at a time, off this thread.
     while (pos + batch.size() + kPrefaultLeadBytes > prefault_requested_to_ &&
-           prefault_requested_to_ < capacity_bytes_) {
+           prefault_requested_to_ < mapping->size()) {
       if (env_.prefaulter != nullptr) {
         env_.prefaulter->Request(mapping, prefault_requested_to_, kPrefaultChunkBytes);
       } else {
@@ -290,52 +352,73 @@ absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader
   return absl::OkStatus();
 }
 
-absl::Status Segment::Sync() { return file_->Sync(); }
+absl::Status Segment::Sync() {
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  return file->Sync();
+}
 
 absl::Status Segment::WriteIndexFiles() {
   STRATA_RETURN_IF_ERROR(io::WriteFileAtomic(*env_.fs, index_path_, offset_index_->Encode()));
   return io::WriteFileAtomic(*env_.fs, time_index_path_, time_index_->Encode());
 }
 
+absl::Status Segment::RemoveIndexFiles() {
+  for (const auto& p : {index_path_, time_index_path_}) {
+    absl::Status st = env_.fs->Remove(p);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+  }
+  return env_.fs->SyncDir(env_.dir);
+}
+
 absl::Status Segment::Seal() {
-  STRATA_RETURN_IF_ERROR(file_->Sync());
-  STRATA_RETURN_IF_ERROR(WriteIndexFiles());
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  STRATA_RETURN_IF_ERROR(file->Sync());
+  if (absl::Status st = WriteIndexFiles(); !st.ok()) {
+    // Index files only save the next open a scan, but stale ones (from before this segment took
+    // appends again) must not be trusted then: without new ones, none.
+    if (absl::Status removed = RemoveIndexFiles(); !removed.ok()) return st;
+    LogEvent(LogLevel::kWarn, absl::StrCat("sealing ", log_path_, " without its index files (",
+                                           st.ToString(), "); the next open rebuilds them"));
+  }
   // Trim the preallocated tail, but never below bytes a reader may have been handed a view of
   // (after a truncation those are zeros now): on POSIX, touching a mapped page past the end of
   // the file raises SIGBUS. Recovery reads trailing zeros as the end of the data.
   const uint64_t keep = std::max(size_bytes(), max_end_published_);
-  STRATA_RETURN_IF_ERROR(file_->Truncate(keep));
+  {
+    absl::MutexLock lock(&mu_);
+    if (file_bytes() > keep) {
+      file_bytes_.store(keep, std::memory_order_release);
+      STRATA_RETURN_IF_ERROR(file->Truncate(keep));
+    }
+    active_ = false;
+  }
   capacity_bytes_ = keep;
-  absl::MutexLock lock(&mapping_mu_);
-  write_mapping_.reset();
+  // Readers map the trimmed file again (read-only under kMapping).
+  env_.map_cache->Erase(this);
   return absl::OkStatus();
 }
 
 absl::Status Segment::DeleteFiles() {
+  // Readers still holding this segment read on from the mapping kept here: once the name is
+  // gone (or, after a compaction swap, names another file) the file cannot be opened again.
+  std::shared_ptr<io::Mapping> kept;
+  if (size_bytes() > 0) {
+    STRATA_ASSIGN_OR_RETURN(kept, Mapping(size_bytes()));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    detached_mapping_ = std::move(kept);
+    deleted_ = true;
+    active_ = false;
+  }
   env_.map_cache->Erase(this);
+  env_.file_cache->Erase(this);
   STRATA_RETURN_IF_ERROR(env_.fs->Remove(log_path_));
   for (const auto& p : {index_path_, time_index_path_}) {
     absl::Status st = env_.fs->Remove(p);
     if (!st.ok() && !absl::IsNotFound(st)) return st;
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::shared_ptr<io::Mapping>> Segment::ReadMapping() const {
-  {
-    absl::MutexLock lock(&mapping_mu_);
-    if (write_mapping_ != nullptr) return write_mapping_;
-  }
-  auto open = [this]() -> absl::StatusOr<std::shared_ptr<io::Mapping>> {
-    return file_->Map(size_bytes(), /*writable=*/false);
-  };
-  STRATA_ASSIGN_OR_RETURN(auto mapping, env_.map_cache->Get(this, open));
-  if (mapping->size() < size_bytes()) {
-    // Mapped before this segment last grew (a race with OpenForAppend): map it again.
-    env_.map_cache->Erase(this);
-    STRATA_ASSIGN_OR_RETURN(mapping, env_.map_cache->Get(this, open));
-  }
-  return mapping;
 }
 
 absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const std::byte> data,
@@ -357,10 +440,10 @@ absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const st
 
 absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t max_bytes,
                                                         int64_t end_offset) const {
-  uint64_t end = size_bytes();
+  const uint64_t end = size_bytes();
   if (end == 0 || offset >= next_offset()) return std::nullopt;
-  STRATA_ASSIGN_OR_RETURN(auto mapping, ReadMapping());
-  std::span<const std::byte> data(mapping->data(), std::min<uint64_t>(end, mapping->size()));
+  STRATA_ASSIGN_OR_RETURN(auto mapping, Mapping(end));
+  std::span<const std::byte> data(mapping->data(), end);
   STRATA_ASSIGN_OR_RETURN(auto start, FindPosition(data, offset));
   if (!start) return std::nullopt;
   ReadResult r;
@@ -389,9 +472,9 @@ absl::StatusOr<std::optional<int64_t>> Segment::FindOffsetByTimestamp(int64_t ts
   if (max_timestamp() < ts_ms || empty()) return std::nullopt;
   int64_t start_offset = base_offset_;
   if (auto e = time_index_->LastBefore(ts_ms)) start_offset = base_offset_ + e->relative_offset + 1;
-  STRATA_ASSIGN_OR_RETURN(auto mapping, ReadMapping());
-  std::span<const std::byte> data(mapping->data(),
-                                  std::min<uint64_t>(size_bytes(), mapping->size()));
+  const uint64_t end = size_bytes();
+  STRATA_ASSIGN_OR_RETURN(auto mapping, Mapping(end));
+  std::span<const std::byte> data(mapping->data(), end);
   STRATA_ASSIGN_OR_RETURN(auto start, FindPosition(data, start_offset));
   if (!start) return std::nullopt;
   for (uint64_t pos = *start; pos < data.size();) {
@@ -411,13 +494,10 @@ absl::StatusOr<std::optional<int64_t>> Segment::FindOffsetByTimestamp(int64_t ts
 }
 
 absl::Status Segment::TruncateTo(int64_t offset) {
-  std::shared_ptr<io::Mapping> mapping;
-  {
-    absl::MutexLock lock(&mapping_mu_);
-    mapping = write_mapping_;
-  }
-  if (mapping == nullptr) return absl::FailedPreconditionError(log_path_ + " is not writable");
-  uint64_t end = size_bytes();
+  if (!writable()) return absl::FailedPreconditionError(log_path_ + " is not writable");
+  const uint64_t end = size_bytes();
+  if (end == 0) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(auto mapping, Mapping(end));
   std::span<const std::byte> data(mapping->data(), end);
   STRATA_ASSIGN_OR_RETURN(auto pos, FindPosition(data, offset));
   if (!pos) return absl::OkStatus();
@@ -438,7 +518,8 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   // Publish the shorter end first so readers stop before the bytes being zeroed.
   end_.store(*pos, std::memory_order_release);
   next_offset_.store(new_next, std::memory_order_release);
-  STRATA_RETURN_IF_ERROR(ZeroRange(*pos, end));
+  STRATA_ASSIGN_OR_RETURN(auto file, File());
+  STRATA_RETURN_IF_ERROR(ZeroRange(*file, *pos, end));
   // Entries for the batch cut and later ones go (the cut batch's base is above new_next - 1).
   uint32_t rel = uint32_t(h->base_offset - base_offset_);
   offset_index_->TruncateTo(rel);

@@ -3,13 +3,21 @@
 //   <base>.index      sparse offset index (index.h)
 //   <base>.timeindex  sparse time index
 //
-// The active segment is preallocated to its capacity and memory-mapped for writing; appends copy
-// a batch into the mapping and then publish the new end with a release store, so readers (which
-// load the end with acquire) never see a partial batch. A sealed segment's .log is trimmed to its
-// data and mapped read-only on demand through the MapCache.
+// The active segment takes appends. Its file grows in preallocated steps (LogConfig's
+// Preallocation, reserved by Reserve before the append that needs them), so disk use follows the
+// data. An append writes a batch (by pwrite, or by copying into a writable mapping) and then
+// publishes the new end with a release store, so readers (which load the end with acquire) never
+// see a partial batch. Sealing writes the index files and trims the file to its data.
 //
-// Thread-safety: one writer at a time (the owning Log serializes Append, TruncateTo, Seal,
-// OpenForAppend) and any number of concurrent readers (Read, FindOffsetByTimestamp, accessors).
+// A segment holds neither a file descriptor nor a mapping of its own: it asks the process-wide
+// FileCache and MapCache (handle_cache.h) each time it needs one, and they open it again after an
+// eviction, so a broker with thousands of segments keeps both bounded. Once its files are deleted
+// (DeleteFiles) a segment can no longer be opened by name; it keeps a mapping of its last bytes
+// for readers still holding it.
+//
+// Thread-safety: one writer at a time (the owning Log serializes Reserve, Append, TruncateTo,
+// Seal, OpenForAppend, DeleteFiles) and any number of concurrent readers (Read,
+// FindOffsetByTimestamp, accessors).
 #pragma once
 
 #include <atomic>
@@ -26,7 +34,7 @@
 #include "log/batch.h"
 #include "log/index.h"
 #include "log/log_config.h"
-#include "log/map_cache.h"
+#include "log/handle_cache.h"
 #include "log/prefaulter.h"
 
 namespace strata::log {
@@ -55,8 +63,10 @@ struct SegmentEnv {
   io::FileSystem* fs = nullptr;
   std::string dir;
   MapCache* map_cache = nullptr;
+  FileCache* file_cache = nullptr;
   uint32_t index_interval_bytes = 4096;
   uint64_t segment_bytes = 1ull << 30;  // capacity of an active segment
+  Preallocation preallocation;
   AppendPath append_path = AppendPath::kWrite;
   Prefaulter* prefaulter = nullptr;     // kMapping; null: prefault on the append path
 };
@@ -68,7 +78,7 @@ class Segment {
  public:
   ~Segment();
 
-  // Creates an empty active segment, preallocated and mapped for writing.
+  // Creates an empty active segment. Its file reserves nothing until the first Reserve.
   static absl::StatusOr<std::unique_ptr<Segment>> Create(const SegmentEnv& env,
                                                          int64_t base_offset);
   // Opens an existing segment trusting its index files (clean shutdown, or below the recovery
@@ -81,8 +91,8 @@ class Segment {
   static absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> OpenScanned(
       const SegmentEnv& env, int64_t base_offset);
   // OpenScanned of a segment image at another path: compaction's output (`<base>.log.cleaned`,
-  // docs/format.md), which the caller then renames to this segment's .log. The open file follows
-  // the renames; the paths the segment reports (log_path, DeleteFiles) are the final ones.
+  // docs/format.md), which the caller then renames to this segment's .log before it reads or
+  // writes the segment (which opens its file by its final name, log_path()).
   static absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> OpenScannedAt(
       const SegmentEnv& env, int64_t base_offset, const std::string& file_path);
 
@@ -93,19 +103,25 @@ class Segment {
   static ScanReport Scan(std::span<const std::byte> image, int64_t base_offset,
                          const BatchVisitor& on_batch = nullptr);
 
-  // Makes this segment the active one: preallocates to env.segment_bytes, maps it for writing,
-  // and zeroes (and syncs) everything past the valid data, such as a torn tail.
+  // Makes this segment the active one: cuts the file at its valid data (dropping a torn tail or a
+  // crash's leftovers past it) and syncs the cut. Space for appends is reserved by Reserve.
   absl::Status OpenForAppend();
-  // Writes the index files, syncs the .log, trims it to its data and drops the write mapping.
+  // Writes the index files, syncs the .log, trims it to its data and makes the segment read-only.
+  // If the index files cannot be written (a full disk), they are removed instead, which only
+  // costs a scan when the segment is next opened.
   absl::Status Seal();
   // Writes the .index/.timeindex files from the in-memory indexes and syncs them.
   absl::Status WriteIndexFiles();
 
   bool writable() const;
-  uint64_t capacity_bytes() const { return capacity_bytes_; }
   bool HasRoomFor(uint64_t bytes) const;
 
-  // Copies one already-checked and stamped batch to the end and publishes it.
+  // Makes sure the file has room for `bytes` more after the end, growing it by preallocation
+  // steps. Writes nothing: on failure (IsNoSpace for a full disk) the segment is as it was and
+  // takes appends once space returns.
+  absl::Status Reserve(uint64_t bytes);
+  // Copies one already-checked and stamped batch to the end and publishes it. Reserve must have
+  // made room for it.
   absl::Status Append(std::span<const std::byte> batch, const BatchHeader& header);
   absl::Status Sync();
   // Drops the batch containing `offset` and every batch after it, zeroing their bytes, so the
@@ -125,6 +141,8 @@ class Segment {
   int64_t base_offset() const { return base_offset_; }
   int64_t next_offset() const { return next_offset_.load(std::memory_order_acquire); }
   uint64_t size_bytes() const { return end_.load(std::memory_order_acquire); }
+  // The file's size: the data plus, while active, the space reserved past it.
+  uint64_t file_bytes() const { return file_bytes_.load(std::memory_order_acquire); }
   int64_t max_timestamp() const { return max_timestamp_.load(std::memory_order_acquire); }
   // Max timestamp of the first batch (INT64_MIN when empty); roll-by-age counts from it.
   int64_t first_batch_timestamp() const {
@@ -137,13 +155,18 @@ class Segment {
 
  private:
   Segment(const SegmentEnv& env, int64_t base_offset);
-  absl::StatusOr<std::shared_ptr<io::Mapping>> ReadMapping() const;
+  // The segment's file from the FileCache, opened by name when it is not there.
+  absl::StatusOr<std::shared_ptr<io::File>> File() const;
+  // A mapping of the file from the MapCache that covers at least [0, need_bytes) (writable while
+  // active under AppendPath::kMapping). After DeleteFiles, the mapping kept then.
+  absl::StatusOr<std::shared_ptr<io::Mapping>> Mapping(uint64_t need_bytes) const;
+  // Maps the whole file as it is now.
+  absl::StatusOr<std::shared_ptr<io::Mapping>> MapFile() const;
   // Records the index entries for a batch appended (or found by a scan) at `position`.
   void IndexBatch(const BatchHeader& header, uint64_t position, uint64_t size);
   void ResetIndexes(uint64_t capacity_bytes);
-  // Rebuilds indexes, end and timestamps from the valid prefix of `image`.
-  void AdoptScan(std::span<const std::byte> image, uint64_t from_position, int64_t from_offset);
-  absl::Status ZeroRange(uint64_t from, uint64_t to);
+  absl::Status ZeroRange(io::File& file, uint64_t from, uint64_t to);
+  absl::Status RemoveIndexFiles();
   // Position of the batch containing `offset`, scanning from the sparse index entry.
   absl::StatusOr<std::optional<uint64_t>> FindPosition(std::span<const std::byte> data,
                                                        int64_t offset) const;
@@ -151,21 +174,24 @@ class Segment {
   SegmentEnv env_;
   const int64_t base_offset_;
   const std::string log_path_, index_path_, time_index_path_;
-  std::unique_ptr<io::File> file_;
-  uint64_t capacity_bytes_ = 0;
 
-  mutable absl::Mutex mapping_mu_;
-  // The active segment's mapping of its whole capacity, readers' view of it (writable under
-  // AppendPath::kMapping); null once sealed.
-  std::shared_ptr<io::Mapping> write_mapping_ ABSL_GUARDED_BY(mapping_mu_);
+  // Serializes mapping the file with changing its size, so a mapping never covers bytes the
+  // file no longer has.
+  mutable absl::Mutex mu_;
+  bool active_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by DeleteFiles: the file can no longer be opened by name.
+  std::shared_ptr<io::Mapping> detached_mapping_ ABSL_GUARDED_BY(mu_);
+  bool deleted_ ABSL_GUARDED_BY(mu_) = false;
 
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;
+  uint64_t capacity_bytes_ = 0;           // writer only: the most bytes the segment may hold
   uint64_t bytes_since_index_entry_ = 0;  // writer only
   uint64_t prefault_requested_to_ = 0;    // writer only: end of the prefault window asked for
   uint64_t max_end_published_ = 0;        // writer only: the highest end_ readers ever saw
 
   std::atomic<uint64_t> end_{0};
+  std::atomic<uint64_t> file_bytes_{0};
   std::atomic<int64_t> next_offset_;
   std::atomic<int64_t> max_timestamp_{INT64_MIN};
   std::atomic<int64_t> first_batch_timestamp_{INT64_MIN};
