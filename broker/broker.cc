@@ -3,7 +3,9 @@
 #include "broker/group_metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "io/file_system.h"
 
 namespace strata::broker {
@@ -42,8 +44,14 @@ absl::Status Broker::Open() {
   (void)fs.Remove(probe);
 
   flusher_ = std::make_unique<log::Flusher>();
-  auto topics = partition::TopicManager::Open(&fs, config_.data_dir, flusher_.get(),
-                                              config_.log_append_path);
+  file_cache_ = std::make_unique<log::FileCache>(SegmentFilesOpenMax());
+  map_cache_ = std::make_unique<log::MapCache>(MappingsOpenMax());
+  auto topics = partition::TopicManager::Open(
+      &fs, config_.data_dir,
+      {.flusher = flusher_.get(),
+       .append_path = config_.log_append_path,
+       .map_cache = map_cache_.get(),
+       .file_cache = file_cache_.get()});
   if (!topics.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot open the topics in ", config_.data_dir, ": ", topics.status().message()));
@@ -134,6 +142,35 @@ absl::Status Broker::Open() {
                             : std::string("(off)"),
                         ", ", threads, " io threads"));
   return absl::OkStatus();
+}
+
+size_t Broker::SegmentFilesOpenMax() {
+  // What the process may open, less client connections and a reserve for everything else.
+  const uint64_t nofile = RaiseFileDescriptorLimit();
+  const uint64_t others = limits::connections_max + limits::fds_reserved;
+  const uint64_t fit = nofile > others ? nofile - others : 0;
+  if (fit >= limits::segment_files_open_max) return limits::segment_files_open_max;
+  const size_t files = std::max<uint64_t>(fit, 64);
+  LogEvent(LogLevel::kWarn,
+           absl::StrCat("the open file limit is ", nofile, " (ulimit -n); with up to ",
+                        limits::connections_max, " connections this leaves room for ", files,
+                        " open segment files instead of ", limits::segment_files_open_max,
+                        ". Partitions beyond that reopen their files as they are used; raise the "
+                        "limit (e.g. LimitNOFILE=65536 in a systemd unit) to avoid it"));
+  return files;
+}
+
+size_t Broker::MappingsOpenMax() {
+  // Half of vm.max_map_count at most: threads, libraries and allocations need areas too.
+  const std::optional<uint64_t> max_map_count = MaxMapCount();
+  if (!max_map_count || *max_map_count / 2 >= limits::mmaps_open_max) {
+    return limits::mmaps_open_max;
+  }
+  const size_t mappings = std::max<uint64_t>(*max_map_count / 2, 64);
+  LogEvent(LogLevel::kWarn, absl::StrCat("vm.max_map_count is ", *max_map_count, ": keeping at "
+                                         "most ", mappings, " segment mappings instead of ",
+                                         limits::mmaps_open_max));
+  return mappings;
 }
 
 HostPort Broker::metrics_address() const {

@@ -50,6 +50,10 @@ class Broker {
  private:
   explicit Broker(BrokerConfig config);
   absl::Status Open();
+  // The caps on open segment files and mappings, fitted to this process's limits (each warns
+  // when it has to go below its limits:: value).
+  static size_t SegmentFilesOpenMax();
+  static size_t MappingsOpenMax();
   // Deletes segments past retention, every few seconds (a thread, off the io threads).
   void RetentionLoop();
   // Compacts the partitions of compacted topics (__consumer_offsets among them), one pass at a
@@ -63,6 +67,8 @@ class Broker {
   std::unique_ptr<asio::io_context> io_;
   std::vector<std::unique_ptr<asio::io_context>> workers_;
   std::unique_ptr<log::Flusher> flusher_;
+  std::unique_ptr<log::FileCache> file_cache_;
+  std::unique_ptr<log::MapCache> map_cache_;
   std::unique_ptr<partition::TopicManager> topics_;
   // After topics_: its commits write to __consumer_offsets, and it is shut down first.
   std::unique_ptr<consumer_offsets::GroupCoordinator> groups_;

@@ -18,28 +18,30 @@ Flusher::~Flusher() {
   thread_.join();
 }
 
-void Flusher::Register(Log* log) {
+void Flusher::MarkDirty(Log* log) {
   absl::MutexLock lock(&mu_);
-  logs_.insert(log);
+  dirty_.insert(log);
+}
+
+void Flusher::Notify(Log* log) {
+  absl::MutexLock lock(&mu_);
+  dirty_.insert(log);
+  notified_ = true;
 }
 
 void Flusher::Unregister(Log* log) {
   absl::MutexLock run(&run_mu_);
   absl::MutexLock lock(&mu_);
-  logs_.erase(log);
-}
-
-void Flusher::Notify() {
-  absl::MutexLock lock(&mu_);
-  notified_ = true;
+  dirty_.erase(log);
 }
 
 void Flusher::Run() {
   while (true) {
-    int64_t tick_ms = 100;
+    std::vector<Log*> logs;
     {
       absl::MutexLock lock(&mu_);
-      for (Log* log : logs_) {
+      int64_t tick_ms = 100;
+      for (Log* log : dirty_) {
         int64_t interval = log->config().flush.interval_ms;
         if (interval > 0) tick_ms = std::min(tick_ms, interval);
       }
@@ -49,14 +51,19 @@ void Flusher::Run() {
       notified_ = false;
     }
     absl::MutexLock run(&run_mu_);
-    std::vector<Log*> logs;
     {
       absl::MutexLock lock(&mu_);
-      logs.assign(logs_.begin(), logs_.end());
+      logs.assign(dirty_.begin(), dirty_.end());
+      dirty_.clear();
     }
-    int64_t now = clock_();
-    // A failed flush is recorded by the log itself (it refuses appends from then on).
-    for (Log* log : logs) (void)log->FlushIfDue(now);
+    const int64_t now = clock_();
+    for (Log* log : logs) {
+      // A failed flush is recorded by the log itself (it refuses appends from then on).
+      (void)log->FlushIfDue(now);
+      // Data that arrives from here on marks the log again; what is left now (not yet due by
+      // age) keeps it on the list.
+      if (log->FlushPending()) MarkDirty(log);
+    }
   }
 }
 

@@ -1,9 +1,12 @@
 // Flusher: one background thread that group-commits fsyncs for any number of logs.
 //
-// Each pass asks every registered log whether a flush is due under its policy (bytes, age, or a
-// waiter under flush=always) and fsyncs the ones that are; one fsync completes every append
-// waiting on it. Logs wake it with Notify when an append crosses a threshold; otherwise it ticks
-// at the shortest flush interval among its logs.
+// A log tells the flusher when it gets unflushed data (MarkDirty) and when a flush is due now
+// (Notify: a byte threshold crossed, or someone waiting for durability). Each pass visits only
+// those logs, asks each whether a flush is due under its policy (bytes, age, or a waiter) and
+// fsyncs the ones that are; one fsync completes every append waiting on it. A log that is still
+// dirty afterwards (its age threshold not yet reached) stays on the list. Between passes the
+// thread sleeps until notified, or for the shortest flush interval among the dirty logs. So an
+// idle log costs the flusher nothing, however many a broker holds.
 // Thread-safe. A log must Unregister before it is destroyed (Log does this itself).
 #pragma once
 
@@ -25,10 +28,12 @@ class Flusher {
   Flusher(const Flusher&) = delete;
   Flusher& operator=(const Flusher&) = delete;
 
-  void Register(Log* log);
-  // Returns once no flush pass is using `log`.
+  // `log` has unflushed data: visit it on the passes until it is clean.
+  void MarkDirty(Log* log);
+  // `log` has a flush due now: visit it and wake the thread.
+  void Notify(Log* log);
+  // Returns once no flush pass is using `log`, and forgets it.
   void Unregister(Log* log);
-  void Notify();
 
  private:
   void Run();
@@ -36,7 +41,7 @@ class Flusher {
   Clock clock_;
   absl::Mutex run_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // held for a whole flush pass
   absl::Mutex mu_;
-  std::set<Log*> logs_ ABSL_GUARDED_BY(mu_);
+  std::set<Log*> dirty_ ABSL_GUARDED_BY(mu_);
   bool notified_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

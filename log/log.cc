@@ -52,7 +52,6 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   STRATA_RETURN_IF_ERROR(options.config.Validate());
   std::unique_ptr<Log> log(new Log(std::move(options)));
   STRATA_RETURN_IF_ERROR(log->Recover());
-  if (log->options_.flusher != nullptr) log->options_.flusher->Register(log.get());
   return log;
 }
 
@@ -288,7 +287,10 @@ absl::Status Log::RollLocked() {
 void Log::AfterAppend(uint64_t bytes) {
   uint64_t appended = appended_bytes_.fetch_add(bytes, std::memory_order_acq_rel) + bytes;
   int64_t zero = 0;
-  dirty_since_ms_.compare_exchange_strong(zero, options_.clock());
+  if (dirty_since_ms_.compare_exchange_strong(zero, options_.clock()) &&
+      options_.flusher != nullptr) {
+    options_.flusher->MarkDirty(this);  // the age trigger needs the flusher to look at it
+  }
   const FlushPolicy& policy = options_.config.flush;
   uint64_t unflushed = appended - flushed_bytes_.load(std::memory_order_acquire);
   bool due = policy.always || (policy.bytes > 0 && unflushed >= policy.bytes);
@@ -296,7 +298,7 @@ void Log::AfterAppend(uint64_t bytes) {
   if (options_.flusher != nullptr) {
     // flush=always: this append is to be fsynced at once, so its thread may lead that fsync
     // (see WhenDurable). A bytes threshold is background work for the flusher.
-    if (!(policy.always && MayLeadFlush() && TryFlush())) options_.flusher->Notify();
+    if (!(policy.always && MayLeadFlush() && TryFlush())) options_.flusher->Notify(this);
   } else {
     // No flusher: flush inline. A failure is sticky in the log and surfaces on the next call.
     (void)Flush();
@@ -550,6 +552,12 @@ absl::Status Log::FlushIfDue(int64_t now_ms) {
   return Flush();
 }
 
+bool Log::FlushPending() const {
+  if (dirty_since_ms_.load(std::memory_order_acquire) != 0) return true;
+  absl::MutexLock lock(&waiters_mu_);
+  return !waiters_.empty();
+}
+
 absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
   absl::Status refused;
   bool ready = false;
@@ -580,7 +588,7 @@ absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
     // Lead the group commit when nobody is flushing and fsyncs are quick; else the flusher does
     // it. A waiter that arrives during this thread's fsync finds flush_mu_ held and notifies the
     // flusher, which flushes again once this one is done.
-    if (!MayLeadFlush() || !TryFlush()) options_.flusher->Notify();
+    if (!MayLeadFlush() || !TryFlush()) options_.flusher->Notify(this);
   } else {
     // No flusher to serve the waiter: flush on this thread (group-committing whatever else is
     // waiting). A failure reaches the waiter through its callback.

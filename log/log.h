@@ -155,6 +155,8 @@ class Log {
   absl::Status Flush();
   // Flushes if the policy says one is due at `now_ms` (called by a Flusher).
   absl::Status FlushIfDue(int64_t now_ms);
+  // Whether anything is unflushed or waits for durability (the Flusher keeps visiting the log).
+  bool FlushPending() const;
   // Calls `done` once every offset <= `offset` is durable (or with the error that prevents it:
   // FailedPrecondition after an I/O failure, Aborted if the offset is truncated first).
   // ResourceExhausted when limits::durable_waiters_max appends are already waiting.

@@ -662,6 +662,26 @@ TEST_CASE("flushes happen by bytes without a Flusher, and by time with one", "[l
     REQUIRE(fu.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     CHECK(fu.get().ok());
   }
+  SECTION("time, with nobody waiting, again after each flush") {
+    // The flusher visits only logs that told it they are dirty; a log it flushed clean must be
+    // visited again when new data arrives.
+    f.config.flush.interval_ms = 5;
+    Flusher flusher;
+    auto opts = f.Options();
+    opts.clock = SystemClock();
+    opts.flusher = &flusher;
+    auto log = Log::Open(opts).value();
+    for (int round = 0; round < 3; ++round) {
+      MustAppend(*log, MakeBatch(1, 100));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (log->durable_offset() < log->log_end_offset() &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      INFO("round " << round);
+      REQUIRE(log->durable_offset() == log->log_end_offset());
+    }
+  }
 }
 
 TEST_CASE("readers see only whole batches while a writer appends", "[log][concurrency]") {

@@ -42,8 +42,7 @@ absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
                                                            const std::string& data_dir,
                                                            const std::string& topic, int32_t index,
                                                            const TopicConfig& config,
-                                                           log::Flusher* flusher,
-                                                           log::AppendPath append_path) {
+                                                           const LogResources& resources) {
   STRATA_RETURN_IF_ERROR(ValidateTopicName(topic));
   STRATA_RETURN_IF_ERROR(config.Validate());
   if (index < 0 || index >= config.partitions) {
@@ -54,8 +53,10 @@ absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
   options.fs = fs;
   options.dir = io::JoinPath(data_dir, DirName(topic, index));
   options.config = config.log;
-  options.flusher = flusher;
-  options.append_path = append_path;
+  options.flusher = resources.flusher;
+  options.append_path = resources.append_path;
+  options.map_cache = resources.map_cache;
+  options.file_cache = resources.file_cache;
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<log::Log> log, log::Log::Open(std::move(options)));
   const log::RecoveryInfo& recovery = log->recovery();
   if (!recovery.clean_shutdown && recovery.segments_scanned > 0) {

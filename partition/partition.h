@@ -39,6 +39,15 @@ class Flusher;
 
 namespace strata::partition {
 
+// What the partitions of one broker share: the flusher and the caches of open files and mappings
+// (log/handle_cache.h). Each is optional; a null one defaults as log::LogOptions says.
+struct LogResources {
+  log::Flusher* flusher = nullptr;
+  log::AppendPath append_path = log::AppendPath::kWrite;
+  log::MapCache* map_cache = nullptr;
+  log::FileCache* file_cache = nullptr;
+};
+
 struct AppendResult {
   int64_t base_offset = 0;
   int64_t last_offset = 0;
@@ -53,13 +62,12 @@ class Partition {
   // Opens (or creates) partition `index` of `topic` in `<data_dir>/<topic>-<index>` with
   // config.log, recovers its log (docs/recovery.md) and rebuilds the producer state from it.
   // InvalidArgument for a bad topic name, index or config; the log's errors otherwise.
-  // `flusher` (optional) must outlive the partition.
+  // What `resources` points to must outlive the partition.
   static absl::StatusOr<std::unique_ptr<Partition>> Open(io::FileSystem* fs,
                                                          const std::string& data_dir,
                                                          const std::string& topic, int32_t index,
                                                          const TopicConfig& config,
-                                                         log::Flusher* flusher = nullptr,
-                                                         log::AppendPath append_path = log::AppendPath::kWrite);
+                                                         const LogResources& resources = {});
   ~Partition();
 
   // "<topic>-<index>": the partition's directory name under the data directory.

@@ -28,10 +28,8 @@ std::string TopicManager::TopicsDir() const {
 
 absl::StatusOr<std::unique_ptr<TopicManager>> TopicManager::Open(io::FileSystem* fs,
                                                                  std::string data_dir,
-                                                                 log::Flusher* flusher,
-                                                                 log::AppendPath append_path) {
-  std::unique_ptr<TopicManager> manager(
-      new TopicManager(fs, std::move(data_dir), flusher, append_path));
+                                                                 const LogResources& resources) {
+  std::unique_ptr<TopicManager> manager(new TopicManager(fs, std::move(data_dir), resources));
   absl::MutexLock lock(&manager->mu_);
   STRATA_RETURN_IF_ERROR(manager->Load());
   return manager;
@@ -90,7 +88,7 @@ absl::Status TopicManager::OpenPartitions(const std::string& name, Topic& topic,
   topic.partitions.resize(topic.config.partitions);
   topic.offline.resize(topic.config.partitions);
   for (int32_t i = from; i < topic.config.partitions; ++i) {
-    auto p = Partition::Open(fs_, data_dir_, name, i, topic.config, flusher_, append_path_);
+    auto p = Partition::Open(fs_, data_dir_, name, i, topic.config, resources_);
     if (p.ok()) {
       topic.partitions[i] = std::move(*p);
       topic.offline[i] = absl::OkStatus();

@@ -58,12 +58,12 @@ class TopicManager {
  public:
   // Loads every topic in `<data_dir>/meta/topics/` and opens its partitions, creating the
   // directories when missing. InvalidArgument naming the file for a config file that does not
-  // parse (a topic is never silently dropped); I/O errors as they come. `flusher`, if given, runs
-  // time-based flushes for every partition and must outlive the manager and every Partition it
-  // hands out.
-  static absl::StatusOr<std::unique_ptr<TopicManager>> Open(
-      io::FileSystem* fs, std::string data_dir, log::Flusher* flusher = nullptr,
-      log::AppendPath append_path = log::AppendPath::kWrite);
+  // parse (a topic is never silently dropped); I/O errors as they come. What `resources` points
+  // to (a flusher runs time-based flushes for every partition) must outlive the manager and every
+  // Partition it hands out.
+  static absl::StatusOr<std::unique_ptr<TopicManager>> Open(io::FileSystem* fs,
+                                                            std::string data_dir,
+                                                            const LogResources& resources = {});
   ~TopicManager();
 
   // InvalidArgument for a bad name or config (naming the key); AlreadyExists if present.
@@ -103,9 +103,8 @@ class TopicManager {
     std::vector<absl::Status> offline;
   };
 
-  TopicManager(io::FileSystem* fs, std::string data_dir, log::Flusher* flusher,
-               log::AppendPath append_path)
-      : fs_(fs), data_dir_(std::move(data_dir)), flusher_(flusher), append_path_(append_path) {}
+  TopicManager(io::FileSystem* fs, std::string data_dir, const LogResources& resources)
+      : fs_(fs), data_dir_(std::move(data_dir)), resources_(resources) {}
 
   absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<TopicConfig> ReadConfig(const std::string& name);
@@ -120,8 +119,7 @@ class TopicManager {
 
   io::FileSystem* const fs_;
   const std::string data_dir_;
-  log::Flusher* const flusher_;
-  const log::AppendPath append_path_;
+  const LogResources resources_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, Topic> topics_ ABSL_GUARDED_BY(mu_);
