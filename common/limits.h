@@ -78,6 +78,11 @@ inline constexpr int64_t lead_fsync_max_us = 1000;
 inline constexpr int64_t recovery_point_interval_ms = 1000;
 
 // --- Topics and partitions --------------------------------------------------------------------
+// Threads that open (or close) a broker's partitions at once: at start-up, for a new topic, at
+// shutdown. Each open mostly waits on the disk (reading index files, a few fsyncs after a crash),
+// so more threads than cores overlap those waits; this bounds the threads and the files they hold
+// open at once.
+inline constexpr size_t partition_open_threads_max = 16;
 // Longest topic name. Kafka's limit: a partition directory is named "<topic>-<partition>" and
 // must fit a 255-byte file name with room for the partition number and a suffix.
 inline constexpr size_t topic_name_bytes_max = 249;

@@ -110,6 +110,9 @@ class FileSystem {
 // above rename the code or reword the message (they must keep the payload: copy the status, or
 // use WithContext).
 absl::Status ErrnoError(int err, absl::string_view message);
+// ResourceExhausted with `message`, marked as "no space left" like ErrnoError(ENOSPC): for a write
+// refused up front because the disk has too little room for it.
+absl::Status NoSpaceError(absl::string_view message);
 // True for a status that ErrnoError marked as "no space left": the write did not happen for want
 // of disk space, and may succeed once space is freed.
 bool IsNoSpace(const absl::Status& st);

@@ -247,6 +247,12 @@ absl::Status ErrnoError(int err, absl::string_view message) {
   return st;
 }
 
+absl::Status NoSpaceError(absl::string_view message) {
+  absl::Status st = absl::ResourceExhaustedError(message);
+  st.SetPayload(kNoSpacePayload, absl::Cord("1"));
+  return st;
+}
+
 bool IsNoSpace(const absl::Status& st) { return st.GetPayload(kNoSpacePayload).has_value(); }
 
 absl::Status WithContext(const absl::Status& st, absl::string_view context) {

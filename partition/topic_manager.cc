@@ -4,11 +4,22 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/logging.h"
+#include "common/parallel.h"
 
 namespace strata::partition {
 namespace {
 
 constexpr absl::string_view kConfigSuffix = ".conf";
+// Disk a new partition's directory and small files take (a directory block, the segment's index
+// files, its recovery point): a generous round figure for the up-front space check.
+constexpr uint64_t kPartitionFilesBytes = 16 << 10;
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < (10u << 10)) return absl::StrCat(bytes, " bytes");
+  if (bytes < (10u << 20)) return absl::StrCat(bytes >> 10, " KiB");
+  if (bytes < (10ull << 30)) return absl::StrCat(bytes >> 20, " MiB");
+  return absl::StrCat(bytes >> 30, " GiB");
+}
 
 absl::Status Annotate(const absl::Status& st, absl::string_view context) {
   if (st.ok()) return st;
@@ -43,18 +54,31 @@ TopicManager::~TopicManager() {
 absl::Status TopicManager::Load() {
   STRATA_RETURN_IF_ERROR(fs_->CreateDirs(TopicsDir()));
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(TopicsDir()));
+  // Every partition of every topic, opened a few at a time (limits::partition_open_threads_max).
+  std::vector<std::pair<const std::string*, Topic*>> jobs;  // (name, topic) per partition
+  std::vector<int32_t> indexes;
   for (const std::string& file : names) {
     // Skips WriteFileAtomic's "<name>.conf.tmp" leftovers from a crash.
     if (!absl::EndsWith(file, kConfigSuffix)) continue;
     std::string name = file.substr(0, file.size() - kConfigSuffix.size());
     STRATA_ASSIGN_OR_RETURN(TopicConfig config, ReadConfig(name));
-    Topic topic;
+    auto [it, inserted] = topics_.emplace(name, Topic{});
+    Topic& topic = it->second;
     topic.config = config;
-    absl::Status st = OpenPartitions(name, topic, 0);
-    if (!st.ok()) {
-      LogEvent(LogLevel::kError, absl::StrCat("topic ", name, ": ", st.ToString()));
+    topic.partitions.resize(config.partitions);
+    topic.offline.resize(config.partitions);
+    for (int32_t i = 0; i < config.partitions; ++i) {
+      jobs.emplace_back(&it->first, &topic);
+      indexes.push_back(i);
     }
-    topics_.emplace(name, std::move(topic));
+  }
+  ParallelFor(jobs.size(), limits::partition_open_threads_max, [&](size_t j) {
+    OpenPartition(*jobs[j].first, *jobs[j].second, indexes[j]);
+  });
+  for (const auto& [name, topic] : topics_) {
+    for (const absl::Status& st : topic.offline) {
+      if (!st.ok()) LogEvent(LogLevel::kError, absl::StrCat("topic ", name, ": ", st.ToString()));
+    }
   }
   return absl::OkStatus();
 }
@@ -83,22 +107,42 @@ absl::Status TopicManager::WriteConfig(const std::string& name, const TopicConfi
                              std::as_bytes(std::span(text.data(), text.size())));
 }
 
+void TopicManager::OpenPartition(const std::string& name, Topic& topic, int32_t index) {
+  auto p = Partition::Open(fs_, data_dir_, name, index, topic.config, resources_);
+  if (p.ok()) {
+    topic.partitions[index] = std::move(*p);
+    topic.offline[index] = absl::OkStatus();
+  } else {
+    topic.offline[index] = Annotate(
+        p.status(), absl::StrCat("partition ", Partition::DirName(name, index), " is offline"));
+  }
+}
+
 absl::Status TopicManager::OpenPartitions(const std::string& name, Topic& topic, int32_t from) {
-  absl::Status first;
   topic.partitions.resize(topic.config.partitions);
   topic.offline.resize(topic.config.partitions);
+  const int32_t count = topic.config.partitions - std::min(from, topic.config.partitions);
+  ParallelFor(size_t(count), limits::partition_open_threads_max,
+              [&](size_t i) { OpenPartition(name, topic, from + int32_t(i)); });
   for (int32_t i = from; i < topic.config.partitions; ++i) {
-    auto p = Partition::Open(fs_, data_dir_, name, i, topic.config, resources_);
-    if (p.ok()) {
-      topic.partitions[i] = std::move(*p);
-      topic.offline[i] = absl::OkStatus();
-      continue;
-    }
-    topic.offline[i] = Annotate(
-        p.status(), absl::StrCat("partition ", Partition::DirName(name, i), " is offline"));
-    if (first.ok()) first = topic.offline[i];
+    if (!topic.offline[i].ok()) return topic.offline[i];
   }
-  return first;
+  return absl::OkStatus();
+}
+
+absl::Status TopicManager::CheckSpaceFor(const std::string& name, int32_t partitions,
+                                         const TopicConfig& config) const {
+  // Each new partition needs its directory and files now, and its first preallocation step at
+  // its first append; refusing here beats failing half-way through the partitions.
+  const uint64_t per_partition = config.log.preallocation.first_bytes + kPartitionFilesBytes;
+  const uint64_t needed = uint64_t(partitions) * per_partition;
+  STRATA_ASSIGN_OR_RETURN(uint64_t free, fs_->FreeBytes(data_dir_));
+  if (free >= needed) return absl::OkStatus();
+  return io::NoSpaceError(absl::StrCat(
+      "not enough disk space for ", partitions, " new partition(s) of topic '", name, "': ",
+      data_dir_, " has ", HumanBytes(free), " free and they need a reserve of ",
+      HumanBytes(needed), " (", HumanBytes(per_partition), " each: the first preallocation step "
+      "and their files). Free space (lower retention, delete topics) or create fewer partitions"));
 }
 
 absl::Status TopicManager::RemovePartitionDirs(const std::string& name, int32_t from, int32_t to) {
@@ -121,6 +165,7 @@ absl::Status TopicManager::Create(const std::string& name, const TopicConfig& co
   if (topics_.count(name)) {
     return absl::AlreadyExistsError(absl::StrCat("topic '", name, "' already exists"));
   }
+  STRATA_RETURN_IF_ERROR(CheckSpaceFor(name, config.partitions, config));
   // Leftovers of a Delete that crashed between removing the config and the directories.
   STRATA_RETURN_IF_ERROR(RemovePartitionDirs(name, 0, config.partitions));
   STRATA_RETURN_IF_ERROR(WriteConfig(name, config));
@@ -220,6 +265,9 @@ absl::StatusOr<TopicConfig> TopicManager::Alter(
   Topic& topic = it->second;
   STRATA_ASSIGN_OR_RETURN(TopicConfig altered, ApplyTopicConfigOverrides(topic.config, overrides));
   const int32_t old_partitions = topic.config.partitions;
+  if (altered.partitions > old_partitions) {
+    STRATA_RETURN_IF_ERROR(CheckSpaceFor(name, altered.partitions - old_partitions, altered));
+  }
   STRATA_RETURN_IF_ERROR(RemovePartitionDirs(name, old_partitions, altered.partitions));
   STRATA_RETURN_IF_ERROR(WriteConfig(name, altered));
   topic.config = altered;
@@ -260,14 +308,19 @@ absl::Status TopicManager::Close() {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
-  absl::Status first;
+  std::vector<Partition*> open;
   for (auto& [name, topic] : topics_) {
     for (auto& p : topic.partitions) {
-      if (p == nullptr) continue;
-      absl::Status st = p->Close();
-      if (!st.ok() && first.ok()) first = st;
+      if (p != nullptr) open.push_back(p.get());
     }
   }
+  absl::Mutex first_mu;
+  absl::Status first;
+  ParallelFor(open.size(), limits::partition_open_threads_max, [&](size_t i) {
+    absl::Status st = open[i]->Close();
+    absl::MutexLock first_lock(&first_mu);
+    if (!st.ok() && first.ok()) first = st;
+  });
   topics_.clear();
   return first;
 }

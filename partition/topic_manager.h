@@ -11,6 +11,11 @@
 // opened (the next TopicManager::Open, i.e. a broker restart). Partitions added by raising
 // `partitions` are created at once, with the new config.
 //
+// Partitions open a few at a time (limits::partition_open_threads_max threads, only while
+// opening or closing): at start-up a broker opens thousands, each mostly waiting on the disk.
+// Create and Alter first check that the disk can hold the new partitions (CheckSpaceFor) and
+// refuse with the free space and the reserve needed, rather than fail half-way.
+//
 // Crash safety: Create removes any directories a half-finished Delete left under the new
 // partitions' names, then writes the config file, then opens the partitions; Delete removes the
 // config file (and syncs meta/topics) before the directories. So after a crash a topic either
@@ -109,9 +114,15 @@ class TopicManager {
   absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<TopicConfig> ReadConfig(const std::string& name);
   absl::Status WriteConfig(const std::string& name, const TopicConfig& config);
-  // Opens partitions [from, config.partitions) into `topic`; failures leave them offline and the
-  // first failure is returned.
+  // Opens partitions [from, config.partitions) into `topic`, a few at a time; failures leave them
+  // offline and the first failure is returned.
   absl::Status OpenPartitions(const std::string& name, Topic& topic, int32_t from);
+  // Opens one partition into `topic`'s (already sized) slots, or records why it is offline.
+  void OpenPartition(const std::string& name, Topic& topic, int32_t index);
+  // ResourceExhausted (io::IsNoSpace), naming the free space and the reserve needed, when the
+  // data directory's disk cannot hold `partitions` new partitions.
+  absl::Status CheckSpaceFor(const std::string& name, int32_t partitions,
+                             const TopicConfig& config) const;
   // Removes the directories of partitions [from, to) of `name`.
   absl::Status RemovePartitionDirs(const std::string& name, int32_t from, int32_t to);
   absl::Status CheckOpen() const ABSL_SHARED_LOCKS_REQUIRED(mu_);

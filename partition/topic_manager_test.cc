@@ -110,6 +110,34 @@ TEST_CASE("bad names and configs are refused and leave nothing behind", "[topic_
   CHECK(f.fs.ListDir("/data/meta/topics").value() == std::vector<std::string>{"orders.conf"});
 }
 
+TEST_CASE("a topic the disk cannot hold is refused up front, naming the space, and leaves "
+          "nothing behind",
+          "[topic_manager][space]") {
+  Fixture f;
+  auto m = f.Open();
+  REQUIRE(m->Create("small", f.config).ok());  // 3 partitions
+  const std::vector<std::string> before = f.fs.ListDir("/data").value();
+  f.fs.SetCapacityBytes(1 << 20);  // 1 MiB: room for a few partitions, not for 100
+  TopicConfig big = f.config;
+  big.partitions = 100;
+  const absl::Status st = m->Create("big", big);
+  INFO(st);
+  CHECK(absl::IsResourceExhausted(st));
+  CHECK(io::IsNoSpace(st));
+  CHECK(Message(st).find("not enough disk space for 100 new partition(s) of topic 'big'") == 0);
+  CHECK(Message(st).find(" free and they need a reserve of ") != std::string::npos);
+  CHECK(m->List() == std::vector<std::string>{"small"});
+  CHECK(f.fs.ListDir("/data").value() == before);
+  CHECK(f.fs.ListDir("/data/meta/topics").value() == std::vector<std::string>{"small.conf"});
+  // Growing a topic is checked the same way.
+  CHECK(io::IsNoSpace(m->Alter("small", {{"partitions", "100"}}).status()));
+  CHECK(m->Describe("small")->partitions.size() == 3);
+  // With room, both go ahead.
+  f.fs.SetCapacityBytes(UINT64_MAX);
+  REQUIRE(m->Create("big", big).ok());
+  REQUIRE(m->Alter("small", {{"partitions", "100"}}).ok());
+}
+
 TEST_CASE("topics and their data survive reopening the manager", "[topic_manager]") {
   Fixture f;
   TopicConfig compact = f.config;
