@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/request_handler.h"
+#include "io/file_system.h"
 #include "partition/topic_config.h"
 #include "protocol/configs_generated.h"
 #include "protocol/init_producer_id_generated.h"
@@ -146,6 +147,10 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
         if (absl::IsInvalidArgument(st)) {
           return {fb::ErrorCode::INVALID_CONFIG, std::string(st.message())};
         }
+        if (io::IsNoSpace(st)) {
+          return {fb::ErrorCode::STORAGE_FULL,
+                  absl::StrCat("broker ", s_.node_id, ": ", st.message())};
+        }
         return {fb::ErrorCode::STORAGE_ERROR, st.ToString()};
       }();
       has_error |= result.first != fb::ErrorCode::NONE;
@@ -281,6 +286,9 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
         } else if (absl::IsInvalidArgument(config.status())) {
           code = fb::ErrorCode::INVALID_CONFIG;
           message = std::string(config.status().message());
+        } else if (io::IsNoSpace(config.status())) {
+          code = fb::ErrorCode::STORAGE_FULL;
+          message = absl::StrCat("broker ", s_.node_id, ": ", config.status().message());
         } else if (!config.ok()) {
           code = fb::ErrorCode::STORAGE_ERROR;
           message = config.status().ToString();

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/durable_wait.h"
 #include "broker/request_handler.h"
+#include "io/file_system.h"
 #include "common/limits.h"
 #include "protocol/fetch_body.h"
 #include "protocol/message.h"
@@ -27,8 +28,15 @@ struct ErrorValue {
 
 // The code for a failed Partition::Append (partition.h lists what each status means).
 ErrorValue AppendError(const absl::Status& st, const partition::Partition& part, bool stopping,
-                       size_t batch_bytes) {
+                       size_t batch_bytes, int32_t node_id) {
   std::string message(st.message());
+  if (io::IsNoSpace(st) && part.log().health().ok()) {
+    return {fb::ErrorCode::STORAGE_FULL,
+            absl::StrCat("broker ", node_id, " has no disk space left for partition ",
+                         partition::Partition::DirName(part.topic(), part.index()),
+                         "; nothing was written, and the partition still serves reads (",
+                         message, ")")};
+  }
   if (absl::IsDataLoss(st)) return {fb::ErrorCode::CORRUPT_MESSAGE, message};
   if (absl::IsOutOfRange(st)) return {fb::ErrorCode::OUT_OF_ORDER_SEQUENCE, message};
   if (absl::IsUnavailable(st)) {
@@ -125,7 +133,7 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
             body.subspan(static_cast<size_t>(data - frame.body.data()), p->records()->size());
         auto appended = (*part)->Append(batch, /*leader_epoch=*/0);
         if (!appended.ok()) {
-          r.error = AppendError(appended.status(), **part, stopping, batch.size());
+          r.error = AppendError(appended.status(), **part, stopping, batch.size(), s_.node_id);
           continue;
         }
         r.base_offset = appended->base_offset;

@@ -18,6 +18,7 @@ std::string ErrorCodeName(ErrorCode code) {
 bool IsRetriable(ErrorCode code) {
   switch (code) {
     case ErrorCode::STORAGE_ERROR:
+    case ErrorCode::STORAGE_FULL:
     case ErrorCode::REQUEST_TIMED_OUT:
     case ErrorCode::BROKER_BUSY:
     case ErrorCode::SHUTTING_DOWN:
@@ -64,6 +65,10 @@ absl::Status ErrorToStatus(ErrorCode code, std::string_view broker_message,
     case ErrorCode::STORAGE_ERROR:
       return absl::UnavailableError(
           absl::StrCat(text, ". The partition is offline; look at the broker's log."));
+    case ErrorCode::STORAGE_FULL:
+      return absl::UnavailableError(absl::StrCat(
+          text, ". Nothing was written; the broker's disk must get free space (lower retention, "
+                "delete topics, or add disk)."));
     case ErrorCode::REQUEST_TIMED_OUT:
     case ErrorCode::BROKER_BUSY:
     case ErrorCode::SHUTTING_DOWN:

@@ -53,6 +53,7 @@ TEST_CASE("every error code maps to the status a caller acts on") {
       {ErrorCode::NON_EMPTY_GROUP, absl::StatusCode::kFailedPrecondition, false},
       {ErrorCode::OFFSET_METADATA_TOO_LARGE, absl::StatusCode::kInvalidArgument, false},
       {ErrorCode::GROUP_MAX_SIZE_REACHED, absl::StatusCode::kResourceExhausted, false},
+      {ErrorCode::STORAGE_FULL, absl::StatusCode::kUnavailable, true},
   };
   // Every code of the schema is covered.
   REQUIRE(std::size(cases) == size_t(ErrorCode::MAX) + 1);
