@@ -19,6 +19,8 @@
 //                                the same I/O pattern as BM_DiskWriteFsync;
 //                         with F>0 the clock stops only once every append is durable. Reports
 //                         p50/p99 per append.
+//   BM_AppendWhole/R/B/F/P  BM_Append with the segment's whole 1 GiB reserved at its first append,
+//                         against LogConfig's doubling preallocation steps (64 KiB to 16 MiB)
 //   BM_Replay             reads a multi-segment log from the start (page cache warm), verifying
 //                         every batch's checksum as a consumer does
 //
@@ -146,7 +148,9 @@ void BM_PageCacheWrite(benchmark::State& state) {
 
 // --- Appends ----------------------------------------------------------------------------------
 
-void BM_Append(benchmark::State& state) {
+// BM_Append, or with `whole_segment` BM_AppendWhole: the active segment's whole 1 GiB reserved at
+// its first append instead of in LogConfig's doubling steps (the old behaviour, for comparison).
+void AppendBench(benchmark::State& state, bool whole_segment) {
   const size_t record_bytes = size_t(state.range(0));
   const int per_batch = int(state.range(1));
   const int fsync_mode = int(state.range(2));
@@ -160,6 +164,7 @@ void BM_Append(benchmark::State& state) {
   log::LogOptions options;
   options.dir = dir + "/bench-0";
   options.config.segment_bytes = 1ull << 30;
+  if (whole_segment) options.config.preallocation = {1ull << 30, 1ull << 30};
   options.config.flush.bytes = fsync_every_mib ? (1u << 20) : 0;
   options.config.flush.interval_ms = 0;
   options.append_path = via_write ? log::AppendPath::kWrite : log::AppendPath::kMapping;
@@ -208,6 +213,9 @@ void BM_Append(benchmark::State& state) {
   log.reset();
   std::filesystem::remove_all(dir);
 }
+
+void BM_Append(benchmark::State& state) { AppendBench(state, /*whole_segment=*/false); }
+void BM_AppendWhole(benchmark::State& state) { AppendBench(state, /*whole_segment=*/true); }
 
 // --- Replay -----------------------------------------------------------------------------------
 
@@ -376,6 +384,17 @@ void Register() {
           configure(benchmark::RegisterBenchmark("BM_Append", BM_Append)
                         ->Args({record, per_batch, fsync, 1})
                         ->Iterations(iterations));
+        }
+        // Preallocation in steps against the whole segment up front (docs/performance.md).
+        if (record == 1024 && per_batch == 16) {
+          configure(benchmark::RegisterBenchmark("BM_AppendWhole", BM_AppendWhole)
+                        ->Args({record, per_batch, fsync, 1})
+                        ->Iterations(iterations));
+          if (fsync == 2) {
+            configure(benchmark::RegisterBenchmark("BM_Append", BM_Append)
+                          ->Args({record, per_batch, fsync, 1})
+                          ->Iterations(iterations));
+          }
         }
       }
     }
