@@ -252,7 +252,12 @@ absl::Status Log::RollLocked() {
   if (st.ok()) {
     auto fresh = Segment::Create(Env(), log_end_.load(std::memory_order_relaxed));
     if (fresh.ok()) {
-      st = CheckpointRecoveryPoint((*fresh)->base_offset());  // also makes the new file durable
+      // The new file's name must be durable before a batch in it is reported durable (fsyncing
+      // the file does not make its name durable). The checkpoint below syncs the directory only
+      // when it writes, and it writes nothing when the recovery point is already this base (as
+      // right after a reopen).
+      st = options_.fs->SyncDir(options_.dir);
+      if (st.ok()) st = CheckpointRecoveryPoint((*fresh)->base_offset());
       if (st.ok()) {
         absl::MutexLock lock(&segments_mu_);
         segments_.push_back(std::move(*fresh));
