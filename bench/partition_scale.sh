@@ -6,12 +6,20 @@
 #
 #   bench/partition_scale.sh [--topics T] [--partitions P] [--records-per-partition N]
 #                            [--spread-partitions K] [--duration S] [--runs R]
-#                            [--segment-bytes B] [--json FILE] [--bin DIR] [--data-dir DIR] [--keep]
+#                            [--segment-bytes B] [--bench-segment-bytes B] [--settle S]
+#                            [--kill-writers W] [--timeout S] [--json FILE] [--bin DIR]
+#                            [--data-dir DIR] [--keep]
+#
+# The broker preallocates each partition's active segment whole (segment_bytes, 1 GiB by
+# default), so 10,000 partitions at the default need ~10 TiB: the script measures one empty
+# partition first and stops if the disk cannot hold them all. On a small disk, e.g.
+#   bench/partition_scale.sh --segment-bytes 1048576 --bench-segment-bytes 8388608
 #
 # Starts its own stratad on a free loopback port with data in a temporary directory, and always
 # stops it (by pid) and removes the directory (unless --keep). Needs python3 (standard library)
 # for the report (bench/partition_scale_report.py). --help describes every option and figure.
 set -euo pipefail
+caller_pwd=$PWD
 cd "$(dirname "$0")/.."
 export LC_ALL=C
 
@@ -89,6 +97,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$caller_pwd/$1" ;; esac; }
+[ -z "$bin" ] || bin=$(abspath "$bin")
+[ -z "$data_arg" ] || data_arg=$(abspath "$data_arg")
+[ -z "$json" ] || json=$(abspath "$json")
 posint() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "$1 must be an integer >= $3, not '$2'" >&2; exit 2; }; }
 posint --topics "$topics" 1
 posint --partitions "$partitions" 1
@@ -143,18 +155,24 @@ writer_pids=()  # background producers (kill -9 step)
 child=          # a background strata command the script waits for
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  # Ignore further Ctrl-C/SIGTERM: an interrupted cleanup could leave stratad running.
+  trap '' INT TERM
+  trap - EXIT
   for w in "${writer_pids[@]}" $child; do kill -TERM "$w" 2>/dev/null || true; done
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    echo "stopping stratad (pid $pid)" >&2
+    # A clean shutdown of many partitions takes a while (see the table); the data is deleted
+    # next unless --keep, so do not wait for it for ever.
+    local limit=60
+    [ "$keep" = 0 ] || limit=$timeout_s
+    echo "stopping stratad (pid $pid): SIGTERM, then SIGKILL if it is still running after $limit s" >&2
     kill -TERM "$pid" 2>/dev/null || true
     local waited=0
-    while kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ] && [ $waited -lt 600 ]; do
+    while kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ] && [ $waited -lt $((limit * 10)) ]; do
       sleep 0.1
       waited=$((waited + 1))
     done
     if kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; then
-      echo "stratad (pid $pid) did not exit within 60 s of SIGTERM: kill -9" >&2
+      echo "stratad (pid $pid) did not exit within $limit s of SIGTERM: kill -9" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
@@ -559,6 +577,7 @@ bench_run() {  # bench_run NAME PARTITIONS RUN
   child=
   grep -q '"msgs_per_s"' "$work/bench-$name-$r.json" || die "strata bench produce printed no result: $(cat "$work/bench-$name-$r.json" "$work/bench-$name-$r.err")"
   cat "$work/bench-$name-$r.json" >>"$work/bench-$name.jsonl"
+  [ "$name" != spread ] || footprint "with_spread_$r"  # the K-partition topic still exists
   progress "     $(sed -n 's/.*"msgs_per_s":\([0-9.]*\).*"mib_per_s":\([0-9.]*\).*"errors":\([0-9]*\).*/\1 msgs\/s, \2 MiB\/s, \3 errors/p' "$work/bench-$name-$r.json")"
   out=$(sc topic delete "$t" 2>&1) || die "strata topic delete $t failed: $out"
 }

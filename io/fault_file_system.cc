@@ -7,6 +7,11 @@ namespace strata::io {
 
 void FaultFileSystem::Crash(CrashMode mode) {
   CrashAll(
+      [&](const std::string& dir, size_t pending_changes) -> size_t {
+        if (mode == CrashMode::kDropUnsynced) return 0;
+        absl::MutexLock lock(&fault_mu_);
+        return std::uniform_int_distribution<size_t>(0, pending_changes)(rng_);
+      },
       [&](const std::string& path, size_t pending_ops) {
         KeepDecision keep;
         absl::MutexLock lock(&fault_mu_);
@@ -23,6 +28,39 @@ void FaultFileSystem::Crash(CrashMode mode) {
         absl::MutexLock lock(&fault_mu_);
         return std::uniform_int_distribution<int>(0, 1)(rng_) == 0;
       });
+  absl::MutexLock lock(&fault_mu_);
+  ops_until_death_ = -1;
+}
+
+void FaultFileSystem::CrashAfterOps(int64_t ops) {
+  absl::MutexLock lock(&fault_mu_);
+  ops_until_death_ = ops;
+}
+
+void FaultFileSystem::Restart() {
+  absl::MutexLock lock(&fault_mu_);
+  ops_until_death_ = -1;
+}
+
+bool FaultFileSystem::dead() const {
+  absl::MutexLock lock(&fault_mu_);
+  return ops_until_death_ == 0;
+}
+
+int64_t FaultFileSystem::mutating_ops() const {
+  absl::MutexLock lock(&fault_mu_);
+  return mutating_ops_;
+}
+
+absl::Status FaultFileSystem::OnMutation(const std::string& path) {
+  absl::MutexLock lock(&fault_mu_);
+  if (ops_until_death_ == 0) {
+    return absl::ErrnoToStatus(
+        EIO, absl::StrCat("injected crash: the process died before this operation on ", path));
+  }
+  if (ops_until_death_ > 0) --ops_until_death_;
+  ++mutating_ops_;
+  return absl::OkStatus();
 }
 
 void FaultFileSystem::FailNextWrites(int count, int err) {

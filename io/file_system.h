@@ -3,9 +3,14 @@
 // Three implementations exist:
 //   PosixFileSystem   real files (pread/pwrite/fdatasync/posix_fallocate/mmap).
 //   MemoryFileSystem  files held in memory; fast, for unit and model tests.
-//   FaultFileSystem   an in-memory file system that remembers what was synced and can crash
-//                     (drop unsynced bytes, or keep a torn prefix of them) and fail writes or
-//                     fsyncs with EIO/ENOSPC, driven by a seed so a failure replays.
+//   FaultFileSystem   an in-memory file system that remembers what was synced (file bytes and
+//                     directory entries) and can crash (drop unsynced bytes and directory
+//                     changes, or keep a torn prefix of them), stop a process between any two
+//                     operations, and fail writes or fsyncs with EIO/ENOSPC, driven by a seed so
+//                     a failure replays.
+//
+// Durability follows POSIX: File::Sync makes a file's bytes durable but not its name; creating,
+// renaming or removing a file is durable only once SyncDir of its directory returns.
 //
 // Thread-safety: FileSystem methods may be called from any thread. A File's methods may be called
 // concurrently except that callers must not race writes to the same byte range. A Mapping's bytes
@@ -89,7 +94,8 @@ class FileSystem {
   virtual ~FileSystem() = default;
 
   virtual absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) = 0;
-  // Creates the directory and any missing parents. OK if it exists.
+  // Creates the directory and any missing parents, syncing the parent of each one it creates so
+  // that it is durable. OK if it exists (an existing directory's parent is not synced).
   virtual absl::Status CreateDirs(const std::string& path) = 0;
   // Names (not paths) of the entries directly inside `path`, sorted.
   virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) = 0;

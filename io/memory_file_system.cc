@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
@@ -33,16 +35,57 @@ struct MemNode {
   bool unlinked ABSL_GUARDED_BY(mu) = false;
 };
 
+// What a directory entry names: a file or a directory.
+using MemEntry = std::variant<std::shared_ptr<MemNode>, std::shared_ptr<MemDir>>;
+
+// One change to a directory's entries (durability tracking): each path (a full path, like every
+// key here) set to an entry, or removed (nullopt). A rename within one directory is one change,
+// so a crash keeps it whole or not at all.
+struct DirChange {
+  std::vector<std::pair<std::string, std::optional<MemEntry>>> sets;
+};
+
+// A directory (durability tracking). Guarded by MemoryFileSystem::mu_. The current entries are
+// MemoryFileSystem::files_ and dir_nodes_; these are the ones a crash goes back to.
+struct MemDir {
+  std::map<std::string, MemEntry> durable;  // as of the last SyncDir
+  std::vector<DirChange> pending;           // made since, in order
+};
+
 }  // namespace internal
 
+using internal::DirChange;
+using internal::MemDir;
+using internal::MemEntry;
 using internal::MemNode;
 using internal::PendingOp;
 
 namespace {
 
+// The directory holding `path`; "" is the root.
 std::string Parent(const std::string& path) {
   auto slash = path.find_last_of('/');
   return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+// Makes the first `count` of the directory's pending changes durable and forgets the rest.
+void ApplyDirChanges(MemDir& dir, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    for (auto& [entry_path, entry] : dir.pending[i].sets) {
+      if (entry) {
+        dir.durable[entry_path] = *entry;
+      } else {
+        dir.durable.erase(entry_path);
+      }
+    }
+  }
+  dir.pending.clear();
+}
+
+// The key of a directory given to SyncDir: "/" and "." (what a caller computes as the parent of
+// "/x" or "x") are the root.
+std::string DirKey(const std::string& path) {
+  return path == "/" || path == "." ? std::string() : path;
 }
 
 // Resizes the node's buffer, replacing it if it is shared with a mapping and must reallocate.
@@ -105,6 +148,7 @@ class MemMapping final : public Mapping {
       return absl::OutOfRangeError(absl::StrCat("mapping write [", pos, ", +", bytes.size(),
                                                 ") past mapping size ", size_));
     }
+    STRATA_RETURN_IF_ERROR(fs_->OnMutation(path_));
     size_t apply = bytes.size();
     absl::Status fault = fs_->OnWrite(path_, &apply);
     absl::MutexLock lock(&node_->mu);
@@ -145,6 +189,7 @@ class MemFile final : public File {
 
   absl::Status WriteAt(uint64_t pos, std::span<const std::byte> bytes) override {
     STRATA_RETURN_IF_ERROR(CheckWritable());
+    STRATA_RETURN_IF_ERROR(fs_->OnMutation(path_));
     size_t apply = bytes.size();
     absl::Status fault = fs_->OnWrite(path_, &apply);
     absl::MutexLock lock(&node_->mu);
@@ -163,6 +208,7 @@ class MemFile final : public File {
   }
 
   absl::Status Sync() override {
+    STRATA_RETURN_IF_ERROR(fs_->OnMutation(path_));
     STRATA_RETURN_IF_ERROR(fs_->OnSync(path_));
     if (fs_->track_durability_) {
       absl::MutexLock lock(&node_->mu);
@@ -179,6 +225,7 @@ class MemFile final : public File {
 
   absl::Status Truncate(uint64_t size) override {
     STRATA_RETURN_IF_ERROR(CheckWritable());
+    STRATA_RETURN_IF_ERROR(fs_->OnMutation(path_));
     absl::MutexLock lock(&node_->mu);
     STRATA_RETURN_IF_ERROR(Charge(size));
     ResizeLocked(*node_, size);
@@ -188,6 +235,7 @@ class MemFile final : public File {
 
   absl::Status Allocate(uint64_t size) override {
     STRATA_RETURN_IF_ERROR(CheckWritable());
+    STRATA_RETURN_IF_ERROR(fs_->OnMutation(path_));
     absl::MutexLock lock(&node_->mu);
     if (node_->data->size() >= size) return absl::OkStatus();
     STRATA_RETURN_IF_ERROR(Charge(size));
@@ -223,7 +271,12 @@ class MemFile final : public File {
   bool writable_;
 };
 
-MemoryFileSystem::MemoryFileSystem(bool track_durability) : track_durability_(track_durability) {}
+MemoryFileSystem::MemoryFileSystem(bool track_durability) : track_durability_(track_durability) {
+  if (track_durability_) {
+    absl::MutexLock lock(&mu_);
+    dir_nodes_[""] = std::make_shared<MemDir>();  // the root, which always exists
+  }
+}
 MemoryFileSystem::~MemoryFileSystem() = default;
 
 absl::StatusOr<std::shared_ptr<MemNode>> MemoryFileSystem::Find(const std::string& path) {
@@ -245,7 +298,9 @@ absl::StatusOr<std::unique_ptr<File>> MemoryFileSystem::Open(const std::string& 
     if (mode == OpenMode::kReadOnly || mode == OpenMode::kReadWrite) {
       return absl::NotFoundError(absl::StrCat("open ", path, ": no such file"));
     }
+    STRATA_RETURN_IF_ERROR(OnMutation(path));
     it = files_.emplace(path, std::make_shared<MemNode>()).first;
+    if (track_durability_) RecordDirChangeLocked(parent, {{{path, it->second}}});
   } else if (mode == OpenMode::kCreateNew) {
     return absl::AlreadyExistsError(absl::StrCat("open ", path, ": file exists"));
   }
@@ -259,7 +314,19 @@ absl::Status MemoryFileSystem::CreateDirs(const std::string& path) {
     if (i == path.size() || path[i] == '/') {
       std::string prefix = path.substr(0, i);
       if (files_.count(prefix)) return absl::FailedPreconditionError(prefix + " is a file");
+      if (dirs_.count(prefix)) continue;
+      // As PosixFileSystem does: mkdir, then sync the parent so that the new directory's entry is
+      // durable. Two operations, so a crash can land between them.
+      STRATA_RETURN_IF_ERROR(OnMutation(prefix));
       dirs_.insert(prefix);
+      const std::string parent = Parent(prefix);
+      if (track_durability_) {
+        auto dir = std::make_shared<MemDir>();
+        dir_nodes_[prefix] = dir;
+        RecordDirChangeLocked(parent, {{{prefix, dir}}});
+      }
+      STRATA_RETURN_IF_ERROR(OnMutation(parent));
+      if (track_durability_) STRATA_RETURN_IF_ERROR(SyncDirLocked(parent));
     }
   }
   return absl::OkStatus();
@@ -282,10 +349,14 @@ absl::StatusOr<std::vector<std::string>> MemoryFileSystem::ListDir(const std::st
 
 absl::Status MemoryFileSystem::Remove(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  auto it = files_.find(path);
-  if (it == files_.end()) return absl::NotFoundError(absl::StrCat("unlink ", path, ": no such file"));
-  Unlink(*it->second);
-  files_.erase(it);
+  auto found = files_.find(path);
+  if (found == files_.end()) {
+    return absl::NotFoundError(absl::StrCat("unlink ", path, ": no such file"));
+  }
+  STRATA_RETURN_IF_ERROR(OnMutation(path));
+  Unlink(*found->second);
+  files_.erase(found);
+  if (track_durability_) RecordDirChangeLocked(Parent(path), {{{path, std::nullopt}}});
   return absl::OkStatus();
 }
 
@@ -318,17 +389,39 @@ void MemoryFileSystem::RecountUsedBytes() {
 
 absl::Status MemoryFileSystem::RemoveAll(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  std::string prefix = path + "/";
-  for (auto it = files_.begin(); it != files_.end();) {
-    if (it->first == path || absl::StartsWith(it->first, prefix)) {
+  if (auto found = files_.find(path); found != files_.end()) {
+    STRATA_RETURN_IF_ERROR(OnMutation(path));
+    Unlink(*found->second);
+    files_.erase(found);
+    if (track_durability_) RecordDirChangeLocked(Parent(path), {{{path, std::nullopt}}});
+    return absl::OkStatus();
+  }
+  if (!dirs_.count(path)) return absl::OkStatus();
+  // As PosixFileSystem does, one unlink or rmdir at a time, each directory emptied before it is
+  // removed: a longer path is never an ancestor of a shorter one, so longest first does that.
+  const std::string prefix = path + "/";
+  std::vector<std::string> doomed_dirs = {path};
+  for (auto it = dirs_.lower_bound(prefix); it != dirs_.end() && absl::StartsWith(*it, prefix);
+       ++it) {
+    doomed_dirs.push_back(*it);
+  }
+  std::stable_sort(doomed_dirs.begin(), doomed_dirs.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& dir : doomed_dirs) {
+    const std::string inside = dir + "/";
+    for (auto it = files_.lower_bound(inside);
+         it != files_.end() && absl::StartsWith(it->first, inside);) {
+      STRATA_RETURN_IF_ERROR(OnMutation(it->first));
+      if (track_durability_) RecordDirChangeLocked(dir, {{{it->first, std::nullopt}}});
       Unlink(*it->second);
       it = files_.erase(it);
-    } else {
-      ++it;
     }
-  }
-  for (auto it = dirs_.begin(); it != dirs_.end();) {
-    it = (*it == path || absl::StartsWith(*it, prefix)) ? dirs_.erase(it) : std::next(it);
+    STRATA_RETURN_IF_ERROR(OnMutation(dir));
+    dirs_.erase(dir);
+    if (track_durability_) {
+      RecordDirChangeLocked(Parent(dir), {{{dir, std::nullopt}}});
+      dir_nodes_.erase(dir);
+    }
   }
   return absl::OkStatus();
 }
@@ -337,13 +430,50 @@ absl::Status MemoryFileSystem::Rename(const std::string& from, const std::string
   absl::MutexLock lock(&mu_);
   auto it = files_.find(from);
   if (it == files_.end()) return absl::NotFoundError(absl::StrCat("rename ", from, ": no such file"));
+  const std::string from_dir = Parent(from), to_dir = Parent(to);
+  if (!to_dir.empty() && !dirs_.count(to_dir)) {
+    return absl::NotFoundError(absl::StrCat("rename to ", to, ": no such directory ", to_dir));
+  }
+  STRATA_RETURN_IF_ERROR(OnMutation(to));
   auto node = it->second;
   files_.erase(it);
-  auto [target, fresh] = files_.try_emplace(to, node);
-  if (!fresh && target->second != node) {
+  if (auto target = files_.find(to); target != files_.end() && target->second != node) {
     Unlink(*target->second);  // the file `to` named is replaced
-    target->second = std::move(node);
   }
+  files_[to] = node;
+  if (track_durability_) {
+    if (from_dir == to_dir) {
+      RecordDirChangeLocked(from_dir, {{{from, std::nullopt}, {to, node}}});
+    } else {
+      // Recorded in each directory: a crash may keep either half, as a file system that does not
+      // journal renames across directories might.
+      RecordDirChangeLocked(from_dir, {{{from, std::nullopt}}});
+      RecordDirChangeLocked(to_dir, {{{to, node}}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemoryFileSystem::SyncDir(const std::string& path) {
+  const std::string dir = DirKey(path);
+  absl::MutexLock lock(&mu_);
+  if (!track_durability_) return absl::OkStatus();
+  STRATA_RETURN_IF_ERROR(OnMutation(dir));
+  return SyncDirLocked(dir);
+}
+
+void MemoryFileSystem::RecordDirChangeLocked(const std::string& dir, DirChange change) {
+  dir_nodes_.at(dir)->pending.push_back(std::move(change));
+}
+
+absl::Status MemoryFileSystem::SyncDirLocked(const std::string& dir) {
+  auto found = dir_nodes_.find(dir);
+  if (found == dir_nodes_.end()) {
+    return absl::NotFoundError(absl::StrCat("sync directory ", dir, ": no such directory"));
+  }
+  // The durable entries with every change since applied are the current entries; applying the
+  // changes costs what they are, not what the directory holds.
+  ApplyDirChanges(*found->second, found->second->pending.size());
   return absl::OkStatus();
 }
 
@@ -375,13 +505,43 @@ absl::Status MemoryFileSystem::TEST_Overwrite(const std::string& path, uint64_t 
   return absl::OkStatus();
 }
 
+void MemoryFileSystem::RebuildNamespaceLocked(
+    const std::string& path, const std::shared_ptr<MemDir>& dir,
+    const std::function<size_t(const std::string&, size_t)>& decide_dir) {
+  const size_t n = dir->pending.size();
+  ApplyDirChanges(*dir, n == 0 ? 0 : std::min(decide_dir(path, n), n));
+  dir_nodes_[path] = dir;
+  if (!path.empty()) dirs_.insert(path);
+  for (const auto& [entry_path, entry] : dir->durable) {
+    if (const auto* file = std::get_if<std::shared_ptr<MemNode>>(&entry)) {
+      files_[entry_path] = *file;
+    } else {
+      RebuildNamespaceLocked(entry_path, std::get<std::shared_ptr<MemDir>>(entry), decide_dir);
+    }
+  }
+}
+
 void MemoryFileSystem::CrashAll(
+    const std::function<size_t(const std::string&, size_t)>& decide_dir,
     const std::function<KeepDecision(const std::string&, size_t)>& decide,
     const std::function<bool()>& revert_page) {
   std::vector<std::pair<std::string, std::shared_ptr<MemNode>>> nodes;
   {
     absl::MutexLock lock(&mu_);
-    nodes.assign(files_.begin(), files_.end());
+    if (track_durability_) {
+      // The namespace first: each directory back to its durable entries plus the changes that
+      // survive, from the root down. Files and directories no surviving entry names are gone.
+      std::shared_ptr<MemDir> root = dir_nodes_.at("");
+      files_.clear();
+      dirs_.clear();
+      dir_nodes_.clear();
+      RebuildNamespaceLocked("", root, decide_dir);
+    }
+    // Each file once, even if a crash left it under two names (a rename across directories).
+    std::set<MemNode*> seen;
+    for (const auto& [path, node] : files_) {
+      if (seen.insert(node.get()).second) nodes.emplace_back(path, node);
+    }
   }
   for (auto& [path, node] : nodes) {
     absl::MutexLock lock(&node->mu);

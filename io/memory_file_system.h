@@ -1,7 +1,9 @@
 // MemoryFileSystem: an io::FileSystem whose files live in memory. Fast and hermetic, for tests.
 //
-// It can also track durability (what the last Sync made durable, and every change since) so that
-// FaultFileSystem (fault_file_system.h) can simulate crashes; plain MemoryFileSystem does not pay
+// It can also track durability so that FaultFileSystem (fault_file_system.h) can simulate
+// crashes: for each file, what its last Sync made durable and every change since; for each
+// directory, the entries its last SyncDir made durable and every change to them since (a file
+// created, renamed or removed, a directory made or removed). Plain MemoryFileSystem does not pay
 // for that tracking.
 //
 // Thread-safe. Mapping semantics match POSIX closely enough for the log: a mapping sees later
@@ -25,6 +27,8 @@ namespace strata::io {
 
 namespace internal {
 struct MemNode;
+struct MemDir;
+struct DirChange;
 }
 
 class MemoryFileSystem : public FileSystem {
@@ -39,7 +43,7 @@ class MemoryFileSystem : public FileSystem {
   absl::Status RemoveAll(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::StatusOr<bool> Exists(const std::string& path) override;
-  absl::Status SyncDir(const std::string& path) override { return absl::OkStatus(); }
+  absl::Status SyncDir(const std::string& path) override;
   // capacity_bytes minus the bytes of every file (unlimited by default: UINT64_MAX).
   absl::StatusOr<uint64_t> FreeBytes(const std::string& path) override;
 
@@ -64,10 +68,19 @@ class MemoryFileSystem : public FileSystem {
     return absl::OkStatus();
   }
   virtual absl::Status OnSync(const std::string& path) { return absl::OkStatus(); }
+  // Called before every operation that changes a file or a directory (a write through WriteAt or
+  // a mapping, Sync, Truncate, Allocate, an Open that creates, Rename, Remove, each directory
+  // CreateDirs makes and the sync of its parent, each unlink and rmdir of RemoveAll, SyncDir),
+  // with the path it changes. A non-OK status fails the operation, which then changes nothing.
+  virtual absl::Status OnMutation(const std::string& path) { return absl::OkStatus(); }
 
-  // Replaces every file's contents with what a crash would leave (FaultFileSystem::Crash).
-  // `decide(path, pending_ops)` says how many of a file's changes since its last Sync survive
-  // whole, and what fraction of the next one (if it is a write) survives as a torn prefix.
+  // Replaces the namespace and every file's contents with what a crash would leave
+  // (FaultFileSystem::Crash). First the namespace: `decide_dir(dir, pending_changes)` says how
+  // many of a directory's entry changes since its last SyncDir survive, in order (the rest are
+  // undone), starting from the root; a directory whose own entry did not survive is gone with
+  // everything in it. Then the files that are left: `decide(path, pending_ops)` says how many of
+  // a file's changes since its last Sync survive whole, and what fraction of the next one (if it
+  // is a write) survives as a torn prefix.
   struct KeepDecision {
     size_t whole_ops = 0;
     double torn_fraction = 0;
@@ -75,12 +88,16 @@ class MemoryFileSystem : public FileSystem {
   // `revert_page()` is then asked, for each 4 KiB page the kept changes touched, whether that
   // page reverts to its synced contents (a page the kernel never wrote back).
   void CrashAll(
+      const std::function<size_t(const std::string& dir, size_t pending_changes)>& decide_dir,
       const std::function<KeepDecision(const std::string& path, size_t pending_ops)>& decide,
       const std::function<bool()>& revert_page);
 
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<internal::MemNode>> files_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+  // Durability tracking only: every directory, the root ("") included, with its durable entries
+  // and the changes since (memory_file_system.cc).
+  std::map<std::string, std::shared_ptr<internal::MemDir>> dir_nodes_ ABSL_GUARDED_BY(mu_);
   const bool track_durability_;
   // The sizes of the files in the namespace, added up, and the limit on them (SetCapacityBytes).
   std::atomic<uint64_t> used_bytes_{0};
@@ -95,6 +112,17 @@ class MemoryFileSystem : public FileSystem {
   void Unlink(internal::MemNode& node);
   // Counts every named file at its current size (after a crash replaced their contents).
   void RecountUsedBytes();
+  // Durability tracking. Records a change to the entries of directory `dir`.
+  void RecordDirChangeLocked(const std::string& dir, internal::DirChange change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the current entries of `dir` its durable ones. NotFound if there is no such directory.
+  absl::Status SyncDirLocked(const std::string& dir) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CrashAll's namespace pass: `dir` (at `path`) keeps what decide_dir says of its changes, and
+  // files_, dirs_ and dir_nodes_ get what it then holds, its subdirectories likewise.
+  void RebuildNamespaceLocked(
+      const std::string& path, const std::shared_ptr<internal::MemDir>& dir,
+      const std::function<size_t(const std::string&, size_t)>& decide_dir)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace strata::io

@@ -271,8 +271,13 @@ absl::Status Log::RollLocked() {
     return st;  // an earlier attempt's empty file
   }
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Segment> fresh, Segment::Create(Env(), base));
-  // Also makes the new file's name durable.
-  if (absl::Status st = CheckpointRecoveryPoint(base); !st.ok()) {
+  // The new file's name must be durable before a batch in it is reported durable (fsyncing the
+  // file does not make its name durable). The checkpoint syncs the directory only when it
+  // writes, and it writes nothing when the recovery point is already this base (as right after
+  // a reopen).
+  absl::Status st = options_.fs->SyncDir(options_.dir);
+  if (st.ok()) st = CheckpointRecoveryPoint(base);
+  if (!st.ok()) {
     (void)fresh->DeleteFiles();
     return st;
   }

@@ -231,6 +231,40 @@ TEST_CASE("group commit: a failed fsync fails every append waiting on it", "[log
   fs.FailNextSyncs(0);
 }
 
+// --- Directory entries ------------------------------------------------------------------------
+
+TEST_CASE("a segment a roll creates is in the directory for good before its batches are durable",
+          "[log][crash][dir]") {
+  // After a reopen the recovery point already equals the log end, so the roll's checkpoint of the
+  // new segment's base has nothing to write: the directory must still be synced.
+  for (io::CrashMode mode : io::kAllCrashModes) {
+    INFO("crash mode " << int(mode));
+    io::FaultFileSystem fs(21);
+    MapCache cache(8);
+    auto options = Options(&fs, &cache);
+    auto log = Log::Open(options).value();
+    auto a = MakeBatch(2, 0, "before-roll");
+    REQUIRE(log->Append(a, 0).ok());
+    REQUIRE(log->Close().ok());
+    log = Log::Open(options).value();
+    REQUIRE(log->Roll().ok());
+    REQUIRE(log->Segments().size() == 2);
+    auto b = MakeBatch(3, 10, "after-roll");
+    auto r = log->Append(b, 0).value();
+    REQUIRE(log->WaitDurable(r.last_offset).get().ok());
+    log->TEST_Abandon();
+    log.reset();
+    fs.Crash(mode);
+
+    auto reopened = Log::Open(options);
+    INFO(reopened.status());
+    REQUIRE(reopened.ok());
+    CHECK(ReadEverything(**reopened) ==
+          std::vector<std::string>{"before-roll-0", "before-roll-1", "after-roll-0",
+                                   "after-roll-1", "after-roll-2"});
+  }
+}
+
 // --- Compaction ---------------------------------------------------------------------------------
 
 constexpr CompactionStep kAllCompactionSteps[] = {
@@ -339,6 +373,416 @@ TEST_CASE("a crash at any step of a compaction leaves the log from before or aft
         CHECK(final_records == compacted);
       }
     }
+  }
+}
+
+// --- Crashes inside an operation ----------------------------------------------------------------
+//
+// Each test builds the same log from a seed, counts the file operations that one log operation
+// makes (FaultFileSystem::mutating_ops), then, for every n up to that count, builds the log again,
+// lets the process die after n of them (CrashAfterOps: every later file operation fails and
+// changes nothing), abandons the log and either
+//  - loses power (each crash mode) and reopens, or
+//  - restarts the process alone (the page cache keeps everything), reopens, appends one more
+//    batch and waits for it to be durable, then loses power and reopens: recovery reports
+//    everything it kept as durable (docs/recovery.md rule 10), so all of it must still be there.
+// The operation's own check then says what the reopened log may hold.
+
+// A log of a few sealed segments and an active one, built the same way from the same seed, with
+// what was appended (every record's value, by offset: no compaction here) and how many records
+// were acknowledged durable.
+struct Built {
+  std::unique_ptr<Log> log;
+  std::vector<std::string> values;
+  int64_t durable = 0;
+};
+
+LogOptions CrashOptions(io::FaultFileSystem& fs, MapCache& cache, int64_t& now_ms) {
+  LogOptions o = Options(&fs, &cache);
+  o.clock = [&now_ms] { return now_ms += 300; };  // some flushes checkpoint the recovery point
+  return o;
+}
+
+void BuildInto(Built& b, const LogOptions& options, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto opened = Log::Open(options);
+  REQUIRE(opened.ok());
+  b.log = std::move(*opened);
+  const int appends = 40 + int(rng() % 20);
+  for (int i = 0; i < appends; ++i) {
+    auto batch = MakeBatch(1 + int(rng() % 4), 10 * i, "r" + std::to_string(i), 100 + rng() % 300);
+    REQUIRE(b.log->Append(batch, 0).ok());
+    auto v = Values(batch);
+    b.values.insert(b.values.end(), v.begin(), v.end());
+    if (rng() % 4 == 0) {
+      REQUIRE(b.log->Flush().ok());
+      b.durable = int64_t(b.values.size());
+    }
+  }
+  REQUIRE(b.log->Segments().size() >= 3);
+}
+
+// What a check is told about the run.
+struct CrashRun {
+  bool op_ok = false;      // the operation returned OK (the process died after it, if at all)
+  bool power_lost = true;  // false: the process alone died, the page cache kept everything
+};
+
+// Checks that the log holds values[start, end) for its start and end offsets (whole batches,
+// dense offsets: offset i holds values[i]), and returns the end.
+int64_t CheckRun(const Log& log, const std::vector<std::string>& values) {
+  const int64_t start = log.log_start_offset();
+  const auto got = ReadEverything(log);
+  REQUIRE(start >= 0);
+  REQUIRE(start + int64_t(got.size()) <= int64_t(values.size()));
+  CHECK(std::equal(got.begin(), got.end(), values.begin() + start));
+  CHECK(log.log_end_offset() == start + int64_t(got.size()));
+  return start + int64_t(got.size());
+}
+
+// `build(fs, options)` builds the scenario; `op(options)` runs the operation under test on it
+// and leaves no open log behind; `check(log, run)` checks the reopened log. Returns the number of
+// runs (crash points x crash modes x power loss or restart).
+template <typename Build, typename Op, typename Check>
+int CrashEverywhereInside(uint64_t seed, Build&& build, Op&& op, Check&& check) {
+  int64_t ops = 0;
+  {
+    io::FaultFileSystem fs(seed);
+    MapCache cache(8);
+    int64_t now_ms = 1'000'000;
+    const LogOptions options = CrashOptions(fs, cache, now_ms);
+    build(fs, options);
+    const int64_t before = fs.mutating_ops();
+    REQUIRE(op(options).ok());
+    ops = fs.mutating_ops() - before;
+  }
+  REQUIRE(ops > 0);
+  int runs = 0;
+  for (int64_t n = 0; n <= ops; ++n) {
+    for (io::CrashMode mode : io::kAllCrashModes) {
+      for (bool restart_first : {false, true}) {
+        INFO("seed " << seed << ": the process dies after " << n << " of the operation's " << ops
+                     << " file operations; crash mode " << int(mode)
+                     << (restart_first ? "; restart, append, then power loss" : "; power loss"));
+        ++runs;
+        io::FaultFileSystem fs(seed);
+        MapCache cache(8);
+        int64_t now_ms = 1'000'000;
+        const LogOptions options = CrashOptions(fs, cache, now_ms);
+        build(fs, options);
+        fs.CrashAfterOps(n);
+        CrashRun run;
+        run.op_ok = op(options).ok();
+        REQUIRE((run.op_ok || fs.dead()));  // only the injected death makes it fail
+        run.power_lost = !restart_first;
+        if (restart_first) {
+          fs.Restart();
+        } else {
+          fs.Crash(mode);
+        }
+        auto reopened = Log::Open(options);
+        INFO("reopen: " << reopened.status());
+        REQUIRE(reopened.ok());
+        check(**reopened, run);
+        if (restart_first) {
+          // Everything recovery kept counts as durable, so it all survives a power loss now.
+          const int64_t start = (*reopened)->log_start_offset();
+          auto kept = ReadEverything(**reopened);
+          auto b = MakeBatch(2, 5000, "after-restart");
+          auto r = (*reopened)->Append(b, 0);
+          REQUIRE(r.ok());
+          REQUIRE((*reopened)->WaitDurable(r->last_offset).get().ok());
+          (*reopened)->TEST_Abandon();
+          reopened->reset();
+          fs.Crash(mode);
+          auto again = Log::Open(options);
+          INFO("reopen after the power loss: " << again.status());
+          REQUIRE(again.ok());
+          auto v = Values(b);
+          kept.insert(kept.end(), v.begin(), v.end());
+          CHECK((*again)->log_start_offset() == start);
+          CHECK(ReadEverything(**again) == kept);
+        } else {
+          // And it takes appends again, after the recovered end.
+          const int64_t end = (*reopened)->log_end_offset();
+          auto b = MakeBatch(1, 5000, "after");
+          CHECK((*reopened)->Append(b, 0)->base_offset == end);
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+// Abandons what is left of a log the operation ran on (a dead process does not close it).
+void Abandon(Built& b) {
+  if (b.log == nullptr) return;
+  b.log->TEST_Abandon();
+  b.log.reset();
+}
+
+TEST_CASE("a crash between any two file operations of a roll loses nothing durable",
+          "[log][crash][inside]") {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    Built b;
+    auto build = [&](io::FaultFileSystem&, const LogOptions& options) {
+      b = Built();
+      BuildInto(b, options, seed);
+    };
+    auto op = [&](const LogOptions&) {
+      absl::Status st = b.log->Roll();
+      Abandon(b);
+      return st;
+    };
+    CrashEverywhereInside(seed, build, op, [&](const Log& log, const CrashRun& run) {
+      const int64_t end = CheckRun(log, b.values);
+      CHECK(log.log_start_offset() == 0);
+      CHECK(end >= b.durable);
+      // Sealing syncs the old segment, so after a roll everything appended is durable; and a
+      // process death alone loses nothing.
+      if (run.op_ok || !run.power_lost) CHECK(end == int64_t(b.values.size()));
+    });
+  }
+}
+
+TEST_CASE("a crash between any two file operations of a close loses nothing durable",
+          "[log][crash][inside]") {
+  for (uint64_t seed = 4; seed <= 6; ++seed) {
+    Built b;
+    auto build = [&](io::FaultFileSystem&, const LogOptions& options) {
+      b = Built();
+      BuildInto(b, options, seed);
+    };
+    auto op = [&](const LogOptions&) {
+      absl::Status st = b.log->Close();
+      Abandon(b);
+      return st;
+    };
+    CrashEverywhereInside(seed, build, op, [&](const Log& log, const CrashRun& run) {
+      const int64_t end = CheckRun(log, b.values);
+      CHECK(log.log_start_offset() == 0);
+      CHECK(end >= b.durable);
+      if (run.op_ok || !run.power_lost) CHECK(end == int64_t(b.values.size()));
+      if (run.op_ok && run.power_lost) CHECK(log.recovery().clean_shutdown);
+    });
+  }
+}
+
+TEST_CASE("a crash between any two file operations of retention loses only what it deletes",
+          "[log][crash][inside]") {
+  for (uint64_t seed = 7; seed <= 10; ++seed) {
+    Built b;
+    int64_t start_after = -1;  // the log start once retention has run whole
+    auto build = [&](io::FaultFileSystem&, const LogOptions& options) {
+      b = Built();
+      LogOptions o = options;
+      // Even seeds: over retention_bytes. Odd seeds: every record expired, so the active
+      // segment is rolled first and every sealed one goes.
+      if (seed % 2 == 0) {
+        o.config.retention_bytes = 12 * 1024;
+      } else {
+        o.config.retention_ms = 1000;
+      }
+      BuildInto(b, o, seed);
+    };
+    auto op = [&](const LogOptions&) {
+      auto r = b.log->ApplyRetention();
+      if (r.ok()) {
+        REQUIRE(r->segments_deleted > 0);
+        start_after = b.log->log_start_offset();
+      }
+      Abandon(b);
+      return r.status();
+    };
+    CrashEverywhereInside(
+        seed, build, op, [&](const Log& log, const CrashRun& run) {
+          REQUIRE(start_after > 0);
+          const int64_t end = CheckRun(log, b.values);
+          // Whole segments from the front, no further than retention goes; nothing else.
+          CHECK(log.log_start_offset() <= start_after);
+          CHECK(end >= b.durable);
+          if (run.op_ok) CHECK(log.log_start_offset() == start_after);
+          // Retention syncs the active segment only when it rolls it (odd seeds).
+          if ((run.op_ok && seed % 2 == 1) || !run.power_lost) {
+            CHECK(end == int64_t(b.values.size()));
+          }
+        });
+  }
+}
+
+TEST_CASE("a crash between any two file operations of a truncation leaves a prefix",
+          "[log][crash][inside]") {
+  for (uint64_t seed = 11; seed <= 13; ++seed) {
+    Built b;
+    int64_t cut_end = -1;  // where the log ends once the truncation has run whole
+    auto build = [&](io::FaultFileSystem&, const LogOptions& options) {
+      b = Built();
+      BuildInto(b, options, seed);
+    };
+    auto op = [&](const LogOptions&) {
+      // Into the second segment, so later segments are deleted and a sealed one is cut.
+      const int64_t cut = b.log->Segments()[1].base_offset + 1;
+      absl::Status st = b.log->TruncateTo(cut);
+      if (st.ok()) {
+        cut_end = b.log->log_end_offset();
+        REQUIRE(cut_end <= cut);
+      }
+      Abandon(b);
+      return st;
+    };
+    CrashEverywhereInside(seed, build, op, [&](const Log& log, const CrashRun& run) {
+      REQUIRE(cut_end > 0);
+      const int64_t end = CheckRun(log, b.values);
+      CHECK(log.log_start_offset() == 0);
+      // Somewhere between the cut and the old end; below the cut, only what was never durable
+      // can go, and only in a power loss.
+      CHECK(end >= std::min(b.durable, cut_end));
+      if (!run.power_lost) CHECK(end >= cut_end);
+      if (run.op_ok) CHECK(end == cut_end);
+    });
+  }
+}
+
+TEST_CASE("a crash between any two file operations of a compaction leaves the log from before or "
+          "after it", "[log][crash][inside][compaction]") {
+  const CompactionOptions compact{.delete_retention_ms = 1'000'000, .now_ms = 2000};
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    std::vector<testing::StoredRecord> before, after;
+    std::unique_ptr<Log> log;
+    auto build = [&](io::FaultFileSystem& fs, const LogOptions& options) {
+      MapCache* cache = options.map_cache;
+      log = BuildKeyedLog(fs, *cache, seed);
+      if (before.empty()) before = testing::ReadAllRecords(*log);
+    };
+    auto op = [&](const LogOptions&) {
+      auto r = log->Compact(compact);
+      if (r.ok()) {
+        REQUIRE(r->segments_written == 1);  // one group: the log is from before or after it
+        if (after.empty()) after = testing::ReadAllRecords(*log);
+      }
+      log->TEST_Abandon();
+      log.reset();
+      return r.status();
+    };
+    CrashEverywhereInside(seed, build, op, [&](const Log& reopened, const CrashRun& run) {
+      REQUIRE(!after.empty());
+      const auto got = testing::ReadAllRecords(reopened);
+      CHECK((got == before || got == after));
+      if (run.op_ok) CHECK(got == after);
+      CHECK(NewestPerKey(got) == NewestPerKey(before));
+      auto segs = reopened.Segments();
+      for (size_t i = 0; i + 1 < segs.size(); ++i) {
+        CHECK(segs[i].next_offset == segs[i + 1].base_offset);
+      }
+    });
+  }
+}
+
+// Opens the log and abandons it: the operation under test is the recovery itself.
+absl::Status OpenAndAbandon(const LogOptions& options) {
+  auto log = Log::Open(options);
+  if (log.ok()) (*log)->TEST_Abandon();
+  return log.status();
+}
+
+TEST_CASE("a crash between any two file operations of recovery, then recovery again",
+          "[log][crash][inside][recovery]") {
+  // What the recovery is of: 0, a power loss with unsynced appends (a torn tail to cut, later
+  // segments to delete); 1, a clean shutdown (nothing to write: the marker stays until the log
+  // first changes); 2, a brand new log (its directory and first segment to create).
+  for (int scenario = 0; scenario < 3; ++scenario) {
+    for (uint64_t seed = 20; seed <= (scenario == 0 ? 25u : 21u); ++seed) {
+      INFO("scenario " << scenario);
+      Built b;
+      int64_t recovered_end = -1;  // what a recovery that runs whole finds
+      auto build = [&](io::FaultFileSystem& fs, const LogOptions& options) {
+        b = Built();
+        if (scenario == 2) return;
+        BuildInto(b, options, seed);
+        if (scenario == 0) {
+          // Some unsynced appends after the last flush, so the crash leaves something to cut.
+          for (int i = 0; i < 6; ++i) {
+            auto batch = MakeBatch(2, 9000 + i, "tail" + std::to_string(i), 700);
+            REQUIRE(b.log->Append(batch, 0).ok());
+            auto v = Values(batch);
+            b.values.insert(b.values.end(), v.begin(), v.end());
+          }
+          Abandon(b);
+          fs.Crash(io::kAllCrashModes[seed % 3]);
+        } else {
+          REQUIRE(b.log->Close().ok());
+          b.log.reset();
+          b.durable = int64_t(b.values.size());
+        }
+      };
+      auto op = [&](const LogOptions& options) {
+        absl::Status st = OpenAndAbandon(options);
+        if (st.ok() && recovered_end < 0) {
+          auto log = Log::Open(options).value();
+          recovered_end = log->log_end_offset();
+          log->TEST_Abandon();
+        }
+        return st;
+      };
+      if (scenario == 1) {
+        // Recovering from a clean shutdown changes nothing on disk (the marker stays until the
+        // first change), so there is nothing for a crash to land inside.
+        io::FaultFileSystem fs(seed);
+        MapCache cache(8);
+        int64_t now_ms = 1'000'000;
+        const LogOptions options = CrashOptions(fs, cache, now_ms);
+        build(fs, options);
+        const int64_t before = fs.mutating_ops();
+        REQUIRE(op(options).ok());
+        CHECK(fs.mutating_ops() == before);
+        continue;
+      }
+      CrashEverywhereInside(seed, build, op, [&](const Log& log, const CrashRun&) {
+        REQUIRE(recovered_end >= 0);
+        const int64_t end = CheckRun(log, b.values);
+        CHECK(log.log_start_offset() == 0);
+        CHECK(end >= b.durable);
+        // The state recovery starts from is on disk for good (the crash before it made it so,
+        // or it was a clean shutdown), so an interrupted recovery changes nothing it would find.
+        CHECK(end == recovered_end);
+      });
+    }
+  }
+}
+
+TEST_CASE("a crash between any two file operations of recovering a compaction swap",
+          "[log][crash][inside][recovery][compaction]") {
+  const CompactionOptions compact{.delete_retention_ms = 1'000'000, .now_ms = 2000};
+  for (CompactionStep step : {CompactionStep::kSwapRenamed, CompactionStep::kOldSegmentDeleted}) {
+    const uint64_t seed = 30 + uint64_t(step);
+    std::vector<testing::StoredRecord> after;  // what a whole recovery finds: the swap done
+    auto build = [&](io::FaultFileSystem& fs, const LogOptions& options) {
+      auto log = BuildKeyedLog(fs, *options.map_cache, seed);
+      bool stopped = false;
+      log->TEST_SetCompactionHook([&](CompactionStep s) {
+        if (s != step || stopped) return false;
+        stopped = true;
+        return true;
+      });
+      REQUIRE(absl::IsAborted(log->Compact(compact).status()));
+      REQUIRE(stopped);
+      log->TEST_Abandon();
+      log.reset();
+      fs.Crash(io::CrashMode::kDropUnsynced);
+    };
+    auto op = [&](const LogOptions& options) {
+      absl::Status st = OpenAndAbandon(options);
+      if (st.ok() && after.empty()) {
+        auto log = Log::Open(options).value();
+        after = testing::ReadAllRecords(*log);
+        log->TEST_Abandon();
+      }
+      return st;
+    };
+    CrashEverywhereInside(seed, build, op, [&](const Log& log, const CrashRun&) {
+      REQUIRE(!after.empty());
+      CHECK(testing::ReadAllRecords(log) == after);
+    });
   }
 }
 

@@ -1,6 +1,9 @@
 // A randomized test that drives the Log and a plain in-memory model with the same operations
 // (append, read, timestamp lookup, truncate, roll, retention, compaction, flush, clean reopen,
-// crash, injected I/O errors) and compares them after every step.
+// crash, injected I/O errors) and compares them after every step. Over the fault-injecting file
+// system, half the crashes land inside an operation (roll, close, retention, truncation, an
+// append and its flush, recovery): the process dies after a random number of its file
+// operations, then loses power or restarts.
 //
 // The seed is printed; STRATA_SEED=<n> replays a run, STRATA_MODEL_STEPS=<n> changes its length.
 #include <catch2/catch.hpp>
@@ -59,7 +62,7 @@ class ModelRun {
 
   io::MemoryFileSystem& fs() { return faults_ ? fault_fs_ : mem_fs_; }
 
-  void Reopen() {
+  absl::StatusOr<std::unique_ptr<Log>> TryOpen() {
     LogOptions o;
     o.fs = &fs();
     o.dir = "/model/p-0";
@@ -68,7 +71,11 @@ class ModelRun {
     o.map_cache = &cache_;
     o.file_cache = &files_;
     o.append_path = append_path_;
-    auto log = Log::Open(o);
+    return Log::Open(o);
+  }
+
+  void Reopen() {
+    auto log = TryOpen();
     INFO("reopen: " << log.status());
     REQUIRE(log.ok());
     log_ = std::move(*log);
@@ -328,6 +335,7 @@ class ModelRun {
   }
 
   void Crash() {
+    if (faults_ && rng_() % 2 == 0) return CrashInside();
     int64_t durable = log_->durable_offset();
     if (std::getenv("STRATA_MODEL_TRACE")) {
       std::cout << "crash: durable " << durable << ", model end " << ModelEnd() << std::endl;
@@ -345,6 +353,130 @@ class ModelRun {
       Reopen();
       AdoptPrefix(ModelEnd());
     }
+    CheckAll();
+  }
+
+  // A crash inside an operation (roll, close, retention, truncation, an append and its flush, or
+  // recovery itself): the process dies after a random number of the operation's file operations
+  // (FaultFileSystem::CrashAfterOps), then the power goes too, or the process alone restarts. The
+  // log must come back with every durable batch and what the operation allows.
+  void CrashInside() {
+    const int64_t durable = log_->durable_offset();
+    REQUIRE(durable >= durable_);
+    const int kind = int(rng_() % 6);
+    const int64_t ops = int64_t(rng_() % 40);
+    const bool power_loss = rng_() % 2 == 0;
+    const io::CrashMode mode = io::kAllCrashModes[rng_() % 3];
+    int64_t at_least = durable;           // what a power loss must keep
+    int64_t keep_all = ModelEnd();        // what a process death alone must keep
+    std::optional<int64_t> exact_end;     // the operation returned: where the log must end
+    std::optional<int64_t> retention_to;  // retention returned: where the log must start
+    bool retention = false;
+    absl::Status st;
+    if (kind == 5) {
+      // Recovery: after a crash (or a clean restart), the next open dies part-way.
+      log_->TEST_Abandon();
+      log_.reset();
+      if (rng_() % 2 == 0) {
+        fault_fs_.Crash(io::kAllCrashModes[rng_() % 3]);
+        keep_all = durable;  // the first crash may have taken what was not durable
+      }
+      fault_fs_.CrashAfterOps(ops);
+      auto log = TryOpen();
+      st = log.status();
+      if (log.ok()) (*log)->TEST_Abandon();
+    } else {
+      fault_fs_.CrashAfterOps(ops);
+      switch (kind) {
+        case 0:
+          st = log_->Roll();
+          if (st.ok()) at_least = ModelEnd();  // sealing syncs everything appended
+          break;
+        case 1:
+          st = log_->Close();
+          if (st.ok()) at_least = ModelEnd();
+          break;
+        case 2: {
+          retention = true;
+          auto r = log_->ApplyRetention();
+          st = r.status();
+          if (st.ok()) retention_to = log_->log_start_offset();
+          break;
+        }
+        case 3: {
+          const int64_t off = start_ + int64_t(rng_() % uint64_t(ModelEnd() - start_ + 1));
+          // Where the log ends once the truncation is done: at the end of the last batch that
+          // stays (below the cut batch's base where compaction left a gap), as in Truncate().
+          int64_t cut_end = start_;
+          for (auto it = batches_.rbegin(); it != batches_.rend(); ++it) {
+            if (it->end() <= off) {
+              cut_end = it->end();
+              break;
+            }
+          }
+          st = log_->TruncateTo(off);
+          at_least = std::min(at_least, cut_end);
+          keep_all = cut_end;
+          // Done, it synced the cut segment, so all of it stays (a truncation at or past the
+          // end does nothing, syncs nothing).
+          if (st.ok() && off < ModelEnd()) exact_end = cut_end;
+          break;
+        }
+        case 4: {
+          std::vector<std::byte> batch = testing::MakeBatch(1 + int(rng_() % 4), now_ms_, "d", 90);
+          auto res = log_->Append(batch, 1);
+          st = res.status();
+          if (res.ok()) {
+            ModelBatch mb;
+            mb.base = res->base_offset;
+            mb.last = res->last_offset;
+            REQUIRE(mb.base == ModelEnd());
+            auto records = BatchReader::Open(batch).value().ReadAll().value();
+            for (auto& rec : records) {
+              mb.records.push_back(ModelRecord{rec.offset, std::string(*rec.key),
+                                               std::string(*rec.value), rec.timestamp_ms});
+            }
+            batches_.push_back(std::move(mb));
+            keep_all = ModelEnd();  // a dead process writes all of a write or none of it
+            st = log_->Flush();
+            if (st.ok()) at_least = ModelEnd();
+          }
+          break;
+        }
+      }
+      log_->TEST_Abandon();
+      log_.reset();
+    }
+    if (std::getenv("STRATA_MODEL_TRACE")) {
+      std::cout << "crash inside operation " << kind << " after " << ops << " file operations ("
+                << st << "), " << (power_loss ? "power loss" : "restart") << ": durable "
+                << durable << ", model end " << ModelEnd() << std::endl;
+    }
+    INFO("crash inside operation " << kind << " after " << ops << " file operations: " << st);
+    REQUIRE((st.ok() || fault_fs_.dead()));  // only the injected death makes it fail
+    if (power_loss) {
+      fault_fs_.Crash(mode);
+    } else {
+      fault_fs_.Restart();
+    }
+    Reopen();
+    if (retention) {
+      // Whole segments from the front, no further than the pass went (exactly that far once it
+      // returned and its deletions were synced).
+      const int64_t start = log_->log_start_offset();
+      REQUIRE(start >= start_);
+      if (retention_to) REQUIRE(start == *retention_to);
+      start_ = start;
+      while (!batches_.empty() && batches_.front().base < start_) {
+        REQUIRE(batches_.front().end() <= start_);
+        batches_.erase(batches_.begin());
+      }
+    }
+    AdoptPrefix(power_loss ? at_least : keep_all);
+    if (exact_end) REQUIRE(ModelEnd() == *exact_end);
+    // Recovery made everything it kept durable (docs/recovery.md rule 10).
+    durable_ = ModelEnd();
+    REQUIRE(log_->durable_offset() == durable_);
     CheckAll();
   }
 

@@ -83,6 +83,13 @@ std::optional<int64_t> BaseOf(const std::string& name, absl::string_view suffix)
   return base;
 }
 
+// The directory holding `path`, as SyncDir takes it: "/" for "/x", "." for "x".
+std::string ParentDir(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<int64_t>> Log::RecoverCompactionFiles(
@@ -147,6 +154,16 @@ absl::Status Log::Recover() {
   const std::string& dir = options_.dir;
   STRATA_RETURN_IF_ERROR(fs.CreateDirs(dir));
   STRATA_ASSIGN_OR_RETURN(auto names, fs.ListDir(dir));
+  if (names.empty()) {
+    // A new log. CreateDirs syncs the parent of each directory it makes, but an earlier open may
+    // have died between a mkdir and that sync, and then CreateDirs finds the directory and syncs
+    // nothing: the directory, or one it was made in, would vanish in a power loss with every
+    // batch fsynced inside it. So before anything is written here, make the whole path durable.
+    for (std::string d = dir; d != "/" && d != ".";) {
+      d = ParentDir(d);
+      STRATA_RETURN_IF_ERROR(fs.SyncDir(d));
+    }
+  }
   STRATA_ASSIGN_OR_RETURN(const std::vector<int64_t> swapped, RecoverCompactionFiles(names));
   if (!swapped.empty()) {
     STRATA_ASSIGN_OR_RETURN(names, fs.ListDir(dir));

@@ -54,6 +54,18 @@ TopicManager::~TopicManager() {
 absl::Status TopicManager::Load() {
   STRATA_RETURN_IF_ERROR(fs_->CreateDirs(TopicsDir()));
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(TopicsDir()));
+  if (names.empty()) {
+    // No topic yet, so the directory may be new. CreateDirs syncs the parent of each directory
+    // it makes, but a start that died between a mkdir and that sync leaves a directory the next
+    // CreateDirs finds and does not sync: a power loss would take it, and every topic config
+    // written in it since, away. So before any config is written here, make the path durable.
+    for (std::string dir = TopicsDir();;) {
+      const auto slash = dir.find_last_of('/');
+      dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+      STRATA_RETURN_IF_ERROR(fs_->SyncDir(dir));
+      if (dir == "/" || dir == ".") break;
+    }
+  }
   // Every partition of every topic, opened a few at a time (limits::partition_open_threads_max).
   std::vector<std::pair<const std::string*, Topic*>> jobs;  // (name, topic) per partition
   std::vector<int32_t> indexes;

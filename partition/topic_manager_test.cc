@@ -4,9 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "io/fault_file_system.h"
 #include "io/memory_file_system.h"
 #include "log/log.h"
+#include "log/test_util.h"
 #include "partition/test_util.h"
 
 namespace strata::partition {
@@ -287,6 +291,138 @@ TEST_CASE("a partition that fails recovery is offline; the others serve", "[topi
   REQUIRE(info.ok());
   CHECK(info->partitions[0].status.ok());
   CHECK(absl::IsDataLoss(info->partitions[1].status));
+}
+
+// --- Crashes inside an operation ----------------------------------------------------------------
+
+// Appends `count` records tagged `tag` to partition 0 of `topic` and waits until they are durable.
+void AppendDurably(TopicManager& m, const std::string& topic, const std::string& tag, int count) {
+  auto p = MustGet(m, topic, 0);
+  auto batch = MakeProducerBatch(-1, -1, -1, count, tag);
+  auto r = p->Append(batch, 0);
+  REQUIRE(r.ok());
+  REQUIRE(p->log().WaitDurable(r->last_offset).get().ok());
+}
+
+// Every record value in partition `index` of `topic`.
+std::vector<std::string> ValuesOf(TopicManager& m, const std::string& topic, int32_t index = 0) {
+  return log::testing::ReadAllValues(MustGet(m, topic, index)->log());
+}
+
+TEST_CASE("a crash between any two file operations of opening, creating or deleting topics loses "
+          "no durable topic or batch", "[topic_manager][crash]") {
+  // For each operation: count its file operations, then for every n up to that count, run it
+  // again and let the process die after n of them; lose power (each crash mode) or restart the
+  // process alone. The reopened manager must hold every topic and batch that was durable, and
+  // the operation's topic either whole or not at all. Then one more topic with a durable batch,
+  // a power loss, and both must be there: whatever the crash left is durable once reopened.
+  enum class Op { kOpenFresh, kCreate, kDelete };
+  TopicConfig config;
+  config.partitions = 2;
+  config.log.segment_bytes = 8192;
+  config.log.flush.bytes = 0;
+  config.log.flush.interval_ms = 0;
+  config.log.retention_ms = -1;
+  const std::vector<std::string> keep = {"keep-0", "keep-1"};
+  for (Op op : {Op::kOpenFresh, Op::kCreate, Op::kDelete}) {
+    std::unique_ptr<TopicManager> m;
+    // The state before the operation, built the same way every time.
+    auto build = [&](io::FaultFileSystem& fs) {
+      m.reset();
+      if (op == Op::kOpenFresh) return;
+      m = TopicManager::Open(&fs, "/data").value();
+      REQUIRE(m->Create("keep", config).ok());
+      AppendDurably(*m, "keep", "keep", 2);
+      if (op == Op::kDelete) {
+        REQUIRE(m->Create("gone", config).ok());
+        AppendDurably(*m, "gone", "gone", 3);
+      }
+    };
+    auto run = [&](io::FaultFileSystem& fs) -> absl::Status {
+      switch (op) {
+        case Op::kOpenFresh: {
+          auto opened = TopicManager::Open(&fs, "/data");
+          if (opened.ok()) m = std::move(*opened);
+          return opened.status();
+        }
+        case Op::kCreate:
+          return m->Create("new", config);
+        case Op::kDelete:
+          return m->Delete("gone");
+      }
+      return absl::InternalError("unreachable");
+    };
+    int64_t ops = 0;
+    {
+      io::FaultFileSystem fs(1);
+      build(fs);
+      const int64_t before = fs.mutating_ops();
+      REQUIRE(run(fs).ok());
+      ops = fs.mutating_ops() - before;
+      m.reset();
+    }
+    REQUIRE(ops > 0);
+    for (int64_t n = 0; n <= ops; ++n) {
+      for (io::CrashMode mode : io::kAllCrashModes) {
+        for (bool power_lost : {true, false}) {
+          INFO("operation " << int(op) << ": the process dies after " << n << " of its " << ops
+                            << " file operations; crash mode " << int(mode)
+                            << (power_lost ? ", power loss" : ", restart"));
+          io::FaultFileSystem fs(uint64_t(n) + 1);
+          build(fs);
+          fs.CrashAfterOps(n);
+          const bool ok = run(fs).ok();
+          REQUIRE((ok || fs.dead()));
+          if (m != nullptr) m->TEST_Abandon();
+          m.reset();
+          if (power_lost) {
+            fs.Crash(mode);
+          } else {
+            fs.Restart();
+          }
+          auto reopened = TopicManager::Open(&fs, "/data");
+          INFO("reopen: " << reopened.status());
+          REQUIRE(reopened.ok());
+          m = std::move(*reopened);
+          if (op != Op::kOpenFresh) CHECK(ValuesOf(*m, "keep") == keep);
+          const auto topics = m->List();
+          auto has = [&](const std::string& t) {
+            return std::find(topics.begin(), topics.end(), t) != topics.end();
+          };
+          if (op == Op::kCreate) {
+            if (ok) CHECK(has("new"));
+            if (has("new")) {
+              for (int32_t i = 0; i < config.partitions; ++i) CHECK(ValuesOf(*m, "new", i).empty());
+            }
+          }
+          if (op == Op::kDelete) {
+            if (ok) CHECK(!has("gone"));
+            if (has("gone")) CHECK(ValuesOf(*m, "gone") == std::vector<std::string>{
+                                                              "gone-0", "gone-1", "gone-2"});
+          }
+          // Whatever the crash left, the manager makes durable: a new topic's durable batch
+          // survives the next power loss, with everything before it.
+          const auto before = m->List();
+          REQUIRE(m->Create("later", config).ok());
+          AppendDurably(*m, "later", "later", 1);
+          m->TEST_Abandon();
+          m.reset();
+          fs.Crash(mode);
+          auto again = TopicManager::Open(&fs, "/data");
+          INFO("reopen after the power loss: " << again.status());
+          REQUIRE(again.ok());
+          m = std::move(*again);
+          auto after = before;
+          after.push_back("later");
+          std::sort(after.begin(), after.end());
+          CHECK(m->List() == after);
+          CHECK(ValuesOf(*m, "later") == std::vector<std::string>{"later-0"});
+          if (op != Op::kOpenFresh) CHECK(ValuesOf(*m, "keep") == keep);
+          m.reset();
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
