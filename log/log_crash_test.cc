@@ -265,6 +265,50 @@ TEST_CASE("a segment a roll creates is in the directory for good before its batc
   }
 }
 
+TEST_CASE("recovery makes a segment a dead process left unsynced durable before using it",
+          "[log][crash][dir]") {
+  // The process dies inside a roll, after creating the new segment and before syncing its
+  // directory, then restarts without a power loss: recovery finds the segment and appends go
+  // there. Its name must be durable before they are reported durable, even when the recovery
+  // point has nothing new to write (here it already equals the log end, from the close).
+  for (io::CrashMode mode : io::kAllCrashModes) {
+    bool died_between = false;  // some death point leaves the new file there, unsynced
+    for (int64_t n = 0; n < 30; ++n) {
+      INFO("crash mode " << int(mode) << ", death after " << n << " file operations of the roll");
+      io::FaultFileSystem fs(22);
+      MapCache cache(8);
+      auto options = Options(&fs, &cache);
+      auto log = Log::Open(options).value();
+      auto a = MakeBatch(2, 0, "before-roll");
+      REQUIRE(log->Append(a, 0).ok());
+      REQUIRE(log->Close().ok());
+      log = Log::Open(options).value();
+      fs.CrashAfterOps(n);
+      const bool rolled = log->Roll().ok();
+      log->TEST_Abandon();
+      log.reset();
+      fs.Restart();
+      const std::vector<std::string> names = fs.ListDir("/crash/p-0").value();
+      died_between |= !rolled && std::count(names.begin(), names.end(),
+                                            "00000000000000000002.log") == 1;
+      log = Log::Open(options).value();
+      auto b = MakeBatch(3, 10, "after-roll");
+      auto r = log->Append(b, 0).value();
+      REQUIRE(log->WaitDurable(r.last_offset).get().ok());
+      log->TEST_Abandon();
+      log.reset();
+      fs.Crash(mode);
+      auto reopened = Log::Open(options);
+      INFO(reopened.status());
+      REQUIRE(reopened.ok());
+      CHECK(ReadEverything(**reopened) ==
+            std::vector<std::string>{"before-roll-0", "before-roll-1", "after-roll-0",
+                                     "after-roll-1", "after-roll-2"});
+    }
+    CHECK(died_between);
+  }
+}
+
 // --- Compaction ---------------------------------------------------------------------------------
 
 constexpr CompactionStep kAllCompactionSteps[] = {

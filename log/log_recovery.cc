@@ -292,7 +292,10 @@ absl::Status Log::Recover() {
     // are.)
     STRATA_RETURN_IF_ERROR(active.Sync());
   }
-  if (created) STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));  // the new segment's name
+  // The names recovery relies on must be durable before anything is reported durable: a new
+  // segment's, and after a crash whatever a process that died without a power loss left unsynced
+  // (a roll's new segment, say). A clean shutdown synced the directory last thing.
+  if (created || !recovery_.clean_shutdown) STRATA_RETURN_IF_ERROR(fs.SyncDir(dir));
   if (!recovery_.clean_shutdown && recovery_point_known && active.next_offset() < recovery_point) {
     // Nothing a crash does can remove fsynced data: truncation lowers the recovery point first,
     // and a torn tail starts at or above it.
