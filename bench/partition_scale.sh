@@ -10,9 +10,9 @@
 #                            [--kill-writers W] [--timeout S] [--json FILE] [--bin DIR]
 #                            [--data-dir DIR] [--keep]
 #
-# The broker preallocates each partition's active segment whole (segment_bytes, 1 GiB by
-# default), so 10,000 partitions at the default need ~10 TiB: the script measures one empty
-# partition first and stops if the disk cannot hold them all. On a small disk, e.g.
+# Brokers that preallocate each partition's active segment whole (segment_bytes, 1 GiB by
+# default) need ~10 TiB for 10,000 partitions: the script measures what one empty partition takes
+# on disk first and stops if the disk cannot hold them all. With such a broker on a small disk:
 #   bench/partition_scale.sh --segment-bytes 1048576 --bench-segment-bytes 8388608
 #
 # Starts its own stratad on a free loopback port with data in a temporary directory, and always
@@ -34,7 +34,8 @@ usage: bench/partition_scale.sh [options]
   --duration S               seconds of each throughput run (default 10)
   --runs R                   throughput runs per topic; medians are reported (default 3)
   --segment-bytes B          topic config segment_bytes for every topic the script creates
-                             (default: the broker's default, 1 GiB, preallocated per partition)
+                             (default: the broker's default, 1 GiB; the script checks first
+                             that the disk holds what one empty partition takes x all of them)
   --bench-segment-bytes B    segment_bytes of the two throughput topics (default: --segment-bytes);
                              tiny segments roll constantly under load and penalise the 8-partition
                              topic more than the K-partition one
@@ -113,6 +114,17 @@ posint --kill-writers "$kill_writers" 0
 posint --timeout "$timeout_s" 1
 [ -z "$segment_bytes" ] || posint --segment-bytes "$segment_bytes" 1
 [ -z "$bench_segment_bytes" ] || posint --bench-segment-bytes "$bench_segment_bytes" 1
+# `strata bench produce` (throughput runs and the kill -9 writers) sends batches of up to 128 KiB
+# (--batch-bytes 131072), and the broker refuses a batch larger than the topic's segment.
+seg_floor=262144
+if [ "${bench_segment_bytes:-${segment_bytes:-$seg_floor}}" -lt $seg_floor ]; then
+  echo "segment_bytes of the throughput topics must be >= $seg_floor (strata bench produce sends batches of up to 128 KiB): set --bench-segment-bytes" >&2
+  exit 2
+fi
+if [ -n "$segment_bytes" ] && [ "$segment_bytes" -lt $seg_floor ] && [ "$kill_writers" -gt 0 ]; then
+  echo "--segment-bytes $segment_bytes is too small for the kill -9 step's strata bench produce writers (batches up to 128 KiB): use >= $seg_floor or --kill-writers 0" >&2
+  exit 2
+fi
 
 if [ -n "$bin" ]; then
   stratad=$bin/stratad

@@ -265,9 +265,15 @@ def main():
         d = limits[key]
         pct = 100.0 * d["peak"] / lim if lim else None
         extra = ""
-        if d["per_partition"]:
-            extra = (f"; at {d['per_partition']:.2f} per partition the limit is reached at about "
-                     f"{fmt_int(d['partitions_at_limit'])} partitions")
+        if d["per_partition"] is not None and d["per_partition"] >= 0.9:
+            extra = (f"; at {d['per_partition']:.2f} per partition (idle) the limit is reached at "
+                     f"about {fmt_int(d['partitions_at_limit'])} partitions")
+        elif d["per_partition"] is not None:
+            # Fewer than one per partition: the broker caches or caps them, so a linear
+            # projection says nothing.
+            d["partitions_at_limit"] = None
+            extra = (f"; {d['per_partition']:.2f} per partition when idle: not one per partition "
+                     f"(the broker caps or caches them), so not projected")
         out(f"| {label} | idle {fmt_int(d['idle'])}, highest sampled {fmt_int(d['peak'])} (with the "
             f"{K}-partition topic too) of "
             f"{fmt_int(lim)} ({'n/a' if pct is None else f'{pct:.1f}%'}){extra} | "

@@ -308,9 +308,12 @@ absl::Status Log::Recover() {
     absl::MutexLock lock(&recovery_point_mu_);
     recovery_point_ = stored.value_or(0);
   }
-  // Rule 10. Only narrows later rescans: a log that is new (nothing to rescan) or ends where its
-  // stored point already is needs no write, and a failure (a full disk) leaves the older point.
-  if (active.next_offset() > stored.value_or(0)) CheckpointRecoveryPointOrWarn(active.next_offset());
+  // Rule 10, after a crash. Only narrows later rescans: a log that is new (nothing to rescan) or
+  // ends where its stored point already is needs no write, and a failure (a full disk) leaves the
+  // older point. After a clean shutdown nothing is written (rule 1).
+  if (!recovery_.clean_shutdown && active.next_offset() > stored.value_or(0)) {
+    CheckpointRecoveryPointOrWarn(active.next_offset());
+  }
   log_start_.store(segments.front()->base_offset());
   log_end_.store(active.next_offset());
   {

@@ -370,9 +370,9 @@ absl::Status Segment::RemoveIndexFiles() {
   return env_.fs->SyncDir(env_.dir);
 }
 
-absl::Status Segment::Seal() {
+absl::Status Segment::Seal(bool data_synced) {
   STRATA_ASSIGN_OR_RETURN(auto file, File());
-  STRATA_RETURN_IF_ERROR(file->Sync());
+  if (!data_synced) STRATA_RETURN_IF_ERROR(file->Sync());
   if (absl::Status st = WriteIndexFiles(); !st.ok()) {
     // Index files only save the next open a scan, but stale ones (from before this segment took
     // appends again) must not be trusted then: without new ones, none.

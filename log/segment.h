@@ -109,7 +109,8 @@ class Segment {
   // Writes the index files, syncs the .log, trims it to its data and makes the segment read-only.
   // If the index files cannot be written (a full disk), they are removed instead, which only
   // costs a scan when the segment is next opened.
-  absl::Status Seal();
+  // `data_synced`: the caller has just synced the file (a close flushes first).
+  absl::Status Seal(bool data_synced = false);
   // Writes the .index/.timeindex files from the in-memory indexes and syncs them.
   absl::Status WriteIndexFiles();
 
