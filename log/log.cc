@@ -427,8 +427,16 @@ absl::StatusOr<RetentionResult> Log::ApplyRetention() {
   auto expired = [&](const Segment& s) {
     return cfg.retention_ms >= 0 && !s.empty() && now - s.max_timestamp() > cfg.retention_ms;
   };
-  // An active segment whose every record has expired is rolled so it can be deleted too.
-  if (expired(*Active())) STRATA_RETURN_IF_ERROR(RollLocked());
+  // An active segment whose every record has expired is rolled so it can be deleted too. A roll
+  // that fails for want of space leaves the log whole: delete what is sealed all the same, since
+  // that is how space comes back.
+  if (expired(*Active())) {
+    if (absl::Status rolled = RollLocked(); !rolled.ok()) {
+      STRATA_RETURN_IF_ERROR(CheckWritable());
+      LogEvent(LogLevel::kWarn, absl::StrCat("retention of ", options_.dir, " could not roll its "
+                                             "active segment (", rolled.ToString(), ")"));
+    }
+  }
 
   RetentionResult result;
   auto segs = SnapshotSegments();

@@ -25,6 +25,7 @@ struct Fixture {
   MapCache cache{8};
   FileCache files{2};
   LogConfig config;
+  int64_t now_ms = 1'000'000;
   AppendPath append_path = GENERATE(AppendPath::kWrite, AppendPath::kMapping);
 
   Fixture() {
@@ -40,6 +41,7 @@ struct Fixture {
     o.map_cache = &cache;
     o.file_cache = &files;
     o.append_path = append_path;
+    o.clock = [this] { return now_ms; };
     auto log = Log::Open(std::move(o));
     INFO(log.status());
     REQUIRE(log.ok());
@@ -176,6 +178,30 @@ TEST_CASE("a roll at a full disk leaves the log whole and is tried again once sp
   log.reset();
   log = f.Open();
   CHECK(ReadAllValues(*log) == acknowledged);
+}
+
+TEST_CASE("retention frees space on a full disk, even when it cannot roll the active segment",
+          "[log][space]") {
+  Fixture f;
+  f.config.segment_bytes = 16 << 10;
+  f.config.retention_ms = 60'000;
+  auto log = f.Open();
+  for (int i = 0; i < 30; ++i) REQUIRE(AppendNew(*log, MakeBatch(1, f.now_ms, "old", 3000)).ok());
+  REQUIRE(log->Segments().size() > 3);
+  REQUIRE(log->Flush().ok());
+  // Everything has expired, the active segment too; and there is no room for a new segment (the
+  // disk is more than full: trimming the active segment's reserve does not make room either).
+  f.now_ms += 120'000;
+  f.fs.SetCapacityBytes(f.UsedBytes() - 8192);
+  auto r = log->ApplyRetention();
+  INFO(r.status());
+  REQUIRE(r.ok());
+  CHECK(r->segments_deleted > 0);
+  CHECK(log->health().ok());
+  CHECK(f.fs.FreeBytes("/").value() > 0);
+  // With space back, appends go on.
+  REQUIRE(AppendNew(*log, MakeBatch(1, f.now_ms, "new", 100)).ok());
+  CHECK(ReadAllValues(*log).back().rfind("new-0", 0) == 0);
 }
 
 TEST_CASE("after a clean shutdown the marker stays until the log changes, and then goes first",
