@@ -652,6 +652,19 @@ absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
   return options_.fs->SyncDir(options_.dir);
 }
 
+void Log::Discard() {
+  stop_compaction_.store(true, std::memory_order_release);
+  std::vector<DurableCallback> orphans;
+  {
+    absl::MutexLock lock(&writer_mu_);
+    closed_ = true;
+    absl::MutexLock waiters_lock(&waiters_mu_);
+    for (auto& [offset, done] : waiters_) orphans.push_back(std::move(done));
+    waiters_.clear();
+  }
+  for (auto& done : orphans) done(absl::AbortedError("the log was deleted"));
+}
+
 void Log::TEST_SetReadHook(absl::AnyInvocable<void()> hook) { read_hook_ = std::move(hook); }
 
 void Log::TEST_Abandon() {

@@ -193,6 +193,11 @@ class Log {
   static absl::StatusOr<std::optional<int64_t>> ReadRecoveryPoint(io::FileSystem& fs,
                                                                   const std::string& dir);
 
+  // Stops the log without flushing or writing any file, for a log whose directory is about to be
+  // removed (its topic deleted): a clean Close would fsync and write index files only for them to
+  // be deleted. Appends waiting for durability are told Aborted. Later calls fail as after Close.
+  void Discard();
+
   // Simulates the process dying: the log stops without flushing, sealing or writing the
   // clean-shutdown marker. Crash tests call this before dropping the object.
   void TEST_Abandon();

@@ -204,6 +204,20 @@ TEST_CASE("retention frees space on a full disk, even when it cannot roll the ac
   CHECK(ReadAllValues(*log).back().rfind("new-0", 0) == 0);
 }
 
+TEST_CASE("a discarded log writes nothing more", "[log]") {
+  // For a topic being deleted: what a clean close would make durable is removed next.
+  Fixture f;
+  auto log = f.Open();
+  REQUIRE(AppendNew(*log, MakeBatch(3, 1, "d", 100)).ok());
+  REQUIRE(log->Flush().ok());
+  REQUIRE(AppendNew(*log, MakeBatch(2, 2, "e", 100)).ok());  // unflushed
+  const int64_t before = f.fs.mutating_ops();
+  log->Discard();
+  CHECK(absl::IsFailedPrecondition(AppendNew(*log, MakeBatch(1, 3, "f"))));
+  log.reset();  // the destructor's Close finds it closed
+  CHECK(f.fs.mutating_ops() == before);
+}
+
 TEST_CASE("after a clean shutdown the marker stays until the log changes, and then goes first",
           "[log][recovery]") {
   Fixture f;

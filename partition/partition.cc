@@ -155,6 +155,13 @@ absl::Status Partition::Close() {
   return log_->Close();
 }
 
+void Partition::Discard() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  log_->Discard();
+}
+
 std::optional<ProducerState::ProducerInfo> Partition::FindProducer(int64_t producer_id) const {
   absl::MutexLock lock(&mu_);
   return producer_state_.Find(producer_id);

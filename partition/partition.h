@@ -118,6 +118,9 @@ class Partition {
 
   // Closes the log cleanly; every later Append fails with Unavailable. Idempotent.
   absl::Status Close();
+  // Closes the log without writing anything (log::Log::Discard), for a partition whose files are
+  // about to be removed; every later Append fails with Unavailable.
+  void Discard();
 
   const std::string& topic() const { return topic_; }
   int32_t index() const { return index_; }
