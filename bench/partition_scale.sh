@@ -7,7 +7,7 @@
 #   bench/partition_scale.sh [--topics T] [--partitions P] [--records-per-partition N]
 #                            [--spread-partitions K] [--duration S] [--runs R]
 #                            [--segment-bytes B] [--bench-segment-bytes B] [--settle S]
-#                            [--kill-writers W] [--timeout S] [--json FILE] [--bin DIR]
+#                            [--kill-writers W] [--no-touch] [--timeout S] [--json FILE] [--bin DIR]
 #                            [--data-dir DIR] [--keep]
 #
 # Brokers that preallocate each partition's active segment whole (segment_bytes, 1 GiB by
@@ -42,6 +42,9 @@ usage: bench/partition_scale.sh [options]
   --settle S                 seconds to wait after the fill before reading the footprint (default 5)
   --kill-writers W           producers writing while the broker is killed with -9 (default 4,
                              each on its own topic, keys spread over its partitions; 0: kill idle)
+  --no-touch                 before the kill -9, do not write one record to every partition first
+                             (by default every log has changed since the last start, so none of
+                             them can reopen as cleanly shut down: the worst case for recovery)
   --timeout S                longest wait for a start, a shutdown or a restart (default 900)
   --json FILE                also write every figure as JSON to FILE
   --bin DIR                  directory holding stratad and strata (default: build/broker/stratad
@@ -71,6 +74,7 @@ segment_bytes=
 bench_segment_bytes=
 settle=5
 kill_writers=4
+touch=1
 timeout_s=900
 json=
 bin=
@@ -89,6 +93,7 @@ while [ $# -gt 0 ]; do
     --bench-segment-bytes) need_arg "$@"; bench_segment_bytes=$2; shift 2 ;;
     --settle) need_arg "$@"; settle=$2; shift 2 ;;
     --kill-writers) need_arg "$@"; kill_writers=$2; shift 2 ;;
+    --no-touch) touch=0; shift ;;
     --timeout) need_arg "$@"; timeout_s=$2; shift 2 ;;
     --json) need_arg "$@"; json=$2; shift 2 ;;
     --bin) need_arg "$@"; bin=$2; shift 2 ;;
@@ -525,7 +530,23 @@ log_lines "$cur_log" clean
 check_fill clean atleast
 
 # ---------------------------------------------------------------------------------------------
-# 5. Restart after kill -9, while producers write (or idle with --kill-writers 0).
+# 5. Restart after kill -9, while producers write (or idle with --kill-writers 0). First one record
+# to every partition, so that no log is still as the clean shutdown left it (a broker may reopen
+# those without recovering them).
+put kill_touch "$touch"
+if [ "$touch" = 1 ]; then
+  progress "== 5. kill -9: first one record to each of the $total_partitions partitions (strata produce TOPIC --key-separator : --acks 1, one call per topic)"
+  awk '{print $2 ":touched before the kill"}' "$work/keys.txt" >"$work/touch.txt"
+  t0=$(now)
+  for i in $(seq 1 "$topics"); do
+    t=$(topic_name "$i")
+    out=$(sc produce "$t" --key-separator : --acks 1 --file "$work/touch.txt" 2>&1) || die "strata produce $t --key-separator : --acks 1 --file touch.txt failed: $out"
+    if [ $((i % step)) -eq 0 ] || [ "$i" -eq "$topics" ]; then
+      progress "   wrote to $i/$topics topics ($((i * partitions)) partitions) in $(since "$t0") s"
+    fi
+  done
+  put kill_touch_s "$(since "$t0")"
+fi
 writer_topics=()
 if [ "$kill_writers" -gt 0 ]; then
   for w in $(seq 0 $((kill_writers - 1))); do
@@ -576,6 +597,9 @@ progress "== 6. strata bench produce (1 KiB records, acks=1) over $spread partit
 : >"$work/bench-spread.jsonl"
 : >"$work/bench-eight.jsonl"
 : >"$work/create-spread.txt"
+: >"$work/delete-spread.txt"
+: >"$work/delete-eight.txt"
+: >"$work/delete-timeouts.txt"
 bench_run() {  # bench_run NAME PARTITIONS RUN
   local name=$1 n=$2 r=$3 t="scale-bench-$1" t0 out
   t0=$(now)
@@ -591,7 +615,21 @@ bench_run() {  # bench_run NAME PARTITIONS RUN
   cat "$work/bench-$name-$r.json" >>"$work/bench-$name.jsonl"
   [ "$name" != spread ] || footprint "with_spread_$r"  # the K-partition topic still exists
   progress "     $(sed -n 's/.*"msgs_per_s":\([0-9.]*\).*"mib_per_s":\([0-9.]*\).*"errors":\([0-9]*\).*/\1 msgs\/s, \2 MiB\/s, \3 errors/p' "$work/bench-$name-$r.json")"
-  out=$(sc topic delete "$t" 2>&1) || die "strata topic delete $t failed: $out"
+  # Delete it (timed). The CLI gives up after its request timeout; the broker may still finish.
+  t0=$(now)
+  if ! out=$(sc topic delete "$t" 2>&1); then
+    progress "     strata topic delete $t failed after $(since "$t0") s ($out); waiting until the topic is gone"
+    echo "$name $r" >>"$work/delete-timeouts.txt"
+    while :; do
+      if ! out=$(sc topic describe "$t" 2>&1); then
+        case $out in *"does not exist"*) break ;; esac
+      fi
+      awk -v e="$(since "$t0")" -v t="$timeout_s" 'BEGIN {exit !(e > t)}' && die "topic $t still exists $timeout_s s after strata topic delete: $out"
+      sleep 0.5
+    done
+  fi
+  since "$t0" >>"$work/delete-$name.txt"
+  progress "     deleted in $(tail -n 1 "$work/delete-$name.txt") s"
 }
 for r in $(seq 1 "$runs"); do
   bench_run spread "$spread" "$r"
@@ -604,6 +642,7 @@ put loadavg_after_bench "$(cut -d' ' -f1-3 /proc/loadavg)"
 # The report. The broker stays up until the cleanup stops it.
 put finished_utc "$(date -u '+%Y-%m-%d %H:%M UTC')"
 report_args=("$results" --bench-spread "$work/bench-spread.jsonl" --bench-eight "$work/bench-eight.jsonl"
-  --create-spread "$work/create-spread.txt")
+  --create-spread "$work/create-spread.txt" --delete-spread "$work/delete-spread.txt"
+  --delete-eight "$work/delete-eight.txt" --delete-timeouts "$work/delete-timeouts.txt")
 [ -z "$json" ] || report_args+=(--json "$json")
 python3 "$report_py" "${report_args[@]}" || { keep_work=1; die "the report failed (raw results: $results)"; }

@@ -76,14 +76,23 @@ def main():
     ap.add_argument("--bench-spread", required=True)
     ap.add_argument("--bench-eight", required=True)
     ap.add_argument("--create-spread", required=True)
+    ap.add_argument("--delete-spread", required=True)
+    ap.add_argument("--delete-eight", required=True)
+    ap.add_argument("--delete-timeouts", required=True)
     ap.add_argument("--json")
     a = ap.parse_args()
 
     r = load_results(a.results)
     spread_runs = load_jsonl(a.bench_spread)
     eight_runs = load_jsonl(a.bench_eight)
-    with open(a.create_spread) as f:
-        create_spread = [float(x) for x in f.read().split()]
+    def floats(path):
+        with open(path) as f:
+            return [float(x) for x in f.read().split()]
+
+    create_spread = floats(a.create_spread)
+    delete_spread, delete_eight = floats(a.delete_spread), floats(a.delete_eight)
+    with open(a.delete_timeouts) as f:
+        delete_timeouts = [line.split() for line in f if line.strip()]
 
     T, P, N = num(r, "topics"), num(r, "partitions"), num(r, "records_per_partition")
     total = num(r, "total_partitions")
@@ -194,13 +203,18 @@ def main():
                 f"exit code {r.get('clean_exit_code')} |")
         else:
             mode = r.get("kill_mode")
+            touched = ""
+            if r.get("kill_touch") == "1":
+                touched = (f"after one record was written to every partition since the last start "
+                           f"({fmt_s(num(r, 'kill_touch_s'))}, `strata produce --acks 1`, one call per "
+                           f"topic), ")
             if mode == "while writing":
-                detail = (f"while {len(r.get('kill_writer_topics', '').split())} `strata bench produce "
+                detail = (f"{touched}while {len(r.get('kill_writer_topics', '').split())} `strata bench produce "
                           f"--record-bytes 100` producers (acks=1, keys spread over {P} partitions each) "
                           f"wrote to {r.get('kill_writer_topics')} ({fmt_int(num(r, 'kill_writer0_records_before_kill'))} "
                           f"records into the first in the seconds before)")
             else:
-                detail = "of the idle broker"
+                detail = f"{touched}of the idle broker"
             out(f"| {title} | kill -9 to exit | {fmt_s(sd)} | | {detail} |")
         out(f"| | exec to listening | {fmt_s(num(r, prefix + '_listen_s'))} | "
             f"{fmt_ms(per(num(r, prefix + '_listen_s')))} | its \"native protocol on\" log line |")
@@ -230,6 +244,13 @@ def main():
     out(f"| | creating the {K}-partition topic | {fmt_s(create_spread_s)} | "
         f"{fmt_ms(None if create_spread_s is None else create_spread_s / K)} | median over the runs, "
         f"with {fmt_int(total)} partitions already there |")
+    for name, times, n in (("spread", delete_spread, K), ("eight", delete_eight, 8)):
+        late = sum(1 for t in delete_timeouts if t[0] == name)
+        d = median(times)
+        out(f"| | deleting the {n}-partition topic after a run | {fmt_s(d)} | "
+            f"{fmt_ms(None if d is None else d / n)} | median over the runs of `strata topic delete` "
+            f"(until the topic is gone when the CLI gave up); {late} of {len(times)} got no answer "
+            f"within the CLI's request timeout |")
     out("")
 
     GiB = 1024 * 1024  # in KiB
@@ -285,7 +306,8 @@ def main():
             "config": {k: r.get(k) for k in (
                 "topics", "partitions", "total_partitions", "records_per_partition",
                 "record_value_bytes", "spread_partitions", "duration_s", "runs", "segment_bytes_arg",
-                "segment_bytes", "bench_segment_bytes_arg", "bench_segment_bytes", "settle_s", "kill_writers", "stratad", "strata", "data_dir", "commit",
+                "segment_bytes", "bench_segment_bytes_arg", "bench_segment_bytes", "settle_s",
+                "kill_writers", "kill_touch", "stratad", "strata", "data_dir", "commit",
                 "stratad_mtime", "started_utc", "finished_utc")},
             "machine": {k: r.get(k) for k in (
                 "nproc", "ulimit_n_soft", "ulimit_n_hard", "stratad_nofile_soft", "max_map_count",
@@ -303,6 +325,8 @@ def main():
                 "kill_serve_ms": None if per(ks) is None else per(ks) * 1000,
             },
             "throughput": {"spread": spread, "eight": eight, "ratio_msgs": ratio,
+                           "delete_spread_topic_s": delete_spread, "delete_eight_topic_s": delete_eight,
+                           "delete_cli_timeouts": delete_timeouts,
                            "create_spread_topic_s": create_spread, "create_spread_topic_s_median": create_spread_s},
             "limits": limits,
             "targets": [{k: t[k] for k in ("target", "value", "met")} for t in targets],
