@@ -503,6 +503,9 @@ bool Log::TryFlush() {
 }
 
 absl::Status Log::FlushLocked(std::vector<DurableCallback>* ready) {
+  if (discarded_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError("log " + options_.dir + " was discarded");
+  }
   STRATA_RETURN_IF_ERROR(CheckWritable());
   // Bytes before the end: an append publishes log_end_ before it counts its bytes, so an append
   // racing this flush is at worst counted as unflushed (and flushed again), never the reverse.
@@ -566,6 +569,7 @@ absl::Status Log::FlushIfDue(int64_t now_ms) {
 }
 
 bool Log::FlushPending() const {
+  if (discarded_.load(std::memory_order_acquire)) return false;
   if (dirty_since_ms_.load(std::memory_order_acquire) != 0) return true;
   absl::MutexLock lock(&waiters_mu_);
   return !waiters_.empty();
@@ -578,7 +582,9 @@ absl::Status Log::WhenDurable(int64_t offset, DurableCallback done) {
     // Checked under waiters_mu_, which Fail and TruncateTo take after publishing their effect,
     // so a waiter can neither miss a failure nor outlive a truncation of its offset.
     absl::MutexLock lock(&waiters_mu_);
-    if (failed_.load(std::memory_order_acquire)) {
+    if (discarded_.load(std::memory_order_acquire)) {
+      return absl::AbortedError("the log was deleted");
+    } else if (failed_.load(std::memory_order_acquire)) {
       refused = absl::FailedPreconditionError("the log has failed");
     } else if (offset >= log_end_offset()) {
       return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the log end ",
@@ -653,11 +659,17 @@ absl::Status Log::CloseLocked(std::vector<DurableCallback>* ready) {
 }
 
 void Log::Discard() {
+  // A compaction pass stops at its next batch; wait for it, so that it writes nothing more.
   stop_compaction_.store(true, std::memory_order_release);
+  { absl::MutexLock compaction_lock(&compaction_mu_); }
   std::vector<DurableCallback> orphans;
   {
     absl::MutexLock lock(&writer_mu_);
     closed_ = true;
+    // After a flush in progress, and before any later one (FlushLocked refuses from here on):
+    // a flush writes the recovery point into a directory about to be removed.
+    absl::MutexLock flush_lock(&flush_mu_);
+    discarded_.store(true, std::memory_order_release);
     absl::MutexLock waiters_lock(&waiters_mu_);
     for (auto& [offset, done] : waiters_) orphans.push_back(std::move(done));
     waiters_.clear();

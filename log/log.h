@@ -287,6 +287,8 @@ class Log {
   absl::Mutex compaction_mu_ ABSL_ACQUIRED_BEFORE(writer_mu_);
   absl::AnyInvocable<bool(CompactionStep)> compaction_hook_ ABSL_GUARDED_BY(compaction_mu_);
   mutable absl::AnyInvocable<void()> read_hook_;  // TEST_SetReadHook
+  // Set by Discard (under flush_mu_ and waiters_mu_): no flush and no new waiter from then on.
+  std::atomic<bool> discarded_{false};
   // Set by Close: a running pass stops at its next batch.
   std::atomic<bool> stop_compaction_{false};
 

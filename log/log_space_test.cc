@@ -3,10 +3,14 @@
 // tests/disk_full_test.sh does the same with a real, small file system under stratad.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/fault_file_system.h"
+#include "log/flusher.h"
 #include "log/log.h"
 #include "log/test_util.h"
 
@@ -216,6 +220,50 @@ TEST_CASE("a discarded log writes nothing more", "[log]") {
   CHECK(absl::IsFailedPrecondition(AppendNew(*log, MakeBatch(1, 3, "f"))));
   log.reset();  // the destructor's Close finds it closed
   CHECK(f.fs.mutating_ops() == before);
+}
+
+TEST_CASE("a discarded log writes nothing, even with its flusher and its compaction running",
+          "[log][concurrency]") {
+  // A topic's directories are removed right after its logs are discarded: a flush (which may write
+  // the recovery point) or a compaction pass (its .cleaned file) after that would leave files in
+  // a directory being removed, or recreate it.
+  Fixture f;
+  f.config.flush.interval_ms = 1;
+  f.config.segment_bytes = 4096;
+  Flusher flusher;
+  LogOptions o;
+  o.fs = &f.fs;
+  o.dir = "/d/p-0";
+  o.config = f.config;
+  o.map_cache = &f.cache;
+  o.file_cache = &f.files;
+  o.flusher = &flusher;
+  for (int round = 0; round < 20; ++round) {
+    INFO("round " << round);
+    auto log = Log::Open(o).value();
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      for (int i = 0; !stop.load(); ++i) {
+        auto batch = testing::MakeKeyedBatch({{"k" + std::to_string(i % 3), "v"}}, 1000 + i);
+        if (!log->Append(batch, 1).ok()) break;
+      }
+    });
+    std::thread compactor([&] {
+      while (!stop.load() && log->Compact({.now_ms = 2000}).status().code() !=
+                                 absl::StatusCode::kFailedPrecondition) {
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    log->Discard();
+    const int64_t before = f.fs.mutating_ops();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // flusher passes every 1 ms
+    stop = true;
+    writer.join();
+    compactor.join();
+    CHECK(f.fs.mutating_ops() == before);
+    log.reset();
+    REQUIRE(f.fs.RemoveAll("/d/p-0").ok());
+  }
 }
 
 TEST_CASE("after a clean shutdown the marker stays until the log changes, and then goes first",
