@@ -307,6 +307,10 @@ absl::Status Log::Recover() {
   {
     absl::MutexLock lock(&recovery_point_mu_);
     recovery_point_ = stored.value_or(0);
+    // The first periodic checkpoint comes an interval after the open, not at the first flush:
+    // a broker opening (or creating) thousands of partitions must not write a file for each at
+    // once.
+    recovery_point_written_ms_ = options_.clock();
   }
   // Rule 10, after a crash. Only narrows later rescans: a log that is new (nothing to rescan) or
   // ends where its stored point already is needs no write, and a failure (a full disk) leaves the

@@ -475,7 +475,7 @@ TEST_CASE("damage below the recovery point is corruption; above it, a crash's to
     CHECK_THAT(std::string(st.message()), Catch::Contains("at position "));
   }
   SECTION("in fsynced data of the active segment") {
-    f.now_ms += 2000;  // let the flush checkpoint the recovery point
+    f.now_ms += limits::recovery_point_interval_ms;  // let the flush checkpoint the recovery point
     REQUIRE(log->Flush().ok());
     log->TEST_Abandon();
     log.reset();
@@ -487,7 +487,7 @@ TEST_CASE("damage below the recovery point is corruption; above it, a crash's to
   }
   SECTION("a damaged length field in fsynced data") {
     // batch_length lies outside the checksum; damage there must not pass for a torn tail.
-    f.now_ms += 2000;
+    f.now_ms += limits::recovery_point_interval_ms;
     REQUIRE(log->Flush().ok());
     log->TEST_Abandon();
     log.reset();
@@ -545,7 +545,7 @@ TEST_CASE("recovery never cuts fsynced data, whatever the damage", "[log][recove
     for (const auto& s : segs) CHECK(f.fs.Exists(s.path).value());
   }
   SECTION("fsynced data that reads back as zeros") {
-    f.now_ms += 2000;
+    f.now_ms += limits::recovery_point_interval_ms;
     REQUIRE(log->Flush().ok());  // checkpoints the recovery point at the log end
     log->TEST_Abandon();
     log.reset();
