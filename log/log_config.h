@@ -31,8 +31,9 @@ struct FlushPolicy {
 // the end of what is reserved, the file is extended by a step, reserved with fallocate, that
 // doubles from first_bytes up to max_bytes (and never past segment_bytes). Appends then write
 // inside the file's size, so an fdatasync need not journal a new size: measured on this VM's ext4,
-// fdatasync after 8 KiB of appends took ~200-240 us inside preallocated space against ~290-320 us
-// past the end of the file (docs/performance.md). The doubling keeps what an idle partition
+// fdatasync after 8 KiB of appends took p50 223 us inside preallocated space against 248 us past
+// the end of the file, p99 444 against 578 us (docs/performance.md finding 10, which also finds
+// no cost to the steps against reserving a whole segment). The doubling keeps what an idle partition
 // reserves small (first_bytes) while a busy one takes one fallocate (~30 us here) per max_bytes.
 // A file's size is thus at most its data plus one step.
 struct Preallocation {
