@@ -28,34 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  printf 'FAIL: %s\n--- output of the last command ---\n%s\n--- stratad log ---\n%s\n' \
-    "$1" "${out:-}" "$(cat "$tmp/stratad.log" 2>/dev/null)" >&2
-  exit 1
-}
-run() {
-  set +e
-  out=$("$@" 2>&1)
-  rc=$?
-  set -e
-  last="$*"
-}
-run_stdin() {  # run_stdin INPUT CMD...
-  local input=$1
-  shift
-  set +e
-  out=$(printf '%b' "$input" | "$@" 2>&1)
-  rc=$?
-  set -e
-  last="$*"
-}
-expect_rc() { [[ $rc -eq $1 ]] || fail "'$last' exited $rc, expected $1"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "'$last' did not print: $1"; }
-expect_lines() {
-  local n
-  n=$(grep -c . <<<"$out" || true)
-  [[ $n -eq $1 ]] || fail "'$last' printed $n lines, expected $1"
-}
+broker_log=$tmp/stratad.log
+source "$(dirname "$0")/cli_test_lib.sh"
 
 # Consumer groups form without the default 3 s wait for more members.
 printf 'group_initial_rebalance_delay_ms = 0\n' >"$tmp/stratad.toml"

@@ -18,22 +18,7 @@ make_test_log=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-cli-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-fail() {
-  printf 'FAIL: %s\n--- output of the last command ---\n%s\n' "$1" "${out:-}" >&2
-  exit 1
-}
-
-# run CMD...: runs it with stdout and stderr captured in $out and its exit code in $rc.
-run() {
-  set +e
-  out=$("$@" 2>&1)
-  rc=$?
-  set -e
-  last="$*"
-}
-expect_rc() { [[ $rc -eq $1 ]] || fail "'$last' exited $rc, expected $1"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "'$last' did not print: $1"; }
-expect_no_out() { ! grep -qF -- "$1" <<<"$out" || fail "'$last' printed: $1"; }
+source "$(dirname "$0")/cli_test_lib.sh"
 
 dir=$tmp/orders-0
 "$make_test_log" "$dir" 2000

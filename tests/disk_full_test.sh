@@ -50,20 +50,8 @@ if ! why=$(mount -t tmpfs -o size=32m strata-disk-full-test "$tmp/disk" 2>&1); t
 fi
 data=$tmp/disk/data
 
-fail() {
-  printf 'FAIL: %s\n--- output of the last command ---\n%s\n--- stratad log ---\n%s\n' \
-    "$1" "${out:-}" "$(cat "$tmp/stratad.log" 2>/dev/null)" >&2
-  exit 1
-}
-run() {
-  set +e
-  out=$("$@" 2>&1)
-  rc=$?
-  set -e
-  last="$*"
-}
-expect_rc() { [[ $rc -eq $1 ]] || fail "'$last' exited $rc, expected $1"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "'$last' did not print: $1"; }
+broker_log=$tmp/stratad.log
+source "$(dirname "$0")/cli_test_lib.sh"
 free_bytes() { df -B1 --output=avail "$tmp/disk" | tail -1 | tr -d ' '; }
 
 start_broker() {
