@@ -108,7 +108,18 @@ absl::Status Broker::Open() {
                                   "(budget: limits::broker_request_bytes_max).\n"
                                   "# TYPE strata_request_memory_bytes gauge\n"
                                   "strata_request_memory_bytes ",
-                                  request_memory_.used_bytes(), "\n");
+                                  request_memory_.used_bytes(), "\n",
+                                  "# HELP strata_segment_files_open Segment files held open by the "
+                                  "file cache; _max is its cap.\n"
+                                  "# TYPE strata_segment_files_open gauge\n"
+                                  "strata_segment_files_open ", file_cache_->size(), "\n",
+                                  "strata_segment_files_open_max ", file_cache_->capacity(), "\n",
+                                  "# HELP strata_segment_mappings_open Segment mappings held by "
+                                  "the map cache; _max is its cap.\n"
+                                  "# TYPE strata_segment_mappings_open gauge\n"
+                                  "strata_segment_mappings_open ", map_cache_->size(), "\n",
+                                  "strata_segment_mappings_open_max ", map_cache_->capacity(),
+                                  "\n");
                             }));
   }
 

@@ -463,6 +463,10 @@ TEST_CASE("metrics, SIGTERM and kill -9 restarts keep every acknowledged write",
     CHECK(MetricValue(metrics, "strata_produce_latency_seconds_count") == 50);
     CHECK(MetricValue(metrics, "strata_fsync_latency_seconds_count").value_or(0) >= 1);
     CHECK(MetricValue(metrics, "strata_request_memory_bytes") == 0);  // every frame released
+    CHECK(MetricValue(metrics, "strata_segment_files_open").value_or(0) >= 1);
+    CHECK(MetricValue(metrics, "strata_segment_files_open_max") == limits::segment_files_open_max);
+    CHECK(MetricValue(metrics, "strata_segment_mappings_open").has_value());  // no fetch yet
+    CHECK(MetricValue(metrics, "strata_segment_mappings_open_max") == limits::mmaps_open_max);
     CHECK(metrics.find("strata_partition_segments{topic=\"durable\",partition=\"0\"} 1") !=
           std::string::npos);
   }
