@@ -292,8 +292,11 @@ Broker::~Broker() {
   (void)st;
   listener_.reset();
   metrics_server_.reset();
-  workers_.clear();
+  // io_ first: an accept still queued there when the threads stopped holds a socket of a worker
+  // context (connections are accepted straight onto a worker), which must outlive it. The other
+  // order was undefined behaviour (UBSan: a socket moved through a destroyed socket service).
   io_.reset();
+  workers_.clear();
 }
 
 }  // namespace strata::broker
