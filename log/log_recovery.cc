@@ -284,12 +284,13 @@ absl::Status Log::Recover() {
     created = true;
   }
   Segment& active = *segments.back();
-  // Cuts off (and syncs) anything past the valid data, such as a torn tail.
+  // Cuts off anything past the valid data, such as a torn tail.
   if (!active.writable()) STRATA_RETURN_IF_ERROR(active.OpenForAppend());
   if (!recovery_.clean_shutdown) {
-    // After kill -9 the recovered bytes may still be only in the page cache: make them durable
-    // so everything below the log end can be reported durable. (After a clean shutdown they
-    // are.)
+    // After kill -9 the recovered bytes may still be only in the page cache, and the cut above
+    // is not yet durable: one sync makes both so, so everything below the log end can be
+    // reported durable. (After a clean shutdown they are, and the close trimmed the file to its
+    // data, so there was nothing to cut.)
     STRATA_RETURN_IF_ERROR(active.Sync());
   }
   // The names recovery relies on must be durable before anything is reported durable: a new

@@ -271,11 +271,10 @@ absl::Status Segment::OpenForAppend() {
     if (old_size > cut) {
       // Bytes past the valid data (a torn tail, unsynced pages a crash left behind, or space
       // reserved by preallocation) must not come back and be mistaken for batches. Cutting the
-      // file at the end drops them in O(1), without reading them; the sync makes the cut
-      // durable before anything is appended after it.
+      // file at the end drops them in O(1), without reading them. The caller syncs the cut before
+      // anything it appends after it is reported durable.
       file_bytes_.store(cut, std::memory_order_release);
       STRATA_RETURN_IF_ERROR(file->Truncate(cut));
-      STRATA_RETURN_IF_ERROR(file->Sync());
     } else {
       file_bytes_.store(old_size, std::memory_order_release);
     }

@@ -104,7 +104,7 @@ class Segment {
                          const BatchVisitor& on_batch = nullptr);
 
   // Makes this segment the active one: cuts the file at its valid data (dropping a torn tail or a
-  // crash's leftovers past it) and syncs the cut. Space for appends is reserved by Reserve.
+  // crash's leftovers past it); the caller syncs. Space for appends is reserved by Reserve.
   absl::Status OpenForAppend();
   // Writes the index files, syncs the .log, trims it to its data and makes the segment read-only.
   // If the index files cannot be written (a full disk), they are removed instead, which only

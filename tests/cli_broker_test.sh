@@ -36,14 +36,7 @@ printf 'group_initial_rebalance_delay_ms = 0\n' >"$tmp/stratad.toml"
 "$stratad" --data-dir "$tmp/data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
   --config "$tmp/stratad.toml" >"$tmp/stratad.log" 2>&1 &
 pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/stratad.log")
-  [[ -n "$port" ]] && break
-  sleep 0.05
-done
-[[ -n "$port" ]] || fail "stratad did not start"
-export STRATA_BOOTSTRAP=127.0.0.1:$port
+wait_for_broker "$tmp/stratad.log"
 
 # Bad configuration stops start-up with what to fix, and the running broker is unaffected.
 run "$stratad" --data-dir "$tmp/data2" --listen "127.0.0.1:$port" --metrics-listen off

@@ -36,3 +36,15 @@ expect_lines() {
   n=$(grep -c . <<<"$out" || true)
   [[ $n -eq $1 ]] || fail "'$last' printed $n lines, expected $1"
 }
+# wait_for_broker LOG: waits (up to 10 s) for a stratad started with --listen 127.0.0.1:0 and
+# logging to LOG to say where it listens, then sets `port` and STRATA_BOOTSTRAP to it.
+wait_for_broker() {
+  port=
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1")
+    [[ -n "$port" ]] && break
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || fail "stratad did not start"
+  export STRATA_BOOTSTRAP=127.0.0.1:$port
+}

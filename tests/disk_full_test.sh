@@ -57,14 +57,7 @@ free_bytes() { df -B1 --output=avail "$tmp/disk" | tail -1 | tr -d ' '; }
 start_broker() {
   "$stratad" --data-dir "$data" --listen 127.0.0.1:0 --metrics-listen off >"$tmp/stratad.log" 2>&1 &
   pid=$!
-  port=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/stratad.log")
-    [[ -n "$port" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || fail "stratad did not start"
-  export STRATA_BOOTSTRAP=127.0.0.1:$port
+  wait_for_broker "$tmp/stratad.log"
 }
 stop_broker() {
   kill -TERM "$pid"
