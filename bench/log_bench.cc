@@ -48,7 +48,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "log/flusher.h"
 #include "log/log.h"
 
@@ -70,13 +70,13 @@ std::string MakeTempDir() {
 }
 
 std::vector<std::byte> MakeBatch(int records, size_t record_bytes) {
-  log::BatchBuilder b;
+  record::BatchBuilder b;
   std::string value(record_bytes, 'v');
   std::string key = "key-00000";
   for (int i = 0; i < records; ++i) {
     // Vary bytes so the data is not trivially compressible by the device.
     for (size_t j = 0; j < value.size(); j += 64) value[j] = char('a' + (i + j) % 26);
-    log::RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = 1'700'000'000'000 + i;
     r.key = key;
     r.value = value;
@@ -280,7 +280,7 @@ void BM_Replay(benchmark::State& state) {
         break;
       }
       for (size_t pos = 0; pos < r->bytes.size();) {
-        auto h = log::VerifyBatch(r->bytes.subspan(pos));
+        auto h = record::VerifyBatch(r->bytes.subspan(pos));
         if (!h.ok()) {
           state.SkipWithError("checksum");
           break;
@@ -305,7 +305,7 @@ void BM_DecodeBatch(benchmark::State& state) {
   const std::vector<std::byte> batch = MakeBatch(int(state.range(1)), size_t(state.range(0)));
   int64_t records = 0;
   for (auto _ : state) {
-    auto reader = log::BatchReader::Open(batch);
+    auto reader = record::BatchReader::Open(batch);
     if (!reader.ok()) {
       state.SkipWithError("open");
       break;

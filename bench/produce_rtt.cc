@@ -19,7 +19,7 @@
 
 #include "bench/blocking_socket.h"
 #include "common/endian.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api.h"
 #include "protocol/frame.h"
 #include "protocol/message.h"
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::vector<std::byte> header(strata::protocol::kFrameHeaderBytes);
   for (int i = 0; i < n; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    strata::log::BatchBuilder builder;
+    strata::record::BatchBuilder builder;
     builder.Add(
         {.timestamp_ms = 0, .key = "k", .value = std::string_view(value), .headers = {}});
     auto batch = builder.Build();

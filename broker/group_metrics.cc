@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/prometheus_text.h"
 #include "common/limits.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::broker {
 
@@ -15,7 +15,7 @@ namespace {
 std::optional<int64_t> RecordTimestampAt(const partition::Partition& part, int64_t offset) {
   auto read = part.Read(offset, 1);  // at least one whole batch comes back
   if (!read.ok() || read->batch_count == 0) return std::nullopt;
-  auto reader = log::BatchReader::Open(read->bytes);
+  auto reader = record::BatchReader::Open(read->bytes);
   if (!reader.ok()) return std::nullopt;
   while (true) {
     auto record = reader->Next();

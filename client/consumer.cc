@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/error_status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/fetch_body.h"
 #include "protocol/fetch_generated.h"
 
@@ -169,7 +169,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
                            cr.timestamp_ms = r.timestamp_ms;
                            cr.key = Copy(r.key);
                            cr.value = Copy(r.value);
-                           for (const log::RecordHeader& h : r.headers) {
+                           for (const record::RecordHeader& h : r.headers) {
                              cr.headers.push_back(Header{std::string(h.key), Copy(h.value)});
                            }
                            out.push_back(std::move(cr));
@@ -251,17 +251,17 @@ absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visi
         while (!bytes.empty()) {
           // The header says where the batch ends; its checksum is verified once, by
           // BatchReader::Open, and only for a batch whose records are returned.
-          absl::StatusOr<log::BatchHeader> header = log::ParseBatchHeader(bytes);
+          absl::StatusOr<record::BatchHeader> header = record::ParseBatchHeader(bytes);
           if (absl::IsOutOfRange(header.status())) break;  // a partial batch at the end
           if (!header.ok()) return damaged(header.status());
           const size_t size = header->size_bytes();
           if (header->last_offset() >= position) {
-            absl::StatusOr<log::BatchReader> opened = log::BatchReader::Open(bytes.first(size));
+            absl::StatusOr<record::BatchReader> opened = record::BatchReader::Open(bytes.first(size));
             if (!opened.ok()) return damaged(opened.status());
             // A compressed batch's records point into its reader's buffer, which moving the
             // reader (as the vector grows) keeps in place.
             readers_.push_back(*std::move(opened));
-            log::BatchReader& reader = readers_.back();
+            record::BatchReader& reader = readers_.back();
             for (;;) {
               // Decoded in place, at the end of the list; taken back if not returned.
               Decoded& d = decoded.emplace_back();

@@ -10,7 +10,7 @@
 // or latest) or, with kNone, makes Poll fail with FailedPrecondition until Seek sets it.
 // Poll sends one Fetch for every assigned partition (max_wait_ms = the poll timeout,
 // min_bytes 1), so it returns as soon as any record arrives or the timeout passes. Every batch whose
-// records are returned is verified (structure and checksum, once, by log::BatchReader::Open)
+// records are returned is verified (structure and checksum, once, by record::BatchReader::Open)
 // before they are read; a batch that fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
 // offset, so records below the position inside the first batch are skipped.
 // Nothing is committed: positions live only in this object (GroupConsumer, group_consumer.h,
@@ -33,7 +33,7 @@
 #include "client/metadata.h"
 #include "client/types.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::client {
 
@@ -74,7 +74,7 @@ struct RecordView {
   int64_t timestamp_ms = 0;
   std::optional<std::string_view> key;    // nullopt: null key
   std::optional<std::string_view> value;  // nullopt: null value (a tombstone)
-  std::span<const log::RecordHeader> headers;
+  std::span<const record::RecordHeader> headers;
 };
 using RecordVisitor = absl::FunctionRef<void(const RecordView&)>;
 
@@ -148,9 +148,9 @@ class Consumer {
   struct Decoded {
     std::string_view topic;
     int32_t partition = 0;
-    log::Record record;
+    record::Record record;
   };
-  std::vector<log::BatchReader> readers_;
+  std::vector<record::BatchReader> readers_;
   std::vector<Decoded> decoded_;
   std::map<TopicPartition, PartitionState> assigned_;
 };

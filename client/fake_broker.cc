@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "common/endian.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/fetch_body.h"
@@ -122,12 +122,12 @@ std::vector<std::string> FakeBroker::Values(const std::string& topic, int32_t pa
   absl::MutexLock lock(&mu_);
   std::vector<std::string> values;
   for (const auto& batch : topics_.at(topic).at(size_t(partition)).batches) {
-    auto reader = log::BatchReader::Open(batch);
+    auto reader = record::BatchReader::Open(batch);
     if (!reader.ok()) std::abort();
     // Hold the StatusOr: a range-for over `*reader->ReadAll()` would iterate a destroyed temporary.
     auto records = reader->ReadAll();
     if (!records.ok()) std::abort();
-    for (const log::Record& r : *records) values.emplace_back(r.value.value_or(""));
+    for (const record::Record& r : *records) values.emplace_back(r.value.value_or(""));
   }
   return values;
 }
@@ -183,7 +183,7 @@ std::vector<std::byte> FakeBroker::Handle(uint16_t api_key, std::span<const std:
           std::vector<std::byte> batch(reinterpret_cast<const std::byte*>(p->records()->data()),
                                        reinterpret_cast<const std::byte*>(p->records()->data()) +
                                            p->records()->size());
-          auto header = log::VerifyBatch(batch);
+          auto header = record::VerifyBatch(batch);
           if (!header.ok()) {
             parts.push_back(fb::CreatePartitionProduceResponse(
                 fbb, p->index(), fb::ErrorCode::CORRUPT_MESSAGE));
@@ -197,7 +197,7 @@ std::vector<std::byte> FakeBroker::Handle(uint16_t api_key, std::span<const std:
             continue;
           }
           const int64_t base = partition.end;
-          log::StampBatch(batch, base, 1);
+          record::StampBatch(batch, base, 1);
           partition.batches.push_back(std::move(batch));
           partition.base_offsets.push_back(base);
           partition.end += header->record_count;
@@ -226,7 +226,7 @@ std::vector<std::byte> FakeBroker::Handle(uint16_t api_key, std::span<const std:
           uint32_t bytes = 0;
           for (size_t i = 0; i < partition.batches.size(); ++i) {
             const auto& b = partition.batches[i];
-            auto h = log::ParseBatchHeader(b);
+            auto h = record::ParseBatchHeader(b);
             if (h->last_offset() < p->fetch_offset()) continue;
             records.insert(records.end(), b.begin(), b.end());
             bytes += uint32_t(b.size());

@@ -9,14 +9,14 @@
 #include "client/metadata.h"
 #include "common/endian.h"
 #include "common/limits.h"
-#include "log/batch_format.h"
+#include "record/batch_format.h"
 #include "protocol/init_producer_id_generated.h"
 #include "protocol/produce_generated.h"
 
 namespace strata::client {
 
 namespace fb = protocol::fb;
-namespace bf = log::batch_format;
+namespace bf = record::batch_format;
 
 namespace {
 
@@ -142,7 +142,7 @@ absl::Status Producer::RefreshMetadataLocked(const std::string& topic) {
   TopicMeta& meta = topics_[topic];
   if (meta.partitions != partitions) {
     meta.partitions = partitions;
-    meta.sticky = std::make_unique<partition::StickyPartitioner>(partitions);
+    meta.sticky = std::make_unique<record::StickyPartitioner>(partitions);
   }
   return absl::OkStatus();
 }
@@ -183,7 +183,7 @@ absl::StatusOr<int32_t> Producer::ChoosePartition(const ProducerRecordView& reco
     }
     return *record.partition;
   }
-  if (record.key) return partition::PartitionForKey(*record.key, meta.partitions);
+  if (record.key) return record::PartitionForKey(*record.key, meta.partitions);
   return meta.sticky->Current();
 }
 
@@ -206,12 +206,12 @@ absl::Status Producer::Queue(const ProducerRecordView& record, SendCallback call
   }
   SendDeadline deadline(absl::Milliseconds(config_.max_block_ms));
   STRATA_ASSIGN_OR_RETURN(const int32_t partition, ChoosePartition(record, deadline));
-  log::RecordInput input;
+  record::RecordInput input;
   input.timestamp_ms = record.timestamp_ms >= 0 ? record.timestamp_ms : NowMs();
   if (record.key) input.key = *record.key;
   if (record.value) input.value = *record.value;
   for (const Header& h : record.headers) {
-    log::RecordHeader rh;
+    record::RecordHeader rh;
     rh.key = h.key;
     if (h.value) rh.value = *h.value;
     input.headers.push_back(rh);
@@ -336,7 +336,7 @@ absl::Status Producer::Seal(ProducerBatch& batch) {
   PutI64(h + bf::kProducerIdPos, producer_id_);
   PutI16(h + bf::kProducerEpochPos, producer_epoch_);
   PutI32(h + bf::kBaseSequencePos, batch.base_sequence);
-  PutU64(h + bf::kChecksumPos, log::ComputeBatchChecksum(batch.bytes));
+  PutU64(h + bf::kChecksumPos, record::ComputeBatchChecksum(batch.bytes));
   return absl::OkStatus();
 }
 

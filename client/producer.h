@@ -49,8 +49,8 @@
 #include "client/record_accumulator.h"
 #include "client/types.h"
 #include "common/status.h"
-#include "log/batch.h"
-#include "partition/partitioner.h"
+#include "record/batch.h"
+#include "record/partitioner.h"
 
 namespace strata::client {
 
@@ -99,7 +99,7 @@ struct ProducerConfig {
   bool idempotent = true;   // ignored (off) with acks=0, which cannot retry
   size_t batch_bytes = 128 << 10;
   int64_t linger_ms = 1;
-  log::Compression compression = log::Compression::kNone;
+  record::Compression compression = record::Compression::kNone;
   size_t buffer_bytes = 32 << 20;
   int64_t max_block_ms = 60000;         // how long Send waits for buffer space or metadata
   int64_t request_timeout_ms = 30000;   // Produce timeout_ms; the client waits a little longer
@@ -158,7 +158,7 @@ class Producer {
  private:
   struct TopicMeta {
     int32_t partitions = 0;
-    std::unique_ptr<partition::StickyPartitioner> sticky;
+    std::unique_ptr<record::StickyPartitioner> sticky;
   };
 
   explicit Producer(ProducerConfig config);

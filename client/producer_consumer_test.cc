@@ -21,7 +21,7 @@
 #include "client/consumer.h"
 #include "client/fake_broker.h"
 #include "client/producer.h"
-#include "partition/partitioner.h"
+#include "record/partitioner.h"
 
 namespace strata::client {
 namespace {
@@ -115,7 +115,7 @@ TEST_CASE("keyed records go to their key's partition with consecutive offsets") 
     r.topic = "orders";
     r.key = "key-" + std::to_string(i % 10);
     r.value = "value-" + std::to_string(i);
-    expected[partition::PartitionForKey(*r.key, 4)].push_back(*r.value);
+    expected[record::PartitionForKey(*r.key, 4)].push_back(*r.value);
     REQUIRE((*producer)->Send(std::move(r), results.Callback()).ok());
   }
   (*producer)->Flush();
@@ -298,7 +298,7 @@ TEST_CASE("the consumer reads back every record and honours Seek") {
     ProducerConfig config;
     config.bootstrap = broker.address();
     config.linger_ms = 50;  // one batch per partition
-    config.compression = log::Compression::kLz4;
+    config.compression = record::Compression::kLz4;
     auto producer = Producer::Create(config);
     REQUIRE(producer.ok());
     for (int i = 0; i < 20; ++i) {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
-#include "log/batch_format.h"
+#include "record/batch_format.h"
 
 namespace strata::client {
 
@@ -17,22 +17,22 @@ constexpr size_t kHeaderOverheadBytes = 5 + 5;
 
 RecordAccumulator::RecordAccumulator(Options options) : options_(options) {}
 
-size_t RecordAccumulator::EstimateBytes(const log::RecordInput& record) {
+size_t RecordAccumulator::EstimateBytes(const record::RecordInput& record) {
   size_t bytes = kRecordOverheadBytes;
   if (record.key) bytes += record.key->size();
   if (record.value) bytes += record.value->size();
-  for (const log::RecordHeader& h : record.headers) {
+  for (const record::RecordHeader& h : record.headers) {
     bytes += kHeaderOverheadBytes + h.key.size() + (h.value ? h.value->size() : 0);
   }
   return bytes;
 }
 
 absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
-    const TopicPartition& tp, const log::RecordInput& record, SendCallback callback,
+    const TopicPartition& tp, const record::RecordInput& record, SendCallback callback,
     SendDeadline deadline, bool caller_sends) {
   const size_t need = EstimateBytes(record);
   const size_t most = std::min<size_t>(options_.buffer_bytes, limits::batch_bytes_max);
-  if (need + log::batch_format::kHeaderBytes > most) {
+  if (need + record::batch_format::kHeaderBytes > most) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a record of about ", need, " bytes is larger than ",
         most == options_.buffer_bytes ? "the producer's buffer_bytes (" : "the largest batch (",
@@ -58,15 +58,15 @@ absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
       result.batch_full = true;
       open = nullptr;
     }
-    const size_t reserve = need + (open == nullptr ? log::batch_format::kHeaderBytes : 0);
+    const size_t reserve = need + (open == nullptr ? record::batch_format::kHeaderBytes : 0);
     if (used_bytes_ + reserve <= options_.buffer_bytes) {
       if (open == nullptr) {
         auto batch = std::make_unique<ProducerBatch>();
         batch->id = next_batch_id_++;
         batch->tp = tp;
-        log::BatchOptions batch_options;
+        record::BatchOptions batch_options;
         batch_options.compression = options_.compression;
-        batch->builder = std::make_unique<log::BatchBuilder>(batch_options);
+        batch->builder = std::make_unique<record::BatchBuilder>(batch_options);
         batch->created = absl::Now();
         incomplete_.insert(batch->id);
         ++opened_since_wait_;

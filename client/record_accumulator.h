@@ -31,7 +31,7 @@
 #include "absl/time/time.h"
 #include "client/types.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::client {
 
@@ -61,7 +61,7 @@ class SendDeadline {
 struct ProducerBatch {
   uint64_t id = 0;  // increasing in creation order
   TopicPartition tp;
-  std::unique_ptr<log::BatchBuilder> builder;
+  std::unique_ptr<record::BatchBuilder> builder;
   std::vector<SendCallback> callbacks;  // one per record, in offset-delta order
   std::vector<int64_t> timestamps_ms;   // one per record
   size_t reserved_bytes = 0;            // buffer memory held until Deallocate
@@ -86,13 +86,13 @@ class RecordAccumulator {
     size_t batch_bytes = 128 << 10;
     int64_t linger_ms = 1;
     size_t buffer_bytes = 32 << 20;
-    log::Compression compression = log::Compression::kNone;
+    record::Compression compression = record::Compression::kNone;
   };
 
   explicit RecordAccumulator(Options options);
 
   // The buffer memory a record reserves (its estimated encoded size).
-  static size_t EstimateBytes(const log::RecordInput& record);
+  static size_t EstimateBytes(const record::RecordInput& record);
 
   struct AppendResult {
     bool batch_full = false;  // this append filled (closed) tp's batch: a sticky partitioner moves
@@ -105,7 +105,7 @@ class RecordAccumulator {
   // caller_sends (Producer::SendSync): the caller sends this record itself and calls CallerSent
   // after; until then WaitForWork does not wake for any batch, since waking the sender thread
   // only to find nothing to send costs a wake-up on another core.
-  absl::StatusOr<AppendResult> Append(const TopicPartition& tp, const log::RecordInput& record,
+  absl::StatusOr<AppendResult> Append(const TopicPartition& tp, const record::RecordInput& record,
                                       SendCallback callback, SendDeadline deadline,
                                       bool caller_sends = false);
 

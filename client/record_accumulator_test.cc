@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "log/batch_format.h"
+#include "record/batch_format.h"
 
 namespace strata::client {
 namespace {
@@ -17,8 +17,8 @@ namespace {
 const TopicPartition kP0{"orders", 0};
 const TopicPartition kP1{"orders", 1};
 
-log::RecordInput Record(const std::string& value, const std::string* key = nullptr) {
-  log::RecordInput r;
+record::RecordInput Record(const std::string& value, const std::string* key = nullptr) {
+  record::RecordInput r;
   r.timestamp_ms = 1000;
   r.value = value;
   if (key != nullptr) r.key = *key;
@@ -56,7 +56,7 @@ TEST_CASE("records of one partition share a batch until batch_bytes") {
   CHECK(first_count == 8);
   auto bytes = drained[0]->builder->Build();
   REQUIRE(bytes.ok());
-  auto header = log::VerifyBatch(*bytes);
+  auto header = record::VerifyBatch(*bytes);
   REQUIRE(header.ok());
   CHECK(header->record_count == first_count);
   acc.Deallocate(*drained[0]);
@@ -101,21 +101,21 @@ TEST_CASE("a full buffer blocks Append, then fails it with ResourceExhausted") {
   const size_t per_record = RecordAccumulator::EstimateBytes(Record(value));
   // Room for a batch header and exactly two records.
   RecordAccumulator acc(
-      Opts(1 << 20, 1000000, log::batch_format::kHeaderBytes + 2 * per_record));
+      Opts(1 << 20, 1000000, record::batch_format::kHeaderBytes + 2 * per_record));
   REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
   REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
-  CHECK(acc.buffered_bytes() == log::batch_format::kHeaderBytes + 2 * per_record);
+  CHECK(acc.buffered_bytes() == record::batch_format::kHeaderBytes + 2 * per_record);
   const absl::Time start = absl::Now();
   auto blocked = acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(start + absl::Milliseconds(100)));
   CHECK(absl::IsResourceExhausted(blocked.status()));
   CHECK(absl::Now() - start >= absl::Milliseconds(100));
-  CHECK(acc.buffered_bytes() == log::batch_format::kHeaderBytes + 2 * per_record);
+  CHECK(acc.buffered_bytes() == record::batch_format::kHeaderBytes + 2 * per_record);
 }
 
 TEST_CASE("space freed by Deallocate lets a blocked Append through") {
   const std::string value(1000, 'v');
   const size_t per_record = RecordAccumulator::EstimateBytes(Record(value));
-  RecordAccumulator acc(Opts(1 << 20, 0, log::batch_format::kHeaderBytes + per_record));
+  RecordAccumulator acc(Opts(1 << 20, 0, record::batch_format::kHeaderBytes + per_record));
   REQUIRE(acc.Append(kP0, Record(value), [](auto) {}, SendDeadline(Soon())).ok());
   std::atomic<bool> appended{false};
   std::thread sender([&] {

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "io/fault_file_system.h"
-#include "log/batch.h"
-#include "partition/partitioner.h"
+#include "record/batch.h"
+#include "record/partitioner.h"
 
 namespace strata::consumer_offsets {
 namespace {
@@ -316,15 +316,15 @@ TEST_CASE("a damaged partition of __consumer_offsets takes only its own groups o
   REQUIRE(f.coordinator->FindCoordinator("x").ok());
   // Two groups on different partitions.
   std::string on_bad = "a", on_good;
-  const int32_t bad = partition::PartitionForKey(on_bad, 4);
+  const int32_t bad = record::PartitionForKey(on_bad, 4);
   for (int i = 0; on_good.empty(); ++i) {
     std::string g = absl::StrCat("g", i);
-    if (partition::PartitionForKey(g, 4) != bad) on_good = g;
+    if (record::PartitionForKey(g, 4) != bad) on_good = g;
   }
   f.Commit(on_good, "", -1, {{"orders", 0, 8, ""}});
   // A record whose key is not an offset key, appended behind the coordinator's back.
-  log::BatchBuilder builder;
-  log::RecordInput record;
+  record::BatchBuilder builder;
+  record::RecordInput record;
   record.key = std::string_view("garbage");
   record.value = std::string_view("garbage");
   builder.Add(record);

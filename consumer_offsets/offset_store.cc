@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
-#include "log/batch.h"
-#include "partition/partitioner.h"
+#include "record/batch.h"
+#include "record/partitioner.h"
 
 namespace strata::consumer_offsets {
 
@@ -61,10 +61,10 @@ absl::Status OffsetStore::Load(int32_t index) {
     if (read.batch_count == 0) break;
     std::span<const std::byte> bytes = read.bytes;
     while (!bytes.empty()) {
-      STRATA_ASSIGN_OR_RETURN(log::BatchHeader header, log::ParseBatchHeader(bytes));
+      STRATA_ASSIGN_OR_RETURN(record::BatchHeader header, record::ParseBatchHeader(bytes));
       const auto batch = bytes.first(header.size_bytes());
       bytes = bytes.subspan(header.size_bytes());
-      STRATA_ASSIGN_OR_RETURN(auto reader, log::BatchReader::Open(batch));
+      STRATA_ASSIGN_OR_RETURN(auto reader, record::BatchReader::Open(batch));
       while (true) {
         STRATA_ASSIGN_OR_RETURN(auto record, reader.Next());
         if (!record.has_value()) break;
@@ -113,7 +113,7 @@ void OffsetStore::Apply(const OffsetKey& key, const std::optional<OffsetValue>& 
 
 int32_t OffsetStore::PartitionFor(const std::string& group) const {
   absl::MutexLock lock(&mu_);
-  return partition::PartitionForKey(group, partitions_);
+  return record::PartitionForKey(group, partitions_);
 }
 
 absl::Status OffsetStore::EnsureTopic() {
@@ -147,7 +147,7 @@ absl::Status OffsetStore::EnsureTopic() {
 GroupResult OffsetStore::Available(const std::string& group) const {
   absl::MutexLock lock(&mu_);
   if (!topic_exists_) return GroupResult::Ok();
-  const int32_t p = partition::PartitionForKey(group, partitions_);
+  const int32_t p = record::PartitionForKey(group, partitions_);
   if (p < static_cast<int32_t>(partition_status_.size()) && !partition_status_[p].ok()) {
     return {GroupError::kCoordinatorNotAvailable,
             absl::StrCat("the offsets of group ", group, " live in ", kOffsetsTopic, "-", p,
@@ -172,10 +172,10 @@ void OffsetStore::Write(const std::string& group, std::vector<OffsetWrite> write
   std::vector<std::vector<std::byte>> keys, values;
   keys.reserve(writes.size());
   values.reserve(writes.size());
-  log::BatchBuilder builder;
+  record::BatchBuilder builder;
   for (const auto& w : writes) {
     keys.push_back(EncodeOffsetKey({group, w.topic, w.partition}));
-    log::RecordInput record;
+    record::RecordInput record;
     record.timestamp_ms = now_ms;
     record.key = AsView(keys.back());
     if (w.value.has_value()) {

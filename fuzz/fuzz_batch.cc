@@ -1,4 +1,4 @@
-// libFuzzer target for record batch decoding (log/batch.h): ParseBatchHeader, VerifyBatch and
+// libFuzzer target for record batch decoding (record/batch.h): ParseBatchHeader, VerifyBatch and
 // BatchReader over batches back to back, as the broker checks a produced batch and a reader walks
 // a segment or a Fetch response.
 //
@@ -12,7 +12,7 @@
 
 #include "common/endian.h"
 #include "fuzz/walk.h"
-#include "log/batch_format.h"
+#include "record/batch_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace strata;
@@ -24,11 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<std::byte> rest(bytes);
   uint64_t h = 0;
   while (!rest.empty()) {
-    auto header = log::ParseBatchHeader(rest);
+    auto header = record::ParseBatchHeader(rest);
     if (!header.ok()) break;
     std::span<std::byte> batch = rest.first(header->size_bytes());
     if (fix_checksums) {
-      PutU64(batch.data() + log::batch_format::kChecksumPos, log::ComputeBatchChecksum(batch));
+      PutU64(batch.data() + record::batch_format::kChecksumPos, record::ComputeBatchChecksum(batch));
     }
     h = fuzz::Mix(h, fuzz::WalkBatch(batch));
     rest = rest.subspan(batch.size());

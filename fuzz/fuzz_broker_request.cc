@@ -28,7 +28,7 @@
 #include "common/logging.h"
 #include "consumer_offsets/coordinator.h"
 #include "io/memory_file_system.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api.h"
 #include "protocol/fetch_body.h"
 #include "protocol/frame.h"
@@ -85,7 +85,7 @@ class CappedFileSystem final : public io::MemoryFileSystem {
 };
 
 std::vector<std::byte> SeedBatch() {
-  log::BatchBuilder builder;
+  record::BatchBuilder builder;
   builder.Add({.timestamp_ms = 1000, .key = "k", .value = "v"});
   return builder.Build().value();
 }

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/configs_generated.h"
@@ -74,20 +74,20 @@ Bytes Finished(const flatbuffers::FlatBufferBuilder& b) {
 std::vector<Bytes> Batches() {
   std::vector<Bytes> out;
   {
-    log::BatchBuilder b;
+    record::BatchBuilder b;
     b.Add({.timestamp_ms = 1700000000000, .key = "key-0", .value = "value-0"});
     b.Add({.timestamp_ms = 1700000000005, .key = std::nullopt, .value = "value-1"});
     out.push_back(b.Build().value());
   }
   {
-    log::BatchBuilder b({.compression = log::Compression::kLz4});
+    record::BatchBuilder b({.compression = record::Compression::kLz4});
     for (int i = 0; i < 4; ++i) {
       b.Add({.timestamp_ms = 1700000000000 + i, .key = "k", .value = "a compressible value"});
     }
     out.push_back(b.Build().value());
   }
   {
-    log::BatchBuilder b({.producer_id = 42, .producer_epoch = 0, .base_sequence = 0});
+    record::BatchBuilder b({.producer_id = 42, .producer_epoch = 0, .base_sequence = 0});
     b.Add({.timestamp_ms = 5,
            .key = "k",
            .value = std::nullopt,

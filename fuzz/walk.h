@@ -14,7 +14,7 @@
 #include <span>
 #include <string_view>
 
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/configs_generated.h"
 #include "protocol/fetch_generated.h"
@@ -118,20 +118,20 @@ uint64_t Walk(const flatbuffers::Vector<flatbuffers::Offset<T>>* v) {
 // header, checksum, then every record through BatchReader.
 inline uint64_t WalkBatch(std::span<const std::byte> batch) {
   uint64_t h = 0;
-  auto header = log::ParseBatchHeader(batch);
+  auto header = record::ParseBatchHeader(batch);
   if (!header.ok()) return h;
   h = Mix(h, uint64_t(header->record_count));
-  if (!log::VerifyBatch(batch).ok()) return h;
-  auto reader = log::BatchReader::Open(batch.first(header->size_bytes()));
+  if (!record::VerifyBatch(batch).ok()) return h;
+  auto reader = record::BatchReader::Open(batch.first(header->size_bytes()));
   if (!reader.ok()) return h;
   for (;;) {
     auto record = reader->Next();
     if (!record.ok() || !record->has_value()) break;
-    const log::Record& r = **record;
+    const record::Record& r = **record;
     h = Mix(h, uint64_t(r.offset) ^ uint64_t(r.timestamp_ms));
     if (r.key.has_value()) h = Mix(h, WalkBytes(*r.key));
     if (r.value.has_value()) h = Mix(h, WalkBytes(*r.value));
-    for (const log::RecordHeader& rh : r.headers) {
+    for (const record::RecordHeader& rh : r.headers) {
       h = Mix(h, WalkBytes(rh.key));
       if (rh.value.has_value()) h = Mix(h, WalkBytes(*rh.value));
     }
@@ -144,7 +144,7 @@ inline uint64_t WalkBatch(std::span<const std::byte> batch) {
 inline uint64_t WalkBatches(std::span<const std::byte> bytes) {
   uint64_t h = 0;
   while (!bytes.empty()) {
-    auto header = log::ParseBatchHeader(bytes);
+    auto header = record::ParseBatchHeader(bytes);
     if (!header.ok()) break;
     h = Mix(h, WalkBatch(bytes));
     bytes = bytes.subspan(header->size_bytes());

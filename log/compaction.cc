@@ -7,7 +7,7 @@
 
 namespace strata::log {
 
-namespace bf = batch_format;
+namespace bf = record::batch_format;
 
 // --- KeyMap ----------------------------------------------------------------------------------
 
@@ -53,11 +53,11 @@ std::vector<std::pair<size_t, size_t>> GroupSegmentsBySize(std::span<const Segme
 
 // --- GroupCleaner ------------------------------------------------------------------------------
 
-bool GroupCleaner::Untouchable(const BatchHeader& header) {
+bool GroupCleaner::Untouchable(const record::BatchHeader& header) {
   return (header.attributes & (bf::kTransactionalBit | bf::kControlBit)) != 0;
 }
 
-void GroupCleaner::Survey(const BatchHeader& header) {
+void GroupCleaner::Survey(const record::BatchHeader& header) {
   last_batch_base_ = header.base_offset;
   if (header.producer_id < 0 || producers_overflowed_) return;
   auto it = producer_last_base_.find(header.producer_id);
@@ -72,7 +72,7 @@ void GroupCleaner::Survey(const BatchHeader& header) {
   }
 }
 
-bool GroupCleaner::MustKeepOffsets(const BatchHeader& header) const {
+bool GroupCleaner::MustKeepOffsets(const record::BatchHeader& header) const {
   // The group's last batch ends the cleaned segment where the next segment begins (recovery
   // checks that segments are contiguous).
   if (header.base_offset == last_batch_base_) return true;
@@ -94,12 +94,12 @@ bool GroupCleaner::Expired(int64_t timestamp_ms) const {
 }
 
 absl::StatusOr<GroupCleaner::Outcome> GroupCleaner::Clean(std::span<const std::byte> batch,
-                                                          const BatchHeader& header,
+                                                          const record::BatchHeader& header,
                                                           bool build) const {
   Outcome out;
   if (Untouchable(header)) return out;
   // Reading verifies the checksum: data is checked again before it is rewritten.
-  absl::StatusOr<BatchReader> reader = BatchReader::Open(batch.first(header.size_bytes()));
+  absl::StatusOr<record::BatchReader> reader = record::BatchReader::Open(batch.first(header.size_bytes()));
   if (!reader.ok()) {
     return absl::DataLossError(absl::StrCat("compaction: batch at offset ", header.base_offset,
                                             ": ", reader.status().message()));
@@ -107,12 +107,12 @@ absl::StatusOr<GroupCleaner::Outcome> GroupCleaner::Clean(std::span<const std::b
   std::string kept;  // encodings of the kept records, back to back
   int32_t kept_count = 0;
   for (;;) {
-    absl::StatusOr<std::optional<Record>> next = reader->Next();
+    absl::StatusOr<std::optional<record::Record>> next = reader->Next();
     if (!next.ok()) {
       return absl::DataLossError(absl::StrCat("compaction: ", next.status().message()));
     }
     if (!next->has_value()) break;
-    const Record& r = **next;
+    const record::Record& r = **next;
     bool keep = true;
     if (r.key.has_value()) {
       const int64_t newest = keys_.Newest(*r.key);
@@ -150,7 +150,7 @@ absl::StatusOr<GroupCleaner::Outcome> GroupCleaner::Clean(std::span<const std::b
   if (build) {
     STRATA_ASSIGN_OR_RETURN(
         out.bytes,
-        BuildCompactedBatch(batch.first(header.size_bytes()),
+        record::BuildCompactedBatch(batch.first(header.size_bytes()),
                             std::span(reinterpret_cast<const std::byte*>(kept.data()), kept.size()),
                             kept_count));
   }

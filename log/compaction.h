@@ -27,7 +27,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "common/xxh3.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::log {
 
@@ -108,7 +108,7 @@ class GroupCleaner {
   GroupCleaner(const KeyMap& keys, const CompactionOptions& options)
       : keys_(keys), options_(options) {}
 
-  void Survey(const BatchHeader& header);
+  void Survey(const record::BatchHeader& header);
 
   enum class Action {
     kCopy,     // write the batch unchanged
@@ -124,15 +124,15 @@ class GroupCleaner {
   // `batch` is one whole batch and `header` its parsed header. With build false only the action
   // and counts are worked out (is the group worth rewriting?). DataLoss if the batch does not read
   // back (checksum, records).
-  absl::StatusOr<Outcome> Clean(std::span<const std::byte> batch, const BatchHeader& header,
+  absl::StatusOr<Outcome> Clean(std::span<const std::byte> batch, const record::BatchHeader& header,
                                 bool build) const;
 
   // Batches of transactional or control batches are never cleaned (Strata does not interpret
   // transactions yet), and their keys do not go into the key map.
-  static bool Untouchable(const BatchHeader& header);
+  static bool Untouchable(const record::BatchHeader& header);
 
  private:
-  bool MustKeepOffsets(const BatchHeader& header) const;
+  bool MustKeepOffsets(const record::BatchHeader& header) const;
   bool Expired(int64_t timestamp_ms) const;
 
   const KeyMap& keys_;

@@ -175,7 +175,7 @@ TEST_CASE("readers during compaction and appends see whole batches and each key'
           return;
         }
         for (size_t pos = 0; pos < r->bytes.size();) {
-          auto h = VerifyBatch(r->bytes.subspan(pos));
+          auto h = record::VerifyBatch(r->bytes.subspan(pos));
           if (!h.ok()) {
             ++errors;
             return;

@@ -16,7 +16,7 @@
 namespace strata::log {
 namespace {
 
-namespace bf = batch_format;
+namespace bf = record::batch_format;
 using testing::Append;
 using testing::Fixture;
 using testing::KeyValue;
@@ -47,13 +47,13 @@ std::vector<StoredRecord> Expected(const std::vector<StoredRecord>& before, int6
 }
 
 // The raw headers of every batch in the log.
-std::vector<BatchHeader> Headers(const Log& log) {
-  std::vector<BatchHeader> out;
+std::vector<record::BatchHeader> Headers(const Log& log) {
+  std::vector<record::BatchHeader> out;
   for (int64_t off = log.log_start_offset(); off < log.log_end_offset();) {
     auto r = log.Read(off, 1 << 20);
     REQUIRE(r.ok());
     for (size_t pos = 0; pos < r->bytes.size();) {
-      auto h = VerifyBatch(r->bytes.subspan(pos));
+      auto h = record::VerifyBatch(r->bytes.subspan(pos));
       REQUIRE(h.ok());
       out.push_back(*h);
       pos += h->size_bytes();
@@ -105,19 +105,19 @@ TEST_CASE("the leader refuses compacted batches; a follower takes them", "[compa
   auto log = f.Open();
   auto original = MakeKeyedBatch({{"a", "1"}, {"b", "2"}, {"c", "3"}}, 100);
   // Keep only the middle record, as compaction would.
-  auto reader = BatchReader::Open(original).value();
+  auto reader = record::BatchReader::Open(original).value();
   REQUIRE(reader.Next().value().has_value());
   REQUIRE(reader.Next().value().has_value());
   auto kept = reader.last_record_encoding();
-  auto sparse = BuildCompactedBatch(original, kept, 1).value();
+  auto sparse = record::BuildCompactedBatch(original, kept, 1).value();
   auto leader = log->Append(sparse, 0);
   CHECK(absl::IsDataLoss(leader.status()));
   CHECK_THAT(std::string(leader.status().message()), Catch::Contains("rejected batch"));
   CHECK(log->log_end_offset() == 0);
   REQUIRE(log->AppendWithOffsets(sparse).ok());
   CHECK(log->log_end_offset() == 3);
-  auto empty = BuildCompactedBatch(original, {}, 0).value();
-  StampBatch(empty, 3, 0);
+  auto empty = record::BuildCompactedBatch(original, {}, 0).value();
+  record::StampBatch(empty, 3, 0);
   REQUIRE(log->AppendWithOffsets(empty).ok());
   CHECK(log->log_end_offset() == 6);
   REQUIRE(log->Close().ok());
@@ -133,11 +133,11 @@ TEST_CASE("the leader refuses compacted batches; a follower takes them", "[compa
 
 TEST_CASE("compaction keeps the newest value of each key and never touches the active segment",
           "[compaction]") {
-  for (Compression c : {Compression::kNone, Compression::kLz4}) {
-    INFO(CompressionName(c));
+  for (record::Compression c : {record::Compression::kNone, record::Compression::kLz4}) {
+    INFO(record::CompressionName(c));
     Fixture f;
     auto log = f.Open();
-    WriteRounds(*log, c == Compression::kLz4 ? 120 : 40, 1000, c);
+    WriteRounds(*log, c == record::Compression::kLz4 ? 120 : 40, 1000, c);
     REQUIRE(log->Roll().ok());
     Append(*log, {{"k0", "active"}, {"k1", "active"}}, 2000);  // k2..k7 are newest in sealed data
     REQUIRE(log->Flush().ok());
@@ -209,12 +209,12 @@ TEST_CASE("a tombstone stays until delete_retention_ms has passed, then goes", "
 }
 
 TEST_CASE("partly kept batches keep their offsets, timestamps and compression", "[compaction]") {
-  for (Compression c : {Compression::kNone, Compression::kLz4}) {
-    INFO(CompressionName(c));
+  for (record::Compression c : {record::Compression::kNone, record::Compression::kLz4}) {
+    INFO(record::CompressionName(c));
     Fixture f;
     auto log = f.Open();
     Append(*log, {{"k0", "a"}, {"k1", "a"}, {"k2", "a"}, {"k3", "a"}, {"k4", "a"}}, 100,
-           BatchOptions{.compression = c});
+           record::BatchOptions{.compression = c});
     Append(*log, {{"x", "1"}}, 200);
     Append(*log, {{"k1", "b"}, {"k3", "b"}}, 300);
     Append(*log, {{"x", "2"}}, 400);
@@ -310,7 +310,7 @@ TEST_CASE("empty batches keep each cleaned segment ending where the next begins"
 TEST_CASE("each producer's last batch in a group stays, empty if need be", "[compaction]") {
   Fixture f;
   auto log = f.Open();
-  BatchOptions p7{.producer_id = 7, .producer_epoch = 2, .base_sequence = 0};
+  record::BatchOptions p7{.producer_id = 7, .producer_epoch = 2, .base_sequence = 0};
   Append(*log, {{"a", "1"}, {"b", "1"}}, 10, p7);
   p7.base_sequence = 2;
   Append(*log, {{"a", "2"}, {"b", "2"}}, 20, p7);
@@ -422,7 +422,7 @@ TEST_CASE("transactional and control batches are left alone", "[compaction]") {
   auto log = f.Open();
   auto txn = MakeKeyedBatch({{"a", "in a transaction"}}, 10);
   PutU16(txn.data() + bf::kAttributesPos, bf::kTransactionalBit);
-  PutU64(txn.data() + bf::kChecksumPos, ComputeBatchChecksum(txn));
+  PutU64(txn.data() + bf::kChecksumPos, record::ComputeBatchChecksum(txn));
   REQUIRE(log->Append(txn, 0).ok());
   Append(*log, {{"a", "plain"}}, 20);
   Append(*log, {{"a", "newer"}}, 30);

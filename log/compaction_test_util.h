@@ -47,7 +47,7 @@ struct Fixture {
 };
 
 inline void Append(Log& log, const std::vector<KeyValue>& records, int64_t ts_ms,
-                   BatchOptions options = {}) {
+                   record::BatchOptions options = {}) {
   auto batch = MakeKeyedBatch(records, ts_ms, options);
   auto r = log.Append(batch, 1);
   INFO(r.status());
@@ -69,14 +69,14 @@ inline std::string Padded(const std::string& s, size_t n = 60) {
 }
 
 // Rounds of 5-record batches over 8 keys; `rounds` of them fill several 4 KiB segments.
-inline void WriteRounds(Log& log, int rounds, int64_t ts_ms, Compression c = Compression::kNone) {
+inline void WriteRounds(Log& log, int rounds, int64_t ts_ms, record::Compression c = record::Compression::kNone) {
   for (int round = 0; round < rounds; ++round) {
     std::vector<KeyValue> records;
     for (int i = 0; i < 5; ++i) {
       records.push_back({"k" + std::to_string((round * 5 + i) % 8),
                          Padded("r" + std::to_string(round) + "-" + std::to_string(i))});
     }
-    Append(log, records, ts_ms + round * 10, BatchOptions{.compression = c});
+    Append(log, records, ts_ms + round * 10, record::BatchOptions{.compression = c});
   }
 }
 

@@ -138,9 +138,9 @@ uint64_t Log::size_bytes() const {
 
 // --- Appends ----------------------------------------------------------------------------------
 
-absl::StatusOr<BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch) const {
+absl::StatusOr<record::BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch) const {
   STRATA_RETURN_IF_ERROR(CheckWritable());
-  auto header = VerifyBatch(batch);
+  auto header = record::VerifyBatch(batch);
   if (!header.ok()) {
     return absl::Status(header.status().code(),
                         absl::StrCat("rejected batch: ", header.status().message()));
@@ -150,16 +150,16 @@ absl::StatusOr<BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch)
 
 absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
-  STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
+  STRATA_ASSIGN_OR_RETURN(record::BatchHeader header, CheckIncoming(batch));
   // Only compaction makes batches with fewer records than offsets; a producer's never has them.
-  if (absl::Status dense = CheckDenseBatch(header); !dense.ok()) {
+  if (absl::Status dense = record::CheckDenseBatch(header); !dense.ok()) {
     return absl::Status(dense.code(), absl::StrCat("rejected batch: ", dense.message()));
   }
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
     int64_t base = log_end_.load(std::memory_order_relaxed);
-    StampBatch(batch, base, leader_epoch);
+    record::StampBatch(batch, base, leader_epoch);
     header.base_offset = base;
     header.leader_epoch = leader_epoch;
     result = AppendChecked(batch, header);
@@ -170,7 +170,7 @@ absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t lea
 
 absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> batch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
-  STRATA_ASSIGN_OR_RETURN(BatchHeader header, CheckIncoming(batch));
+  STRATA_ASSIGN_OR_RETURN(record::BatchHeader header, CheckIncoming(batch));
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
@@ -192,7 +192,7 @@ absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> b
 }
 
 absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch,
-                                                const BatchHeader& header) {
+                                                const record::BatchHeader& header) {
   if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
   // Checked again under the lock: a failure may have landed since the caller's check.
   STRATA_RETURN_IF_ERROR(CheckWritable());

@@ -244,9 +244,9 @@ class Log {
   absl::Status DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from);
   // The checks every append makes before taking the writer lock: the log takes writes, and the
   // batch's structure and checksum are sound (DataLoss "rejected batch: ..." otherwise).
-  absl::StatusOr<BatchHeader> CheckIncoming(std::span<const std::byte> batch) const;
+  absl::StatusOr<record::BatchHeader> CheckIncoming(std::span<const std::byte> batch) const;
   absl::StatusOr<AppendResult> AppendChecked(std::span<const std::byte> batch,
-                                             const BatchHeader& header)
+                                             const record::BatchHeader& header)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta)

@@ -63,7 +63,7 @@ class ImageWriter {
 template <typename Fn>
 absl::Status ForEachBatch(std::span<const std::byte> image, Fn&& fn) {
   for (size_t pos = 0; pos < image.size();) {
-    STRATA_ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(image.subspan(pos)));
+    STRATA_ASSIGN_OR_RETURN(record::BatchHeader h, record::ParseBatchHeader(image.subspan(pos)));
     STRATA_RETURN_IF_ERROR(fn(h, image.subspan(pos, h.size_bytes())));
     pos += h.size_bytes();
   }
@@ -154,11 +154,11 @@ absl::StatusOr<std::optional<int64_t>> Log::AddToKeyMap(const Segment& seg, int6
     if (!r) return std::nullopt;
     std::optional<int64_t> full;
     STRATA_RETURN_IF_ERROR(ForEachBatch(
-        r->bytes, [&](const BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
+        r->bytes, [&](const record::BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
           if (full || GroupCleaner::Untouchable(h)) return absl::OkStatus();
-          STRATA_ASSIGN_OR_RETURN(BatchReader reader, BatchReader::Open(batch));
+          STRATA_ASSIGN_OR_RETURN(record::BatchReader reader, record::BatchReader::Open(batch));
           for (;;) {
-            STRATA_ASSIGN_OR_RETURN(std::optional<Record> rec, reader.Next());
+            STRATA_ASSIGN_OR_RETURN(std::optional<record::Record> rec, reader.Next());
             if (!rec) return absl::OkStatus();
             if (rec->key && !keys.Put(*rec->key, rec->offset)) {
               full = rec->offset;
@@ -193,14 +193,14 @@ absl::Status Log::CleanGroup(const std::vector<std::shared_ptr<Segment>>& group,
   };
 
   GroupCleaner cleaner(keys, options);
-  STRATA_RETURN_IF_ERROR(each_batch([&](const BatchHeader& h, std::span<const std::byte>) {
+  STRATA_RETURN_IF_ERROR(each_batch([&](const record::BatchHeader& h, std::span<const std::byte>) {
     cleaner.Survey(h);
     return absl::OkStatus();
   }));
   // A dry run first: a group with nothing to remove is not rewritten.
   bool changes = false;
   STRATA_RETURN_IF_ERROR(
-      each_batch([&](const BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
+      each_batch([&](const record::BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
         if (changes) return absl::OkStatus();
         STRATA_ASSIGN_OR_RETURN(GroupCleaner::Outcome o, cleaner.Clean(batch, h, /*build=*/false));
         changes = o.action != GroupCleaner::Action::kCopy;
@@ -221,7 +221,7 @@ absl::Status Log::CleanGroup(const std::vector<std::shared_ptr<Segment>>& group,
   ImageWriter writer(std::move(file));
   int64_t removed = 0, tombstones = 0;
   STRATA_RETURN_IF_ERROR(
-      each_batch([&](const BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
+      each_batch([&](const record::BatchHeader& h, std::span<const std::byte> batch) -> absl::Status {
         STRATA_ASSIGN_OR_RETURN(GroupCleaner::Outcome o, cleaner.Clean(batch, h, /*build=*/true));
         removed += o.records_removed;
         tombstones += o.tombstones_removed;

@@ -45,7 +45,7 @@ std::vector<std::string> ReadEverything(const Log& log) {
     REQUIRE(r->batch_count > 0);
     // Every batch handed out is whole and passes its checksum.
     for (size_t pos = 0; pos < r->bytes.size();) {
-      auto h = VerifyBatch(r->bytes.subspan(pos));
+      auto h = record::VerifyBatch(r->bytes.subspan(pos));
       REQUIRE(h.ok());
       pos += h->size_bytes();
     }
@@ -72,7 +72,7 @@ TEST_CASE("after a crash the log holds the synced prefix or more, never a partia
     int appends = 1 + int(rng() % 60);
     for (int i = 0; i < appends; ++i) {
       auto b = MakeBatch(1 + int(rng() % 5), i, "s" + std::to_string(i), rng() % 400,
-                         rng() % 4 == 0 ? Compression::kLz4 : Compression::kNone);
+                         rng() % 4 == 0 ? record::Compression::kLz4 : record::Compression::kNone);
       auto r = log->Append(b, 0);
       REQUIRE(r.ok());
       auto v = Values(b);
@@ -331,7 +331,7 @@ std::unique_ptr<Log> BuildKeyedLog(io::FaultFileSystem& fs, MapCache& cache, uin
     }
     auto batch = testing::MakeKeyedBatch(
         records, 1000 + i,
-        BatchOptions{.compression = rng() % 3 == 0 ? Compression::kLz4 : Compression::kNone});
+        record::BatchOptions{.compression = rng() % 3 == 0 ? record::Compression::kLz4 : record::Compression::kNone});
     REQUIRE(log->Append(batch, 0).ok());
     if (i % 5 == 4) REQUIRE(log->Roll().ok());
   }

@@ -148,8 +148,8 @@ class ModelRun {
     ModelBatch mb;
     // Some idempotent producers, for compaction's "a producer's last batch stays" rule.
     mb.producer_id = rng_() % 4 == 0 ? int64_t(rng_() % 3) : -1;
-    BatchBuilder b(BatchOptions{
-        .compression = rng_() % 3 == 0 ? Compression::kLz4 : Compression::kNone,
+    record::BatchBuilder b(record::BatchOptions{
+        .compression = rng_() % 3 == 0 ? record::Compression::kLz4 : record::Compression::kNone,
         .producer_id = mb.producer_id,
         .producer_epoch = int16_t(mb.producer_id < 0 ? -1 : 0),
         .base_sequence = mb.producer_id < 0 ? -1 : 0});
@@ -167,7 +167,7 @@ class ModelRun {
       mb.records.push_back(std::move(rec));
     }
     for (const auto& rec : mb.records) {
-      RecordInput r;
+      record::RecordInput r;
       r.timestamp_ms = rec.timestamp_ms;
       if (rec.key) r.key = *rec.key;
       if (rec.value) r.value = *rec.value;
@@ -431,7 +431,7 @@ class ModelRun {
             mb.base = res->base_offset;
             mb.last = res->last_offset;
             REQUIRE(mb.base == ModelEnd());
-            auto records = BatchReader::Open(batch).value().ReadAll().value();
+            auto records = record::BatchReader::Open(batch).value().ReadAll().value();
             for (auto& rec : records) {
               mb.records.push_back(ModelRecord{rec.offset, std::string(*rec.key),
                                                std::string(*rec.value), rec.timestamp_ms});
@@ -498,7 +498,7 @@ class ModelRun {
     }
     ModelBatch mb;
     mb.base = before_end;
-    auto reader = BatchReader::Open(batch).value();
+    auto reader = record::BatchReader::Open(batch).value();
     auto records = reader.ReadAll().value();
     mb.last = before_end + int64_t(records.size()) - 1;
     for (auto& rec : records) {

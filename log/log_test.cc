@@ -81,7 +81,7 @@ TEST_CASE("appends assign consecutive offsets and read back whole batches", "[lo
   CHECK(r->first_offset == 0);
   CHECK(r->next_offset == 5);
   CHECK(Values(r->bytes) == std::vector<std::string>{"a-0", "a-1", "a-2", "b-0", "b-1"});
-  auto h = VerifyBatch(r->bytes);
+  auto h = record::VerifyBatch(r->bytes);
   REQUIRE(h.ok());
   CHECK(h->leader_epoch == 7);
 
@@ -225,9 +225,9 @@ TEST_CASE("offsets are found by timestamp", "[log][timeindex]") {
   CHECK(log->OffsetForTimestamp(60009).value() == 599);
   CHECK(!log->OffsetForTimestamp(60010).value().has_value());
   // Records out of time order within a batch: the first record at or after T wins.
-  BatchBuilder b;
+  record::BatchBuilder b;
   for (int64_t ts : {90000, 70000, 95000}) {
-    RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = ts;
     r.value = "o";
     b.Add(r);
@@ -321,18 +321,18 @@ TEST_CASE("follower appends keep their offsets; gaps and overlaps are refused", 
   Fixture f;
   auto log = f.Open();
   auto b = MakeBatch(3, 100);
-  StampBatch(b, 0, 4);
+  record::StampBatch(b, 0, 4);
   REQUIRE(log->AppendWithOffsets(b).ok());
   auto gap = MakeBatch(1, 100);
-  StampBatch(gap, 10, 4);
+  record::StampBatch(gap, 10, 4);
   auto st = log->AppendWithOffsets(gap).status();
   CHECK(absl::IsOutOfRange(st));
   CHECK_THAT(std::string(st.message()), Catch::Contains("gap of 7"));
   auto overlap = MakeBatch(1, 100);
-  StampBatch(overlap, 2, 4);
+  record::StampBatch(overlap, 2, 4);
   CHECK(absl::IsInvalidArgument(log->AppendWithOffsets(overlap).status()));
   auto next = MakeBatch(1, 100);
-  StampBatch(next, 3, 5);
+  record::StampBatch(next, 3, 5);
   REQUIRE(log->AppendWithOffsets(next).ok());
   CHECK(log->log_end_offset() == 4);
 }
@@ -365,7 +365,7 @@ TEST_CASE("bad input gets a typed error and nothing is written", "[log][errors]"
   }
   SECTION("larger than the batch maximum") {
     auto b = MakeBatch(1, 100);
-    PutI32(b.data() + batch_format::kBatchLengthPos, int32_t(limits::batch_bytes_max));
+    PutI32(b.data() + record::batch_format::kBatchLengthPos, int32_t(limits::batch_bytes_max));
     auto st = log->Append(b, 0).status();
     CHECK(absl::IsDataLoss(st));
     CHECK_THAT(std::string(st.message()), Catch::Contains("rejected batch"));
@@ -706,7 +706,7 @@ TEST_CASE("readers see only whole batches while a writer appends", "[log][concur
         if (!r.ok()) return report(r.status());
         size_t pos = 0;
         while (pos < r->bytes.size()) {
-          auto h = VerifyBatch(r->bytes.subspan(pos));
+          auto h = record::VerifyBatch(r->bytes.subspan(pos));
           if (!h.ok()) return report(h.status());
           pos += h->size_bytes();
         }

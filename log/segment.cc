@@ -37,7 +37,7 @@ bool AllZero(std::span<const std::byte> bytes) {
 
 size_t IndexCapacity(uint64_t capacity_bytes, uint32_t interval) {
   uint64_t by_interval = capacity_bytes / std::max<uint32_t>(interval, 1);
-  uint64_t by_batch = capacity_bytes / batch_format::kHeaderBytes;
+  uint64_t by_batch = capacity_bytes / record::batch_format::kHeaderBytes;
   return size_t(std::min(by_interval, by_batch)) + 2;
 }
 
@@ -134,7 +134,7 @@ ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
   uint64_t pos = 0;
   while (pos < image.size()) {
     auto rest = image.subspan(pos);
-    auto header = VerifyBatch(rest);
+    auto header = record::VerifyBatch(rest);
     absl::Status bad;
     if (!header.ok()) {
       // Preallocated space: the end of the data. Only a bounded window is checked, so recovery
@@ -161,7 +161,7 @@ ScanReport Segment::Scan(std::span<const std::byte> image, int64_t base_offset,
   return r;
 }
 
-void Segment::IndexBatch(const BatchHeader& h, uint64_t position, uint64_t size) {
+void Segment::IndexBatch(const record::BatchHeader& h, uint64_t position, uint64_t size) {
   int64_t max_ts = std::max(max_timestamp_.load(std::memory_order_relaxed), h.max_timestamp);
   if (bytes_since_index_entry_ >= env_.index_interval_bytes) {
     offset_index_->Append({uint32_t(h.base_offset - base_offset_), uint32_t(position)});
@@ -189,7 +189,7 @@ absl::StatusOr<std::pair<std::unique_ptr<Segment>, ScanReport>> Segment::OpenSca
   seg->file_bytes_.store(size, std::memory_order_release);
   STRATA_ASSIGN_OR_RETURN(auto mapping, file->Map(size, /*writable=*/false));
   std::span<const std::byte> image(mapping->data(), mapping->size());
-  ScanReport report = Scan(image, base_offset, [&](const BatchHeader& h, uint64_t pos) {
+  ScanReport report = Scan(image, base_offset, [&](const record::BatchHeader& h, uint64_t pos) {
     seg->IndexBatch(h, pos, h.size_bytes());
   });
   seg->end_.store(report.valid_bytes, std::memory_order_release);
@@ -222,12 +222,12 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenTrusted(const SegmentEnv& 
     seg->max_timestamp_.store(t->timestamp_ms);
   }
   if (size > 0) {
-    auto first = ParseBatchHeader(image);
+    auto first = record::ParseBatchHeader(image);
     if (first.ok()) seg->first_batch_timestamp_.store(first->max_timestamp);
   }
   seg->bytes_since_index_entry_ = 0;
   ScanReport tail = Scan(image.subspan(last.position), base_offset + last.relative_offset,
-                         [&](const BatchHeader& h, uint64_t pos) {
+                         [&](const record::BatchHeader& h, uint64_t pos) {
                            seg->IndexBatch(h, last.position + pos, h.size_bytes());
                          });
   if (tail.problem) {
@@ -310,7 +310,7 @@ absl::Status Segment::Reserve(uint64_t bytes) {
   return absl::OkStatus();
 }
 
-absl::Status Segment::Append(std::span<const std::byte> batch, const BatchHeader& header) {
+absl::Status Segment::Append(std::span<const std::byte> batch, const record::BatchHeader& header) {
   {
     absl::MutexLock lock(&mu_);
     if (!active_) {
@@ -426,7 +426,7 @@ absl::StatusOr<std::optional<uint64_t>> Segment::FindPosition(std::span<const st
   OffsetIndexEntry e = offset_index_->Lookup(uint32_t(std::min<int64_t>(rel, UINT32_MAX)));
   uint64_t pos = e.position < data.size() ? e.position : 0;
   while (pos < data.size()) {
-    auto h = ParseBatchHeader(data.subspan(pos));
+    auto h = record::ParseBatchHeader(data.subspan(pos));
     if (!h.ok()) {
       return absl::DataLossError(absl::StrCat(log_path_, " at position ", pos,
                                               ": unreadable batch: ", h.status().message()));
@@ -448,7 +448,7 @@ absl::StatusOr<std::optional<ReadResult>> Segment::Read(int64_t offset, size_t m
   ReadResult r;
   uint64_t pos = *start;
   while (pos < data.size()) {
-    auto h = ParseBatchHeader(data.subspan(pos));
+    auto h = record::ParseBatchHeader(data.subspan(pos));
     if (!h.ok()) {
       return absl::DataLossError(absl::StrCat(log_path_, " at position ", pos,
                                               ": unreadable batch: ", h.status().message()));
@@ -477,10 +477,10 @@ absl::StatusOr<std::optional<int64_t>> Segment::FindOffsetByTimestamp(int64_t ts
   STRATA_ASSIGN_OR_RETURN(auto start, FindPosition(data, start_offset));
   if (!start) return std::nullopt;
   for (uint64_t pos = *start; pos < data.size();) {
-    auto h = ParseBatchHeader(data.subspan(pos));
+    auto h = record::ParseBatchHeader(data.subspan(pos));
     if (!h.ok()) return h.status();
     if (h->max_timestamp >= ts_ms) {
-      STRATA_ASSIGN_OR_RETURN(auto reader, BatchReader::Open(data.subspan(pos, h->size_bytes())));
+      STRATA_ASSIGN_OR_RETURN(auto reader, record::BatchReader::Open(data.subspan(pos, h->size_bytes())));
       while (true) {
         STRATA_ASSIGN_OR_RETURN(auto rec, reader.Next());
         if (!rec) break;
@@ -500,7 +500,7 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   std::span<const std::byte> data(mapping->data(), end);
   STRATA_ASSIGN_OR_RETURN(auto pos, FindPosition(data, offset));
   if (!pos) return absl::OkStatus();
-  auto h = ParseBatchHeader(data.subspan(*pos));
+  auto h = record::ParseBatchHeader(data.subspan(*pos));
   if (!h.ok()) return h.status();
   // Recompute what the indexes summarise from the batches that remain. The segment now ends where
   // its last remaining batch does: that is what recovery will find on disk, even where
@@ -508,7 +508,7 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   int64_t max_ts = INT64_MIN;
   int64_t new_next = base_offset_;
   for (uint64_t p = 0; p < *pos;) {
-    auto b = ParseBatchHeader(data.subspan(p));
+    auto b = record::ParseBatchHeader(data.subspan(p));
     if (!b.ok()) return b.status();
     max_ts = std::max(max_ts, b->max_timestamp);
     new_next = b->last_offset() + 1;

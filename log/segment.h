@@ -31,7 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "io/file_system.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "log/index.h"
 #include "log/log_config.h"
 #include "log/handle_cache.h"
@@ -99,7 +99,7 @@ class Segment {
   // Scans a .log image: validates each batch (structure, checksum, offsets increasing) from
   // position 0 and stops at the first bad batch or at trailing zeros. `on_batch` sees each valid
   // batch with its position.
-  using BatchVisitor = std::function<void(const BatchHeader&, uint64_t position)>;
+  using BatchVisitor = std::function<void(const record::BatchHeader&, uint64_t position)>;
   static ScanReport Scan(std::span<const std::byte> image, int64_t base_offset,
                          const BatchVisitor& on_batch = nullptr);
 
@@ -123,7 +123,7 @@ class Segment {
   absl::Status Reserve(uint64_t bytes);
   // Copies one already-checked and stamped batch to the end and publishes it. Reserve must have
   // made room for it.
-  absl::Status Append(std::span<const std::byte> batch, const BatchHeader& header);
+  absl::Status Append(std::span<const std::byte> batch, const record::BatchHeader& header);
   absl::Status Sync();
   // Drops the batch containing `offset` and every batch after it, zeroing their bytes, so the
   // segment then ends at that batch's base offset. The segment must be writable.
@@ -164,7 +164,7 @@ class Segment {
   // Maps the whole file as it is now.
   absl::StatusOr<std::shared_ptr<io::Mapping>> MapFile() const;
   // Records the index entries for a batch appended (or found by a scan) at `position`.
-  void IndexBatch(const BatchHeader& header, uint64_t position, uint64_t size);
+  void IndexBatch(const record::BatchHeader& header, uint64_t position, uint64_t size);
   void ResetIndexes(uint64_t capacity_bytes);
   absl::Status ZeroRange(io::File& file, uint64_t from, uint64_t to);
   absl::Status RemoveIndexFiles();

@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::log::testing {
 
@@ -17,8 +17,8 @@ namespace strata::log::testing {
 // tag), with timestamps ts_ms, ts_ms+1, ... Aborts the test binary if building fails.
 inline std::vector<std::byte> MakeBatch(int count, int64_t ts_ms, const std::string& tag = "v",
                                         size_t value_bytes = 0,
-                                        Compression compression = Compression::kNone) {
-  BatchBuilder b(BatchOptions{.compression = compression});
+                                        record::Compression compression = record::Compression::kNone) {
+  record::BatchBuilder b(record::BatchOptions{.compression = compression});
   std::vector<std::string> values, keys;
   values.reserve(count);
   keys.reserve(count);
@@ -29,7 +29,7 @@ inline std::vector<std::byte> MakeBatch(int count, int64_t ts_ms, const std::str
     values.push_back(std::move(v));
   }
   for (int i = 0; i < count; ++i) {
-    RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = ts_ms + i;
     r.key = keys[i];
     r.value = values[i];
@@ -45,9 +45,9 @@ inline std::vector<std::string> Values(std::span<const std::byte> bytes) {
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos < bytes.size()) {
-    auto header = ParseBatchHeader(bytes.subspan(pos));
+    auto header = record::ParseBatchHeader(bytes.subspan(pos));
     if (!header.ok()) std::abort();
-    auto reader = BatchReader::Open(bytes.subspan(pos, header->size_bytes()));
+    auto reader = record::BatchReader::Open(bytes.subspan(pos, header->size_bytes()));
     if (!reader.ok()) std::abort();
     while (true) {
       auto rec = reader->Next();
@@ -88,10 +88,10 @@ struct KeyValue {
 
 // A batch of the given records with timestamps ts_ms, ts_ms+1, ... and the given options.
 inline std::vector<std::byte> MakeKeyedBatch(const std::vector<KeyValue>& records, int64_t ts_ms,
-                                             BatchOptions options = {}) {
-  BatchBuilder b(options);
+                                             record::BatchOptions options = {}) {
+  record::BatchBuilder b(options);
   for (size_t i = 0; i < records.size(); ++i) {
-    RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = ts_ms + int64_t(i);
     if (records[i].key) r.key = *records[i].key;
     if (records[i].value) r.value = *records[i].value;
@@ -119,9 +119,9 @@ inline std::ostream& operator<<(std::ostream& os, const StoredRecord& r) {
 inline std::vector<StoredRecord> Records(std::span<const std::byte> bytes) {
   std::vector<StoredRecord> out;
   for (size_t pos = 0; pos < bytes.size();) {
-    auto header = ParseBatchHeader(bytes.subspan(pos));
+    auto header = record::ParseBatchHeader(bytes.subspan(pos));
     if (!header.ok()) std::abort();
-    auto reader = BatchReader::Open(bytes.subspan(pos, header->size_bytes()));
+    auto reader = record::BatchReader::Open(bytes.subspan(pos, header->size_bytes()));
     if (!reader.ok()) std::abort();
     for (;;) {
       auto rec = reader->Next();
@@ -148,7 +148,7 @@ std::vector<StoredRecord> ReadAllRecords(const Source& source, size_t max_bytes 
     REQUIRE(r->batch_count > 0);
     REQUIRE(r->next_offset > offset);
     for (size_t pos = 0; pos < r->bytes.size();) {
-      auto h = VerifyBatch(r->bytes.subspan(pos));
+      auto h = record::VerifyBatch(r->bytes.subspan(pos));
       REQUIRE(h.ok());
       pos += h->size_bytes();
     }

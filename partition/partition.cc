@@ -18,10 +18,10 @@ absl::Status Rejected(const absl::Status& st) {
 // A compacted topic keeps records by key, so every record needs one. Decodes the records (LZ4
 // too), which also verifies the checksum: DataLoss like any damaged batch.
 absl::Status CheckKeys(std::span<const std::byte> batch) {
-  absl::StatusOr<log::BatchReader> reader = log::BatchReader::Open(batch);
+  absl::StatusOr<record::BatchReader> reader = record::BatchReader::Open(batch);
   if (!reader.ok()) return Rejected(reader.status());
   for (int32_t index = 0;; ++index) {
-    absl::StatusOr<std::optional<log::Record>> record = reader->Next();
+    absl::StatusOr<std::optional<record::Record>> record = reader->Next();
     if (!record.ok()) return Rejected(record.status());
     if (!record->has_value()) return absl::OkStatus();
     if (!(*record)->key.has_value()) {
@@ -92,10 +92,10 @@ absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32
         absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
   }
   // Structure only: the log hashes the batch when it appends it, so the common path hashes once.
-  auto header = log::ParseBatchHeader(batch);
+  auto header = record::ParseBatchHeader(batch);
   if (!header.ok()) return Rejected(header.status());
   // A compacted batch never comes from a producer (and would not be told apart from a retry).
-  if (absl::Status dense = log::CheckDenseBatch(*header); !dense.ok()) return Rejected(dense);
+  if (absl::Status dense = record::CheckDenseBatch(*header); !dense.ok()) return Rejected(dense);
   if (cleanup_policy_ == CleanupPolicy::kCompact) {
     // This hashes the batch once more than other topics pay (the log verifies it again).
     STRATA_RETURN_IF_ERROR(CheckKeys(batch.first(std::min(batch.size(), header->size_bytes()))));
@@ -104,7 +104,7 @@ absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32
   if (!check.ok() || check->decision == ProducerDecision::kDuplicate) {
     // Nothing will be appended, so the log will not check the checksum: do it here, so that a
     // damaged batch is never acknowledged as a duplicate or misreported as a sequence problem.
-    auto verified = log::VerifyBatch(batch);
+    auto verified = record::VerifyBatch(batch);
     if (!verified.ok()) return Rejected(verified.status());
     if (batch.size() != header->size_bytes()) {
       return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",

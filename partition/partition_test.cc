@@ -76,7 +76,7 @@ TEST_CASE("appends assign offsets; reads and timestamp lookups pass through", "[
   // The leader epoch was stamped.
   auto r = p->Read(3, 1 << 20);
   REQUIRE(r.ok());
-  CHECK(log::ParseBatchHeader(r->bytes)->leader_epoch == 1);
+  CHECK(record::ParseBatchHeader(r->bytes)->leader_epoch == 1);
 }
 
 TEST_CASE("a duplicate returns the original offsets and appends nothing", "[partition]") {
@@ -246,10 +246,10 @@ TEST_CASE("concurrent retries of the same batch append it exactly once", "[parti
 
 std::vector<std::byte> Keyed(std::vector<std::pair<std::optional<std::string>,
                                                    std::optional<std::string>>> kvs,
-                             int64_t ts_ms, log::Compression c = log::Compression::kNone) {
+                             int64_t ts_ms, record::Compression c = record::Compression::kNone) {
   std::vector<log::testing::KeyValue> records;
   for (auto& [k, v] : kvs) records.push_back({k, v});
-  return log::testing::MakeKeyedBatch(records, ts_ms, log::BatchOptions{.compression = c});
+  return log::testing::MakeKeyedBatch(records, ts_ms, record::BatchOptions{.compression = c});
 }
 
 TEST_CASE("a compacted topic refuses a record without a key before writing anything",
@@ -257,8 +257,8 @@ TEST_CASE("a compacted topic refuses a record without a key before writing anyth
   Fixture f;
   f.config.cleanup_policy = CleanupPolicy::kCompact;
   auto p = f.Open();
-  for (log::Compression c : {log::Compression::kNone, log::Compression::kLz4}) {
-    INFO(log::CompressionName(c));
+  for (record::Compression c : {record::Compression::kNone, record::Compression::kLz4}) {
+    INFO(record::CompressionName(c));
     auto batch = Keyed({{"a", "1"}, {std::nullopt, "2"}, {"c", "3"}}, 100, c);
     auto st = p->Append(batch, 1).status();
     CHECK(absl::IsInvalidArgument(st));

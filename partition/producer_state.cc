@@ -8,7 +8,7 @@
 namespace strata::partition {
 namespace {
 
-namespace bf = log::batch_format;
+namespace bf = record::batch_format;
 
 // Batches read per Log::Read while rebuilding; the log returns at least one whole batch anyway.
 constexpr size_t kRebuildReadBytes = 1 << 20;
@@ -29,7 +29,7 @@ int32_t ProducerState::NextSequence(int32_t last_sequence) {
   return last_sequence == INT32_MAX ? 0 : last_sequence + 1;
 }
 
-absl::StatusOr<ProducerCheck> ProducerState::Check(const log::BatchHeader& header) const {
+absl::StatusOr<ProducerCheck> ProducerState::Check(const record::BatchHeader& header) const {
   const int64_t pid = header.producer_id;
   if (pid == bf::kNoProducerId) return ProducerCheck{};
   if (pid < 0) {
@@ -86,7 +86,7 @@ absl::StatusOr<ProducerCheck> ProducerState::Check(const log::BatchHeader& heade
   return ProducerCheck{};
 }
 
-void ProducerState::Update(const log::BatchHeader& header, int64_t base_offset,
+void ProducerState::Update(const record::BatchHeader& header, int64_t base_offset,
                            int64_t last_offset) {
   const int64_t pid = header.producer_id;
   if (pid < 0) return;
@@ -130,7 +130,7 @@ absl::Status ProducerState::RebuildFrom(const log::Log& log) {
     }
     size_t pos = 0;
     while (pos < r.bytes.size()) {
-      auto header = log::ParseBatchHeader(r.bytes.subspan(pos));
+      auto header = record::ParseBatchHeader(r.bytes.subspan(pos));
       if (!header.ok()) {
         return absl::DataLossError(absl::StrCat("rebuilding producer state of ", log.dir(),
                                                 " at offset ", offset, ": ",

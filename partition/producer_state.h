@@ -52,7 +52,7 @@
 
 #include "common/limits.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::log {
 class Log;
@@ -86,10 +86,10 @@ class ProducerState {
   explicit ProducerState(size_t producer_ids_max = limits::producer_ids_max);
 
   // What to do with an incoming batch (see the table above). Never changes state.
-  absl::StatusOr<ProducerCheck> Check(const log::BatchHeader& header) const;
+  absl::StatusOr<ProducerCheck> Check(const record::BatchHeader& header) const;
   // Records a batch appended at [base_offset, last_offset]. Trusts its input (Check ran before,
   // or the batch comes from the log): a different epoch replaces the producer's batches.
-  void Update(const log::BatchHeader& header, int64_t base_offset, int64_t last_offset);
+  void Update(const record::BatchHeader& header, int64_t base_offset, int64_t last_offset);
   // Forgets everything, then replays every batch of `log` from its start to its end through
   // Update. DataLoss if a batch read back is malformed or the log returns nothing below its end.
   absl::Status RebuildFrom(const log::Log& log);

@@ -20,7 +20,7 @@ using testing::ProducerHeader;
 std::string Message(const absl::Status& st) { return std::string(st.message()); }
 
 // Appends (as far as ProducerState knows) a batch at `*next_offset` and returns its offsets.
-ProducerBatch Append(ProducerState& state, const log::BatchHeader& h, int64_t* next_offset) {
+ProducerBatch Append(ProducerState& state, const record::BatchHeader& h, int64_t* next_offset) {
   auto check = state.Check(h);
   REQUIRE(check.ok());
   REQUIRE(check->decision == ProducerDecision::kAppend);
@@ -33,7 +33,7 @@ ProducerBatch Append(ProducerState& state, const log::BatchHeader& h, int64_t* n
                        last};
 }
 
-void CheckDuplicate(const ProducerState& state, const log::BatchHeader& h, int64_t base,
+void CheckDuplicate(const ProducerState& state, const record::BatchHeader& h, int64_t base,
                     int64_t last) {
   auto check = state.Check(h);
   REQUIRE(check.ok());
@@ -245,7 +245,7 @@ TEST_CASE("a rebuild from the log gives the same table and decisions", "[produce
     if (i == 150) epoch[2] = 1, seq[2] = 0;
     auto batch = MakeProducerBatch(pid, pid < 0 ? -1 : epoch[pid], pid < 0 ? -1 : seq[pid],
                                    1 + i % 3, absl::StrCat("b", i));
-    auto header = log::ParseBatchHeader(batch);
+    auto header = record::ParseBatchHeader(batch);
     REQUIRE(header.ok());
     auto check = live.Check(*header);
     REQUIRE(check.ok());

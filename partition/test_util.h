@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::partition::testing {
 
@@ -19,8 +19,8 @@ inline std::vector<std::byte> MakeProducerBatch(
     int64_t producer_id, int16_t epoch, int32_t base_sequence, int count,
     const std::string& tag = "v", int64_t ts_ms = 1000,
     const std::optional<std::string>& key_prefix = std::nullopt,
-    log::Compression compression = log::Compression::kNone) {
-  log::BatchBuilder b(log::BatchOptions{.compression = compression,
+    record::Compression compression = record::Compression::kNone) {
+  record::BatchBuilder b(record::BatchOptions{.compression = compression,
                                         .producer_id = producer_id,
                                         .producer_epoch = epoch,
                                         .base_sequence = base_sequence});
@@ -32,7 +32,7 @@ inline std::vector<std::byte> MakeProducerBatch(
     if (key_prefix) keys.push_back(absl::StrCat(*key_prefix, "-", i));
   }
   for (int i = 0; i < count; ++i) {
-    log::RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = ts_ms + i;
     r.value = values[i];
     if (key_prefix) r.key = keys[i];
@@ -44,9 +44,9 @@ inline std::vector<std::byte> MakeProducerBatch(
 }
 
 // Just the header fields ProducerState looks at.
-inline log::BatchHeader ProducerHeader(int64_t producer_id, int16_t epoch, int32_t base_sequence,
+inline record::BatchHeader ProducerHeader(int64_t producer_id, int16_t epoch, int32_t base_sequence,
                                        int32_t count) {
-  log::BatchHeader h;
+  record::BatchHeader h;
   h.producer_id = producer_id;
   h.producer_epoch = epoch;
   h.base_sequence = base_sequence;

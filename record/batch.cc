@@ -1,5 +1,5 @@
 // Encoding, validation and decoding of record batches. docs/format.md is the spec this follows.
-#include "log/batch.h"
+#include "record/batch.h"
 
 #include <algorithm>
 #include <cassert>
@@ -12,9 +12,9 @@
 #include "common/endian.h"
 #include "common/xxh3.h"
 #include "common/limits.h"
-#include "log/lz4_frame.h"
+#include "record/lz4_frame.h"
 
-namespace strata::log {
+namespace strata::record {
 
 namespace bf = batch_format;
 
@@ -732,4 +732,4 @@ absl::StatusOr<std::vector<Record>> BatchReader::ReadAll() {
   }
 }
 
-}  // namespace strata::log
+}  // namespace strata::record

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "common/status.h"
-#include "log/batch_format.h"
+#include "record/batch_format.h"
 
-namespace strata::log {
+namespace strata::record {
 
 enum class Compression : uint8_t { kNone = 0, kLz4 = 3 };
 
@@ -189,4 +189,4 @@ absl::StatusOr<int32_t> GetVarint(std::span<const std::byte> in, size_t* pos);
 absl::StatusOr<int64_t> GetVarlong(std::span<const std::byte> in, size_t* pos);
 }  // namespace varint
 
-}  // namespace strata::log
+}  // namespace strata::record

@@ -24,7 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace strata::log::batch_format {
+namespace strata::record::batch_format {
 
 inline constexpr size_t kBaseOffsetPos = 0;
 inline constexpr size_t kBatchLengthPos = kBaseOffsetPos + 8;
@@ -64,4 +64,4 @@ inline constexpr int64_t kNoProducerId = -1;
 inline constexpr int16_t kNoProducerEpoch = -1;
 inline constexpr int32_t kNoSequence = -1;
 
-}  // namespace strata::log::batch_format
+}  // namespace strata::record::batch_format

@@ -1,5 +1,5 @@
 // Tests for the record batch format: varints, building, header checks, checksums, LZ4, reading.
-#include "log/batch.h"
+#include "record/batch.h"
 
 #include <lz4frame.h>
 #include <xxhash.h>
@@ -26,7 +26,7 @@ struct StringMaker<absl::StatusCode> {
 };
 }  // namespace Catch
 
-namespace strata::log {
+namespace strata::record {
 namespace {
 
 namespace bf = batch_format;
@@ -1117,4 +1117,4 @@ TEST_CASE("the fast record decoder agrees with the Status path on valid and dama
 }
 
 }  // namespace
-}  // namespace strata::log
+}  // namespace strata::record

@@ -1,5 +1,5 @@
 // LZ4 frames for batch records sections (lz4_frame.h).
-#include "log/lz4_frame.h"
+#include "record/lz4_frame.h"
 
 #include <lz4frame.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "common/limits.h"
 
-namespace strata::log {
+namespace strata::record {
 namespace {
 
 struct Lz4DctxDeleter {
@@ -107,4 +107,4 @@ absl::StatusOr<std::vector<std::byte>> DecompressLz4(std::span<const std::byte> 
   return out;
 }
 
-}  // namespace strata::log
+}  // namespace strata::record

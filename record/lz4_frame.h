@@ -9,7 +9,7 @@
 
 #include "common/status.h"
 
-namespace strata::log {
+namespace strata::record {
 
 // Compresses `src` into one LZ4 frame with independent blocks (as Kafka's reader requires),
 // appended to `out`. Internal on a liblz4 failure.
@@ -19,4 +19,4 @@ absl::Status CompressLz4(std::string_view src, std::vector<std::byte>& out);
 // limits::batch_uncompressed_bytes_max bytes. DataLoss for anything else.
 absl::StatusOr<std::vector<std::byte>> DecompressLz4(std::span<const std::byte> src);
 
-}  // namespace strata::log
+}  // namespace strata::record

@@ -1,4 +1,4 @@
-#include "partition/partitioner.h"
+#include "record/partitioner.h"
 
 #include <cstdlib>
 #include <random>
@@ -8,7 +8,7 @@
 #include "common/logging.h"
 #include "common/xxh3.h"
 
-namespace strata::partition {
+namespace strata::record {
 namespace {
 
 void CheckPartitions(int32_t partitions) {
@@ -65,4 +65,4 @@ uint64_t StickyPartitioner::NextRandom() {
   return z ^ (z >> 31);
 }
 
-}  // namespace strata::partition
+}  // namespace strata::record

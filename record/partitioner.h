@@ -23,7 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
-namespace strata::partition {
+namespace strata::record {
 
 // XXH3-64 of the key bytes mod `partitions`. `partitions` must be > 0 (aborts otherwise: a caller
 // bug, since a topic's config never allows fewer than 1).
@@ -54,4 +54,4 @@ class StickyPartitioner {
   int32_t current_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace strata::partition
+}  // namespace strata::record

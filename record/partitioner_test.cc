@@ -1,5 +1,5 @@
 // Tests for key -> partition hashing and the sticky partitioner for null keys.
-#include "partition/partitioner.h"
+#include "record/partitioner.h"
 
 #include <catch2/catch.hpp>
 #include <set>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/xxh3.h"
 
-namespace strata::partition {
+namespace strata::record {
 namespace {
 
 TEST_CASE("the same key always maps to the same partition", "[partitioner]") {
@@ -95,4 +95,4 @@ TEST_CASE("the sticky partitioner is deterministic for a seed", "[partitioner]")
 }
 
 }  // namespace
-}  // namespace strata::partition
+}  // namespace strata::record

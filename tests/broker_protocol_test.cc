@@ -19,7 +19,7 @@
 #include "common/limits.h"
 
 #include "common/endian.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/fetch_body.h"
@@ -78,17 +78,17 @@ void CreateTopic(RawConnection& c, const std::string& name, int partitions) {
 
 std::vector<std::byte> MakeBatch(int records, const std::string& prefix, int64_t producer_id = -1,
                                  int32_t base_sequence = -1) {
-  log::BatchOptions options;
+  record::BatchOptions options;
   if (producer_id >= 0) {
     options.producer_id = producer_id;
     options.producer_epoch = 0;
     options.base_sequence = base_sequence;
   }
-  log::BatchBuilder builder(options);
+  record::BatchBuilder builder(options);
   std::vector<std::string> values;
   for (int i = 0; i < records; ++i) values.push_back(prefix + std::to_string(i));
   for (const auto& v : values) {
-    log::RecordInput r;
+    record::RecordInput r;
     r.timestamp_ms = 1'700'000'000'000;
     r.value = v;
     builder.Add(r);
@@ -148,9 +148,9 @@ FetchOutcome Fetch(RawConnection& c, const std::string& topic, int partition, in
   out.high_watermark = p->high_watermark();
   auto records = view->records;
   while (!records.empty()) {
-    auto header = log::VerifyBatch(records);
+    auto header = record::VerifyBatch(records);
     REQUIRE(header.ok());
-    auto reader = log::BatchReader::Open(records.first(header->size_bytes()));
+    auto reader = record::BatchReader::Open(records.first(header->size_bytes()));
     REQUIRE(reader.ok());
     while (true) {
       auto rec = reader->Next();

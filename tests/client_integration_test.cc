@@ -16,7 +16,7 @@
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"
-#include "partition/partitioner.h"
+#include "record/partitioner.h"
 #include "tests/broker_process.h"
 
 namespace strata::test {
@@ -105,7 +105,7 @@ TEST_CASE("4 producers, 200,000 keyed records, 8 partitions: all read back once,
   for (const auto& r : records) {
     REQUIRE(r.key.has_value());
     REQUIRE(r.value.has_value());
-    if (partition::PartitionForKey(*r.key, 8) != r.partition) ++wrong_partition;
+    if (record::PartitionForKey(*r.key, 8) != r.partition) ++wrong_partition;
     int& expected = next_seq[*r.key];
     if (std::stoi(*r.value) != expected) ++out_of_order;
     expected = std::stoi(*r.value) + 1;

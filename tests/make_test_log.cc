@@ -15,7 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "io/file_system.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "log/log.h"
 
 namespace {
@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
       v.resize(kValueBytes, '.');
       values.push_back(std::move(v));
     }
-    log::BatchBuilder builder;
+    record::BatchBuilder builder;
     for (int j = 0; j < n; ++j) {
-      log::RecordInput r;
+      record::RecordInput r;
       r.timestamp_ms = start_ms + (first - start_offset) + j;
       r.key = keys[j];
       r.value = values[j];

@@ -362,7 +362,7 @@ BenchReport ReportSetup(const std::string& mode, const BenchOptions& options, in
   r.producers = mode == "consume" ? 0 : options.producers;
   r.record_bytes = options.record_bytes;
   r.acks = AcksName(options.acks);
-  r.compression = std::string(log::CompressionName(options.compression));
+  r.compression = std::string(record::CompressionName(options.compression));
   r.rate_per_s = rate_per_s;
   r.sync = mode == "produce" && options.sync;
   r.warmup_s = options.warmup_s;

@@ -34,7 +34,7 @@
 #include "client/cli/bench_report.h"
 #include "client/cli/broker_commands.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::cli {
 
@@ -49,7 +49,7 @@ struct BenchOptions {
   int64_t record_bytes = 1024;  // value size; e2e needs at least kStampBytes (16)
   int producers = 1;            // produce and e2e: Producer instances, one thread each
   int acks = 1;                 // 0, 1 or -1 (all)
-  log::Compression compression = log::Compression::kNone;
+  record::Compression compression = record::Compression::kNone;
   double duration_s = 10;  // measured time, after the warmup
   int64_t records = 0;     // > 0: measure this many records instead of duration_s
   double rate_per_s = 0;   // offered load in all; 0: closed loop (e2e: 1000)

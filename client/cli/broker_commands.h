@@ -16,7 +16,7 @@
 
 #include "client/consumer.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::cli {
 
@@ -44,7 +44,7 @@ struct ProduceOptions {
   std::optional<std::string> key_separator;  // split each line at its first occurrence
   std::vector<std::string> headers;          // "k=v", added to every record
   int acks = -1;
-  log::Compression compression = log::Compression::kNone;
+  record::Compression compression = record::Compression::kNone;
   std::optional<int32_t> partition;
   int64_t linger_ms = 5;  // the CLI batches lines a little longer than the library's default
 };

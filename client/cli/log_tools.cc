@@ -15,7 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/limits.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "log/index.h"
 #include "log/log.h"
 #include "log/segment.h"
@@ -143,7 +143,7 @@ class OffsetIndexCheck {
   OffsetIndexCheck(std::string path, int64_t base_offset, std::vector<log::OffsetIndexEntry> e)
       : path_(std::move(path)), base_offset_(base_offset), entries_(std::move(e)) {}
 
-  void OnBatch(const log::BatchHeader& h, uint64_t position) {
+  void OnBatch(const record::BatchHeader& h, uint64_t position) {
     for (; !problem_ && next_ < entries_.size(); ++next_) {
       const log::OffsetIndexEntry& e = entries_[next_];
       if (e.position > position) return;
@@ -191,7 +191,7 @@ class TimeIndexCheck {
   TimeIndexCheck(std::string path, int64_t base_offset, std::vector<log::TimeIndexEntry> e)
       : path_(std::move(path)), base_offset_(base_offset), entries_(std::move(e)) {}
 
-  void OnBatch(const log::BatchHeader& h) {
+  void OnBatch(const record::BatchHeader& h) {
     const int64_t max_before = max_timestamp_;
     max_timestamp_ = std::max(max_timestamp_, h.max_timestamp);
     for (; !problem_ && next_ < entries_.size(); ++next_) {
@@ -317,7 +317,7 @@ absl::StatusOr<SegmentResult> VerifySegment(io::FileSystem& fs, const SegmentFil
   std::optional<VerifyProblem> gap;
   int64_t expected_offset = seg.base_offset;
   log::ScanReport scan = log::Segment::Scan(
-      image.bytes, seg.base_offset, [&](const log::BatchHeader& h, uint64_t position) {
+      image.bytes, seg.base_offset, [&](const record::BatchHeader& h, uint64_t position) {
         if (!gap && h.base_offset < expected_offset) {
           gap =
               VerifyProblem{seg.path, position,
@@ -408,7 +408,7 @@ SegmentShape WalkHeaders(std::span<const std::byte> image, int64_t base_offset) 
   shape.next_offset = base_offset;
   while (shape.data_bytes < image.size()) {
     auto rest = image.subspan(shape.data_bytes);
-    auto h = log::ParseBatchHeader(rest);
+    auto h = record::ParseBatchHeader(rest);
     if (!h.ok()) {
       if (!AllZero(rest)) shape.stop = h.status();
       break;
@@ -434,7 +434,7 @@ absl::StatusOr<std::string> IndexSummary(io::FileSystem& fs, const std::string& 
 }
 
 void DumpRecords(std::span<const std::byte> batch, int64_t from_offset, std::ostream& out) {
-  auto reader = log::BatchReader::Open(batch);
+  auto reader = record::BatchReader::Open(batch);
   if (!reader.ok()) {
     out << "    records not shown: " << reader.status().message() << "\n";
     return;
@@ -446,7 +446,7 @@ void DumpRecords(std::span<const std::byte> batch, int64_t from_offset, std::ost
       return;
     }
     if (!*record) return;
-    const log::Record& r = **record;
+    const record::Record& r = **record;
     if (r.offset < from_offset) continue;
     out << "    record offset=" << r.offset << " timestamp=" << r.timestamp_ms
         << " key=" << Show(r.key) << " value=" << Show(r.value) << " headers=[";
@@ -457,14 +457,14 @@ void DumpRecords(std::span<const std::byte> batch, int64_t from_offset, std::ost
   }
 }
 
-void DumpBatch(std::span<const std::byte> rest, const log::BatchHeader& h, uint64_t position,
+void DumpBatch(std::span<const std::byte> rest, const record::BatchHeader& h, uint64_t position,
                const DumpOptions& options, std::ostream& out) {
-  auto verified = log::VerifyBatch(rest);
+  auto verified = record::VerifyBatch(rest);
   out << "  batch position=" << position << " base_offset=" << h.base_offset
       << " last_offset=" << h.last_offset() << " leader_epoch=" << h.leader_epoch
       << " records=" << h.record_count << " first_timestamp=" << h.first_timestamp
       << " max_timestamp=" << h.max_timestamp << " size_bytes=" << h.size_bytes()
-      << " compression=" << log::CompressionName(h.compression())
+      << " compression=" << record::CompressionName(h.compression())
       << " producer_id=" << h.producer_id << " producer_epoch=" << h.producer_epoch
       << " base_sequence=" << h.base_sequence << " checksum="
       << (verified.ok() ? std::string("ok") : absl::StrCat("BAD: ", verified.status().message()))
@@ -584,7 +584,7 @@ absl::Status DumpLog(const std::string& dir, const DumpOptions& options, std::os
     uint64_t pos = 0;
     while (pos < shape.data_bytes) {
       auto rest = image.bytes.subspan(pos);
-      auto h = log::ParseBatchHeader(rest);  // cannot fail: WalkHeaders read it
+      auto h = record::ParseBatchHeader(rest);  // cannot fail: WalkHeaders read it
       if (!h.ok()) break;
       if (h->last_offset() >= options.from_offset) {
         if (options.max_batches >= 0 && printed >= options.max_batches) {

@@ -20,7 +20,7 @@
 #include "common/endian.h"
 #include "common/limits.h"
 #include "io/file_system.h"
-#include "log/batch.h"
+#include "record/batch.h"
 #include "log/log.h"
 #include "log/segment.h"
 
@@ -69,9 +69,9 @@ void AppendRecords(log::Log& lg, int64_t first, int records) {
   for (int64_t i = first; i < first + records; i += kRecordsPerBatch) {
     std::vector<std::string> values;
     for (int64_t j = i; j < i + kRecordsPerBatch; ++j) values.push_back(ValueFor(j));
-    log::BatchBuilder builder;
+    record::BatchBuilder builder;
     for (int j = 0; j < kRecordsPerBatch; ++j) {
-      log::RecordInput r;
+      record::RecordInput r;
       r.timestamp_ms = now_ms + i + j;
       r.key = "key";
       r.value = values[j];
@@ -136,7 +136,7 @@ void FlipByte(const std::string& path, uint64_t position) {
 std::vector<uint64_t> BatchPositions(const std::string& path, int64_t base_offset) {
   std::vector<uint64_t> positions;
   log::Segment::Scan(ReadFile(path), base_offset,
-                     [&](const log::BatchHeader&, uint64_t pos) { positions.push_back(pos); });
+                     [&](const record::BatchHeader&, uint64_t pos) { positions.push_back(pos); });
   return positions;
 }
 
@@ -231,7 +231,7 @@ TEST_CASE("dump shows binary values as hex, nulls as null, and elides long value
   REQUIRE(lg.ok());
   const std::string long_value(300, 'a');
   const std::string binary("\x00\x01\xff", 3);
-  log::BatchBuilder builder(log::BatchOptions{.compression = log::Compression::kLz4});
+  record::BatchBuilder builder(record::BatchOptions{.compression = record::Compression::kLz4});
   builder.Add({.timestamp_ms = 1000, .key = std::nullopt, .value = long_value, .headers = {}});
   builder.Add({.timestamp_ms = 1001,
                .key = binary,
@@ -283,7 +283,7 @@ TEST_CASE("an unreadable batch header stops that segment's dump with its file an
   const std::string first = dir.Join(names.front());
   std::vector<uint64_t> positions = BatchPositions(first, 0);
   const uint64_t bad = positions[positions.size() / 2];
-  SetByte(first, bad + log::batch_format::kMagicPos, 0x7f);
+  SetByte(first, bad + record::batch_format::kMagicPos, 0x7f);
 
   VerifyReport report = Verify(dir.path());
   REQUIRE(report.problem.has_value());
@@ -329,7 +329,7 @@ TEST_CASE("verify after a crash: trailing zeros are fine, a torn tail is reporte
     std::vector<std::byte> image = ReadFile(active);
     const uint64_t end =
         positions.back() +
-        log::ParseBatchHeader(std::span(image).subspan(positions.back()))->size_bytes();
+        record::ParseBatchHeader(std::span(image).subspan(positions.back()))->size_bytes();
     // Copy the first 100 bytes of the last batch after it: a plausible header, cut short.
     for (uint64_t i = 0; i < 100; ++i) {
       SetByte(active, end + i, uint8_t(image[positions.back() + i]));
@@ -359,7 +359,7 @@ TEST_CASE("verify skips index files the broker would rebuild after an unclean sh
     REQUIRE(lg.ok());
     REQUIRE((*lg)->TruncateTo(active_base).ok());
     for (int i = 0; i < 50; ++i) {
-      log::BatchBuilder builder;
+      record::BatchBuilder builder;
       builder.Add(
           {.timestamp_ms = log::SystemClock()(), .key = "k", .value = "short", .headers = {}});
       auto batch = builder.Build();

@@ -138,9 +138,9 @@ absl::StatusOr<int> ParseAcks(std::string_view text) {
       "' is not one of: 0 (no answer), 1 (after the append), all (durable)"));
 }
 
-absl::StatusOr<log::Compression> ParseCompression(std::string_view text) {
-  if (text == "none") return log::Compression::kNone;
-  if (text == "lz4") return log::Compression::kLz4;
+absl::StatusOr<record::Compression> ParseCompression(std::string_view text) {
+  if (text == "none") return record::Compression::kNone;
+  if (text == "lz4") return record::Compression::kLz4;
   return absl::InvalidArgumentError(
       absl::StrCat("'", std::string(text), "' is not one of: none, lz4"));
 }

@@ -11,7 +11,7 @@
 
 #include "client/consumer.h"
 #include "common/status.h"
-#include "log/batch.h"
+#include "record/batch.h"
 
 namespace strata::cli {
 
@@ -37,7 +37,7 @@ absl::StatusOr<client::SeekTarget> ParseFrom(std::string_view text);
 absl::StatusOr<int> ParseAcks(std::string_view text);
 
 // --compression: "none" or "lz4".
-absl::StatusOr<log::Compression> ParseCompression(std::string_view text);
+absl::StatusOr<record::Compression> ParseCompression(std::string_view text);
 
 // "key=value" (the first '=' splits; the value may be empty). `what` names the flag in errors.
 absl::StatusOr<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,

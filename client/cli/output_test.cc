@@ -82,8 +82,8 @@ TEST_CASE("--acks, --compression and KEY=VALUE") {
   CHECK(*ParseAcks("all") == -1);
   CHECK(*ParseAcks("-1") == -1);
   CHECK_FALSE(ParseAcks("2").ok());
-  CHECK(*ParseCompression("none") == log::Compression::kNone);
-  CHECK(*ParseCompression("lz4") == log::Compression::kLz4);
+  CHECK(*ParseCompression("none") == record::Compression::kNone);
+  CHECK(*ParseCompression("lz4") == record::Compression::kLz4);
   CHECK_FALSE(ParseCompression("gzip").ok());
   CHECK(*ParseKeyValue("retention_ms=100", "--config") ==
         std::pair<std::string, std::string>("retention_ms", "100"));
