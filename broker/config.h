@@ -61,7 +61,7 @@ struct BrokerConfig {
   int64_t log_cleaner_interval_ms = 15'000;
   // How appends reach segment files: "write" (pwrite, the least CPU) or "mmap" (memcpy into a
   // mapping kept faulted in by a background thread: the fastest I/O thread when a core is spare).
-  // docs/design-notes.md 47.
+  // docs/design-notes.md#the-append-path.
   log::AppendPath log_append_path = log::AppendPath::kWrite;
 
   // InvalidArgument naming the key and its allowed range.

@@ -10,7 +10,7 @@ namespace strata::log {
 
 // How appends reach the active segment's file. Readers always read through a mapping.
 //   kWrite    pwrite: the kernel takes whole pages without reading them first. The least CPU in
-//             all, so the broker's default (docs/design-notes.md 47).
+//             all, so the broker's default (docs/design-notes.md#the-append-path).
 //   kMapping  memcpy into a writable mapping that a Prefaulter keeps faulted in ahead of the
 //             writer on another thread: the fastest appending thread, at the price of that
 //             thread's zeroing of every fresh page (docs/performance.md).

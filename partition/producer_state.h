@@ -24,8 +24,9 @@
 // (or long after) the batches that should precede it. As abseil's guide puts it, OutOfRange is a
 // problem that goes away if the system state changes: once the producer resends the missing
 // batches, this one is accepted. It matches the log's own rule for a follower batch that leaves a
-// gap (docs/design-notes.md #11). FailedPrecondition is kept for fencing, where STYLE.md maps
-// "stale epoch" and where no resend helps; the two codes let a caller tell them apart.
+// gap (docs/design-notes.md#status-codes-and-a-full-disk). FailedPrecondition is kept for
+// fencing, where STYLE.md maps "stale epoch" and where no resend helps; the two codes let a
+// caller tell them apart.
 //
 // Update records a batch after it was appended. RebuildFrom replays a log's batches through
 // Update (used when a partition opens), so the table, including which producers are tracked, is
