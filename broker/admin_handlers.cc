@@ -89,10 +89,10 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
             b.CreateString(absl::StrCat("partition offline: ", p.status.ToString())), -1, 0));
         continue;
       }
-      // One node: this broker leads every partition at epoch 0, and the high watermark is the
-      // log end.
+      // One node: this broker leads every partition.
       parts.push_back(fb::CreatePartitionMetadata(b, p.index, fb::ErrorCode::NONE, 0, s_.node_id,
-                                                  0, p.log_start_offset, p.log_end_offset));
+                                                  p.leader_epoch, p.log_start_offset,
+                                                  p.high_watermark));
     }
     topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(name), fb::ErrorCode::NONE, 0,
                                              b.CreateVector(parts)));
@@ -300,57 +300,6 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
     }
   }
   b.Finish(fb::CreateAlterConfigsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
-  return FinishResponse(frame, b, has_error);
-}
-
-Response RequestHandler::ListOffsets(const protocol::Frame& frame) {
-  auto req = Verify<fb::ListOffsetsRequest>(frame, "ListOffsetsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
-  const bool stopping = s_.stopping->load(std::memory_order_acquire);
-  ResponseBuilder b;
-  bool has_error = false;
-  std::vector<flatbuffers::Offset<fb::ListOffsetsTopicResponse>> topics;
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
-      const std::string name = Str(t->name());
-      std::vector<flatbuffers::Offset<fb::ListOffsetsPartitionResponse>> parts;
-      if (t->partitions() != nullptr) {
-        for (const auto* p : *t->partitions()) {
-          auto part = s_.topics->GetPartition(name, p->index());
-          if (!part.ok()) {
-            has_error = true;
-            parts.push_back(fb::CreateListOffsetsPartitionResponse(
-                b, p->index(), PartitionLookupError(part.status(), stopping),
-                b.CreateString(std::string(part.status().message()))));
-            continue;
-          }
-          int64_t offset = -1;
-          if (p->timestamp() == -2) {
-            offset = (*part)->log_start_offset();
-          } else if (p->timestamp() == -1) {
-            offset = (*part)->log_end_offset();
-          } else {
-            auto found = (*part)->OffsetForTimestamp(p->timestamp());
-            if (!found.ok()) {
-              has_error = true;
-              parts.push_back(fb::CreateListOffsetsPartitionResponse(
-                  b, p->index(), fb::ErrorCode::STORAGE_ERROR,
-                  b.CreateString(found.status().ToString())));
-              continue;
-            }
-            offset = found->value_or((*part)->log_end_offset());
-          }
-          parts.push_back(fb::CreateListOffsetsPartitionResponse(b, p->index(),
-                                                                 fb::ErrorCode::NONE, 0, offset));
-        }
-      }
-      topics.push_back(
-          fb::CreateListOffsetsTopicResponse(b, b.CreateString(name), b.CreateVector(parts)));
-    }
-  }
-  b.Finish(fb::CreateListOffsetsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(topics)));
   return FinishResponse(frame, b, has_error);
 }
 

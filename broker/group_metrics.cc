@@ -77,7 +77,7 @@ std::string RenderGroupMetrics(const consumer_offsets::GroupCoordinator& groups,
       absl::StrAppend(&committed, "strata_group_committed_offset", labels, " ", value.offset, "\n");
       auto part = topics.GetPartition(tp.first, tp.second);
       if (!part.ok()) continue;
-      const int64_t end = (*part)->log_end_offset();
+      const int64_t end = (*part)->high_watermark();  // what a consumer can read
       const int64_t from = std::max(value.offset, (*part)->log_start_offset());
       absl::StrAppend(&lag, "strata_group_lag", labels, " ", std::max<int64_t>(0, end - from),
                       "\n");

@@ -85,13 +85,9 @@ std::string BrokerMetrics::Render(const partition::TopicManager& topics, int32_t
                       p.log_start_offset, "\n");
       absl::StrAppend(&end, "strata_partition_log_end_offset", labels, " ", p.log_end_offset,
                       "\n");
-      // One node: the high watermark is the log end (replication moves it below).
-      absl::StrAppend(&hw, "strata_partition_high_watermark", labels, " ", p.log_end_offset, "\n");
-      auto part = topics.GetPartition(name, p.index);
-      if (part.ok()) {
-        absl::StrAppend(&segments, "strata_partition_segments", labels, " ",
-                        (*part)->log().Segments().size(), "\n");
-      }
+      absl::StrAppend(&hw, "strata_partition_high_watermark", labels, " ", p.high_watermark,
+                      "\n");
+      absl::StrAppend(&segments, "strata_partition_segments", labels, " ", p.segments, "\n");
     }
   }
   Header(out, "strata_partition_online", "gauge", "1 if the partition serves, 0 if offline.");

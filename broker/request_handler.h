@@ -1,7 +1,8 @@
 // RequestHandler: turns one request frame into its response, for every API of docs/protocol.md.
 //
-// Admin APIs (Metadata, Create/DeleteTopics, Describe/AlterConfigs, InitProducerId, ListOffsets)
-// live in admin_handlers.cc; Produce and Fetch, the data path, in data_handlers.cc. Every body is
+// Admin APIs (Metadata, Create/DeleteTopics, Describe/AlterConfigs, InitProducerId) live in
+// admin_handlers.cc; Produce, Fetch and ListOffsets in data_handlers.cc, where each decodes its
+// FlatBuffers request into DataPlane's structs (data_plane.h), calls it, and encodes the answer. Every body is
 // verified before a field is read; a request that cannot be answered in its API's own table gets
 // an ErrorResponse (request_handler.cc). Nothing here throws, and no input can crash the broker:
 // every failure becomes an error code in the response.
@@ -18,6 +19,8 @@
 
 #include "broker/asio.h"
 #include "broker/config.h"
+#include "broker/data_plane.h"
+#include "broker/services.h"
 #include "broker/fetch_waiters.h"
 #include "broker/metrics.h"
 #include "broker/producer_ids.h"
@@ -40,20 +43,9 @@ struct Response {
   std::vector<log::ReadResult> records;
 };
 
-struct Services {
-  partition::TopicManager* topics = nullptr;
-  ProducerIdAllocator* producer_ids = nullptr;
-  FetchWaiters* fetch_waiters = nullptr;
-  BrokerMetrics* metrics = nullptr;
-  consumer_offsets::GroupCoordinator* groups = nullptr;
-  int32_t node_id = 0;
-  HostPort advertised;  // the native listener as clients should reach it
-  const std::atomic<bool>* stopping = nullptr;  // set once shutdown starts
-};
-
 class RequestHandler {
  public:
-  explicit RequestHandler(Services services) : s_(services) {}
+  explicit RequestHandler(Services services) : s_(services), data_(services) {}
 
   // `body` is the request body, owned by the caller for the whole call; Produce stamps offsets
   // into the batches inside it. `client_host` is the peer's address (shown by DescribeGroups).
@@ -84,6 +76,7 @@ class RequestHandler {
   Response OffsetFetch(const protocol::Frame& frame);
 
   Services s_;
+  DataPlane data_;  // produce, fetch and list-offsets; the handlers above are its adapters
 };
 
 // --- Shared by the handler files -----------------------------------------------------------------

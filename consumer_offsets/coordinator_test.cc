@@ -332,7 +332,7 @@ TEST_CASE("a damaged partition of __consumer_offsets takes only its own groups o
   REQUIRE(batch.ok());
   auto part = f.topics->GetPartition(kOffsetsTopic, bad);
   REQUIRE(part.ok());
-  REQUIRE((*part)->Append(*batch, 0).ok());
+  REQUIRE((*part)->Append(*batch).ok());
   f.Reopen();
   GroupResult r = f.coordinator->FindCoordinator(on_bad);
   CHECK(r.error == GroupError::kCoordinatorNotAvailable);

@@ -186,8 +186,12 @@ void OffsetStore::Write(const std::string& group, std::vector<OffsetWrite> write
   }
   auto batch = builder.Build();
   if (!batch.ok()) return fail(batch.status());
-  auto appended = (*part)->Append(*batch, /*leader_epoch=*/0);
-  if (!appended.ok()) return fail(appended.status());
+  auto appended = (*part)->Append(*batch);
+  if (!appended.ok()) {
+    return done({GroupError::kStorageError,
+                 absl::StrCat("could not store the offsets of group ", group, ": ",
+                              appended.error().message)});
+  }
 
   const int64_t base = appended->base_offset;
   auto apply = [this, group, writes = std::move(writes), base,
@@ -207,8 +211,8 @@ void OffsetStore::Write(const std::string& group, std::vector<OffsetWrite> write
     done(GroupResult::Ok());
   };
   auto shared = std::make_shared<decltype(apply)>(std::move(apply));
-  absl::Status st = (*part)->log().WhenDurable(appended->last_offset,
-                                               [shared](absl::Status s) { (*shared)(s); });
+  absl::Status st = (*part)->WhenCommitted(appended->last_offset, partition::Acks::kAll,
+                                           [shared](absl::Status s) { (*shared)(s); });
   if (!st.ok()) (*shared)(st);
 }
 

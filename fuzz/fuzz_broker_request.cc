@@ -281,7 +281,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!topics->Create("t", config).ok()) std::abort();
   {
     auto batch = fuzz::SeedBatch();
-    if (!topics->GetPartition("t", 0).value()->Append(batch, 0).ok()) std::abort();
+    if (!topics->GetPartition("t", 0).value()->Append(batch).ok()) std::abort();
   }
   auto producer_ids = broker::ProducerIdAllocator::Open(&fs, "/data").value();
   // Small, as topic "t" is: 2 partitions of 64 KiB segments (preallocating 1 MiB ones made every

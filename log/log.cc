@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "common/check.h"
 #include "common/limits.h"
 #include "common/logging.h"
 #include "log/flusher.h"
@@ -138,39 +139,29 @@ uint64_t Log::size_bytes() const {
 
 // --- Appends ----------------------------------------------------------------------------------
 
-absl::StatusOr<record::BatchHeader> Log::CheckIncoming(std::span<const std::byte> batch) const {
-  STRATA_RETURN_IF_ERROR(CheckWritable());
-  auto header = record::VerifyBatch(batch);
-  if (!header.ok()) {
-    return absl::Status(header.status().code(),
-                        absl::StrCat("rejected batch: ", header.status().message()));
-  }
-  return header;
-}
-
-absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+absl::StatusOr<AppendResult> Log::Append(record::VerifiedBatch& batch, int32_t leader_epoch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
-  STRATA_ASSIGN_OR_RETURN(record::BatchHeader header, CheckIncoming(batch));
-  // Only compaction makes batches with fewer records than offsets; a producer's never has them.
-  if (absl::Status dense = record::CheckDenseBatch(header); !dense.ok()) {
-    return absl::Status(dense.code(), absl::StrCat("rejected batch: ", dense.message()));
-  }
+  STRATA_RETURN_IF_ERROR(CheckWritable());
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
-    int64_t base = log_end_.load(std::memory_order_relaxed);
-    record::StampBatch(batch, base, leader_epoch);
-    header.base_offset = base;
-    header.leader_epoch = leader_epoch;
-    result = AppendChecked(batch, header);
+    batch.Stamp(log_end_.load(std::memory_order_relaxed), leader_epoch);
+    result = AppendChecked(batch);
   }
   if (result.ok()) AfterAppend(batch.size());
   return result;
 }
 
-absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> batch) {
+absl::StatusOr<AppendResult> Log::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+  STRATA_ASSIGN_OR_RETURN(record::VerifiedBatch verified,
+                          record::VerifiedBatch::Verify(batch, record::AppendRules{}));
+  return Append(verified, leader_epoch);
+}
+
+absl::StatusOr<AppendResult> Log::AppendWithOffsets(const record::VerifiedBatch& batch) {
   auto run_failed = absl::MakeCleanup([this] { RunFailedWaiters(); });
-  STRATA_ASSIGN_OR_RETURN(record::BatchHeader header, CheckIncoming(batch));
+  STRATA_RETURN_IF_ERROR(CheckWritable());
+  const record::BatchHeader& header = batch.header();
   absl::StatusOr<AppendResult> result;
   {
     absl::MutexLock lock(&writer_mu_);
@@ -185,22 +176,24 @@ absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<const std::byte> b
           "follower batch starts at offset ", header.base_offset,
           ", below the log end ", end, ": it overlaps existing offsets; truncate first"));
     }
-    result = AppendChecked(batch, header);
+    result = AppendChecked(batch);
   }
   if (result.ok()) AfterAppend(batch.size());
   return result;
 }
 
-absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch,
-                                                const record::BatchHeader& header) {
+absl::StatusOr<AppendResult> Log::AppendWithOffsets(std::span<std::byte> batch) {
+  STRATA_ASSIGN_OR_RETURN(record::VerifiedBatch verified,
+                          record::VerifiedBatch::Verify(batch, record::AppendRules{.dense = false}));
+  return AppendWithOffsets(verified);
+}
+
+absl::StatusOr<AppendResult> Log::AppendChecked(const record::VerifiedBatch& verified) {
+  std::span<const std::byte> batch = verified.bytes();
+  const record::BatchHeader& header = verified.header();
   if (closed_) return absl::FailedPreconditionError("log " + options_.dir + " is closed");
   // Checked again under the lock: a failure may have landed since the caller's check.
   STRATA_RETURN_IF_ERROR(CheckWritable());
-  if (batch.size() != header.size_bytes()) {
-    return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
-                                                   batch.size(), " bytes for a batch of ",
-                                                   header.size_bytes()));
-  }
   if (batch.size() > options_.config.segment_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "batch of ", batch.size(), " bytes is larger than segment_bytes ",
@@ -218,6 +211,11 @@ absl::StatusOr<AppendResult> Log::AppendChecked(std::span<const std::byte> batch
     return CheckWritable();
   }
   if (active_since_ms_ == 0) active_since_ms_ = options_.clock();
+  // Published offsets only grow: a reader that saw an end may read every offset below it.
+  STRATA_CHECK(header.base_offset == log_end_.load(std::memory_order_relaxed) &&
+               header.last_offset() >= header.base_offset)
+      << "appending [" << header.base_offset << ", " << header.last_offset() << "] at log end "
+      << log_end_.load(std::memory_order_relaxed) << " of " << options_.dir;
   log_end_.store(header.last_offset() + 1, std::memory_order_release);
   return AppendResult{header.base_offset, header.last_offset(), header.max_timestamp};
 }

@@ -34,6 +34,7 @@
 #include "log/log_config.h"
 #include "log/handle_cache.h"
 #include "log/segment.h"
+#include "record/batch.h"
 
 namespace strata::log {
 
@@ -99,18 +100,23 @@ class Log {
   // clean-shutdown marker. The log refuses appends afterwards. Called by the destructor if needed.
   absl::Status Close();
 
-  // Leader append: checks the batch (structure and checksum), stamps base_offset = log end and
-  // `leader_epoch` into `batch` in place, and appends it.
+  // Leader append: stamps base_offset = log end and `leader_epoch` into `batch` in place, and
+  // appends it. The batch was verified (record::VerifiedBatch) before the call, outside any lock;
+  // the log's critical section only assigns offsets and copies.
   //   InvalidArgument    larger than the segment size
-  //   DataLoss           malformed batch, checksum mismatch, or not dense (a compacted batch,
-  //                      which no producer sends: CheckDenseBatch); nothing written
+  //   ResourceExhausted  no disk space (io::IsNoSpace); nothing written, the log stays healthy
   //   FailedPrecondition the log failed earlier or is closed
+  absl::StatusOr<AppendResult> Append(record::VerifiedBatch& batch, int32_t leader_epoch);
+  // Verifies `batch` as a producer's (record::AppendRules{}), then Append. For callers that hold
+  // raw bytes (tools, tests); DataLoss or InvalidArgument from the verification, nothing written.
   absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
   // Follower append: the batch keeps its offsets, and its base offset must equal the log end.
   // Compacted batches (a leader's compacted log) are accepted.
   //   OutOfRange      a gap (base offset past the log end)
   //   InvalidArgument an overlap (base offset below the log end; truncate first)
-  absl::StatusOr<AppendResult> AppendWithOffsets(std::span<const std::byte> batch);
+  absl::StatusOr<AppendResult> AppendWithOffsets(const record::VerifiedBatch& batch);
+  // Verifies `batch` (compacted batches allowed), then AppendWithOffsets.
+  absl::StatusOr<AppendResult> AppendWithOffsets(std::span<std::byte> batch);
 
   // Whole batches from the first one whose last offset is >= `offset`, up to max_bytes (but
   // always at least one batch so a consumer makes progress), from one segment. After compaction
@@ -242,11 +248,9 @@ class Log {
   bool TEST_StopAt(CompactionStep step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compaction_mu_);
   // Removes the files of segments bases[from..] and syncs the directory (recovery only).
   absl::Status DeleteSegmentFiles(const std::vector<int64_t>& bases, size_t from);
-  // The checks every append makes before taking the writer lock: the log takes writes, and the
-  // batch's structure and checksum are sound (DataLoss "rejected batch: ..." otherwise).
-  absl::StatusOr<record::BatchHeader> CheckIncoming(std::span<const std::byte> batch) const;
-  absl::StatusOr<AppendResult> AppendChecked(std::span<const std::byte> batch,
-                                             const record::BatchHeader& header)
+  // The critical section of both appends: the log takes writes, the batch fits a segment; rolls
+  // if due, reserves room, copies the batch (stamped already) and publishes the new log end.
+  absl::StatusOr<AppendResult> AppendChecked(const record::VerifiedBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status MaybeRollFor(uint64_t batch_bytes, int32_t last_offset_delta)

@@ -3,36 +3,24 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 
 namespace strata::partition {
-namespace {
-
-// At this layer OutOfRange means "out-of-order sequence", so a batch that is cut short (which
-// ParseBatchHeader reports as OutOfRange, the log's torn-tail signal) is reported as DataLoss
-// like every other malformed batch.
-absl::Status Rejected(const absl::Status& st) {
-  return absl::DataLossError(absl::StrCat("rejected batch: ", st.message()));
-}
-
-// A compacted topic keeps records by key, so every record needs one. Decodes the records (LZ4
-// too), which also verifies the checksum: DataLoss like any damaged batch.
-absl::Status CheckKeys(std::span<const std::byte> batch) {
-  absl::StatusOr<record::BatchReader> reader = record::BatchReader::Open(batch);
-  if (!reader.ok()) return Rejected(reader.status());
-  for (int32_t index = 0;; ++index) {
-    absl::StatusOr<std::optional<record::Record>> record = reader->Next();
-    if (!record.ok()) return Rejected(record.status());
-    if (!record->has_value()) return absl::OkStatus();
-    if (!(*record)->key.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a compacted topic needs a key on every record: record ", index, " (offset delta ",
-          (*record)->offset - reader->header().base_offset, ") of the batch has a null key"));
-    }
+const char* AppendErrorName(AppendErrorCode code) {
+  switch (code) {
+    case AppendErrorCode::kCorruptBatch: return "corrupt batch";
+    case AppendErrorCode::kInvalidBatch: return "invalid batch";
+    case AppendErrorCode::kInvalidProducerFields: return "invalid producer fields";
+    case AppendErrorCode::kBatchTooLarge: return "batch too large";
+    case AppendErrorCode::kOutOfOrderSequence: return "out of order sequence";
+    case AppendErrorCode::kProducerFenced: return "producer fenced";
+    case AppendErrorCode::kNoSpace: return "no space";
+    case AppendErrorCode::kStorageFailed: return "storage failed";
+    case AppendErrorCode::kClosed: return "closed";
   }
+  return "unknown";
 }
-
-}  // namespace
 
 std::string Partition::DirName(const std::string& topic, int32_t index) {
   return absl::StrCat(topic, "-", index);
@@ -83,40 +71,75 @@ Partition::~Partition() {
   }
 }
 
-absl::StatusOr<AppendResult> Partition::Append(std::span<std::byte> batch, int32_t leader_epoch) {
+Result<AppendResult, AppendError> Partition::Append(std::span<std::byte> batch) {
+  // Everything about the bytes themselves, before the lock: the critical section below only
+  // decides on the producer, assigns offsets and copies.
+  absl::StatusOr<record::VerifiedBatch> verified = record::VerifiedBatch::Verify(
+      batch, {.dense = true, .keys_required = cleanup_policy_ == CleanupPolicy::kCompact});
+  if (!verified.ok()) {
+    return AppendError{absl::IsDataLoss(verified.status()) ? AppendErrorCode::kCorruptBatch
+                                                           : AppendErrorCode::kInvalidBatch,
+                       std::string(verified.status().message())};
+  }
+  if (verified->size() > segment_bytes_) {
+    return AppendError{AppendErrorCode::kBatchTooLarge,
+                       absl::StrCat("batch of ", verified->size(),
+                                    " bytes is larger than the topic's segment_bytes (",
+                                    segment_bytes_, "); send smaller batches")};
+  }
+  const record::BatchHeader& header = verified->header();
+
   absl::MutexLock lock(&mu_);
   if (closed_) {
-    // Unavailable, not FailedPrecondition: the partition was closed (topic deleted, broker
-    // stopping), not broken; a client refreshes metadata and retries.
-    return absl::UnavailableError(
-        absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
+    return AppendError{AppendErrorCode::kClosed,
+                       absl::StrCat("partition ", DirName(topic_, index_), " is closed")};
   }
-  // Structure only: the log hashes the batch when it appends it, so the common path hashes once.
-  auto header = record::ParseBatchHeader(batch);
-  if (!header.ok()) return Rejected(header.status());
-  // A compacted batch never comes from a producer (and would not be told apart from a retry).
-  if (absl::Status dense = record::CheckDenseBatch(*header); !dense.ok()) return Rejected(dense);
-  if (cleanup_policy_ == CleanupPolicy::kCompact) {
-    // This hashes the batch once more than other topics pay (the log verifies it again).
-    STRATA_RETURN_IF_ERROR(CheckKeys(batch.first(std::min(batch.size(), header->size_bytes()))));
+  absl::StatusOr<ProducerCheck> check = producer_state_.Check(header);
+  if (!check.ok()) {
+    // producer_state.h: each code has one meaning at that layer.
+    const absl::Status& st = check.status();
+    AppendErrorCode code = absl::IsOutOfRange(st)           ? AppendErrorCode::kOutOfOrderSequence
+                           : absl::IsFailedPrecondition(st) ? AppendErrorCode::kProducerFenced
+                                                            : AppendErrorCode::kInvalidProducerFields;
+    return AppendError{code, std::string(st.message())};
   }
-  absl::StatusOr<ProducerCheck> check = producer_state_.Check(*header);
-  if (!check.ok() || check->decision == ProducerDecision::kDuplicate) {
-    // Nothing will be appended, so the log will not check the checksum: do it here, so that a
-    // damaged batch is never acknowledged as a duplicate or misreported as a sequence problem.
-    auto verified = record::VerifyBatch(batch);
-    if (!verified.ok()) return Rejected(verified.status());
-    if (batch.size() != header->size_bytes()) {
-      return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
-                                                     batch.size(), " bytes for a batch of ",
-                                                     header->size_bytes()));
-    }
-    if (!check.ok()) return check.status();
+  if (check->decision == ProducerDecision::kDuplicate) {
     return AppendResult{check->base_offset, check->last_offset, /*duplicate=*/true};
   }
-  STRATA_ASSIGN_OR_RETURN(log::AppendResult appended, log_->Append(batch, leader_epoch));
-  producer_state_.Update(*header, appended.base_offset, appended.last_offset);
-  return AppendResult{appended.base_offset, appended.last_offset, /*duplicate=*/false};
+  absl::StatusOr<log::AppendResult> appended = log_->Append(*verified, leader_epoch());
+  if (!appended.ok()) return StorageError(appended.status());
+  producer_state_.Update(header, appended->base_offset, appended->last_offset);
+  return AppendResult{appended->base_offset, appended->last_offset, /*duplicate=*/false};
+}
+
+AppendError Partition::StorageError(const absl::Status& st) const {
+  if (io::IsNoSpace(st) && log_->health().ok()) {
+    return AppendError{AppendErrorCode::kNoSpace,
+                       absl::StrCat("no disk space left for partition ", DirName(topic_, index_),
+                                    "; nothing was written, and the partition still serves "
+                                    "reads (", st.message(), ")")};
+  }
+  return AppendError{AppendErrorCode::kStorageFailed,
+                     absl::StrCat("partition ", DirName(topic_, index_), ": ", st.ToString())};
+}
+
+void Partition::SetLeaderEpoch(int32_t epoch) {
+  const int32_t previous = leader_epoch_.exchange(epoch, std::memory_order_acq_rel);
+  STRATA_CHECK(epoch >= previous) << "leader epoch of " << DirName(topic_, index_) << " went from "
+                                  << previous << " back to " << epoch;
+}
+
+bool Partition::IsCommitted(int64_t offset, Acks acks) const {
+  const bool durable_needed = acks == Acks::kAll || (acks == Acks::kLeader && flush_always_);
+  return !durable_needed || offset < log_->durable_offset();
+}
+
+absl::Status Partition::WhenCommitted(int64_t offset, Acks acks, log::DurableCallback done) {
+  if (IsCommitted(offset, acks)) {
+    done(absl::OkStatus());
+    return absl::OkStatus();
+  }
+  return log_->WhenDurable(offset, std::move(done));
 }
 
 absl::StatusOr<log::RetentionResult> Partition::ApplyRetention() {

@@ -2,8 +2,16 @@
 // which appends are retries.
 //
 // Owns its log::Log (directory `<data_dir>/<topic>-<index>`) and a ProducerState rebuilt from the
-// log on Open. Append is the leader's write path: ProducerState::Check, then either the original
-// offsets of a duplicate (nothing appended) or log::Log::Append and ProducerState::Update.
+// log on Open. Append is the leader's write path: the batch is verified first, outside any lock
+// (record::VerifiedBatch); then, under the partition's lock, ProducerState::Check, and either the
+// original offsets of a duplicate (nothing appended) or log::Log::Append and
+// ProducerState::Update.
+//
+// This is the face the broker sees (docs/architecture.md): appends with typed errors, reads
+// bounded by the high watermark, the leader epoch, and one wait for an offset to be committed
+// under an acks policy. The broker never reaches into log(). With one node the high watermark is
+// the log end and "committed" means durable (fsynced); with replicas both move to the in-sync
+// replicas, behind this same face.
 //
 // Thread-safety: all methods are thread-safe. One mutex (mu_) serializes the whole
 // check + append + update critical section of Append (and retention and Close, which change what
@@ -19,6 +27,7 @@
 // recorded in the producer state until the next Open.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +36,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/result.h"
 #include "common/status.h"
 #include "io/file_system.h"
 #include "log/log.h"
@@ -52,9 +62,37 @@ struct AppendResult {
   int64_t base_offset = 0;
   int64_t last_offset = 0;
   // True when the batch was a retry of one already in the log: nothing was appended and the
-  // offsets are the ones it got the first time. (They may not be durable yet; a caller acking
-  // with acks=all waits on log().WhenDurable(last_offset) as for a fresh append.)
+  // offsets are the ones it got the first time. (They may not be committed yet; a caller waits
+  // with WhenCommitted(last_offset, ...) as for a fresh append.)
   bool duplicate = false;
+};
+
+// Why an append was refused; nothing was written in every case. Chosen by what the producer
+// should do about it.
+enum class AppendErrorCode {
+  kCorruptBatch,           // malformed or damaged bytes (a checksum mismatch): resend
+  kInvalidBatch,           // not exactly one batch, or a null key on a compacted topic: fix it
+  kInvalidProducerFields,  // producer id, epoch and sequence are inconsistent: a client bug
+  kBatchTooLarge,          // larger than the topic's segment_bytes: send smaller batches
+  kOutOfOrderSequence,     // an idempotent producer skipped or repeated sequences
+  kProducerFenced,         // a newer epoch of the producer id exists: this producer is stale
+  kNoSpace,                // the disk is full; the partition still serves reads: retry later
+  kStorageFailed,          // the log failed (an I/O error); appends stop until a restart
+  kClosed,                 // the partition was closed: topic deleted or broker stopping
+};
+
+const char* AppendErrorName(AppendErrorCode code);
+
+struct AppendError {
+  AppendErrorCode code;
+  std::string message;  // a sentence for a human
+};
+
+// How much of the cluster must hold an offset before its producer is told it is written.
+enum class Acks : int8_t {
+  kNone = 0,     // nothing: the producer does not wait for an answer
+  kLeader = 1,   // the leader appended it (and fsynced it if the topic has flush=always)
+  kAll = -1,     // committed: durable on the leader (one node); on the in-sync replicas later
 };
 
 class Partition {
@@ -73,16 +111,27 @@ class Partition {
   // "<topic>-<index>": the partition's directory name under the data directory.
   static std::string DirName(const std::string& topic, int32_t index);
 
-  // The leader's append. `batch` is stamped in place with its base offset and `leader_epoch`
-  // (unless it is a duplicate, which is left untouched). Errors:
-  //   DataLoss           malformed batch or checksum mismatch (nothing written)
-  //   OutOfRange         out-of-order sequence from an idempotent producer (producer_state.h)
-  //   FailedPrecondition a fenced producer (stale epoch), or the log failed (log().health())
-  //   Unavailable        the partition is closed (Close, topic deleted)
-  //   InvalidArgument    bad producer fields, the batch is larger than segment_bytes, or (topic
-  //                      with cleanup_policy=compact) a record has a null key: compaction keeps
-  //                      records by key. Checked before anything is written.
-  absl::StatusOr<AppendResult> Append(std::span<std::byte> batch, int32_t leader_epoch);
+  // The leader's append. Verifies `batch` (outside the partition's lock), then assigns its
+  // offsets: it is stamped in place with its base offset and leader_epoch() (unless it is a
+  // duplicate, which is left untouched). AppendError says why not.
+  Result<AppendResult, AppendError> Append(std::span<std::byte> batch);
+
+  // The epoch of this partition's leadership, stamped into every batch appended. One node: 0.
+  int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
+  // A new leadership begins (replication). Epochs only grow; a smaller one is a bug (checked).
+  void SetLeaderEpoch(int32_t epoch);
+
+  // Consumers read below it: every offset below it is committed. One node: the log end.
+  int64_t high_watermark() const { return log_->log_end_offset(); }
+
+  // Whether `offset` is committed under `acks` (see Acks).
+  bool IsCommitted(int64_t offset, Acks acks) const;
+  // Calls `done` once `offset` is committed under `acks`, at once (on this thread) if it is
+  // already, else from the thread that commits it, with OK or the error that prevents it (the
+  // log failed or closed; ResourceExhausted when too many appends wait). The caller owns the
+  // deadline (broker/commit_wait.h). Returns an error instead of calling `done` if the wait
+  // cannot be registered.
+  absl::Status WhenCommitted(int64_t offset, Acks acks, log::DurableCallback done);
 
   // Pass-throughs to the log (log/log.h).
   absl::StatusOr<log::ReadResult> Read(int64_t offset, size_t max_bytes) const {
@@ -93,6 +142,7 @@ class Partition {
   }
   int64_t log_start_offset() const { return log_->log_start_offset(); }
   int64_t log_end_offset() const { return log_->log_end_offset(); }
+  size_t segment_count() const { return log_->Segments().size(); }
 
   // Deletes segments past retention (log::Log::ApplyRetention) and forgets the producer batches
   // they held, so the producer state stays what a rebuild after a restart would give. A topic
@@ -125,7 +175,8 @@ class Partition {
   const std::string& topic() const { return topic_; }
   int32_t index() const { return index_; }
   CleanupPolicy cleanup_policy() const { return cleanup_policy_; }
-  // The log, for durability waits, flushes and inspection. Not for appends (see above).
+  // The log, for tools and tests. Not for appends (see above), and not for the broker, which
+  // uses the face above so that replication can change what it means.
   log::Log& log() { return *log_; }
   const log::Log& log() const { return *log_; }
 
@@ -139,14 +190,21 @@ class Partition {
         index_(index),
         cleanup_policy_(config.cleanup_policy),
         delete_retention_ms_(config.delete_retention_ms),
+        flush_always_(config.log.flush.always),
+        segment_bytes_(config.log.segment_bytes),
         log_(std::move(log)) {}
+
+  AppendError StorageError(const absl::Status& st) const;
 
   const std::string topic_;
   const int32_t index_;
   // As opened; an altered config applies from the next Open, like the log settings.
   const CleanupPolicy cleanup_policy_;
   const int64_t delete_retention_ms_;
-  const std::unique_ptr<log::Log> log_;  // thread-safe itself; appended to only under mu_
+  const bool flush_always_;
+  const uint64_t segment_bytes_;
+  const std::unique_ptr<log::Log> log_;
+  std::atomic<int32_t> leader_epoch_{0};  // thread-safe itself; appended to only under mu_
 
   mutable absl::Mutex mu_;
   ProducerState producer_state_ ABSL_GUARDED_BY(mu_);

@@ -311,7 +311,7 @@ TEST_CASE("after a restart a retried batch is a duplicate with its original offs
       int64_t pid = 10 + i % 3;
       sent.push_back(MakeProducerBatch(pid, 0, (i / 3) * 2, 2, absl::StrCat("r", i)));
       auto copy = sent.back();  // Append stamps offsets in place; keep the producer's bytes
-      auto r = (*p)->Append(copy, 3);
+      auto r = (*p)->Append(copy);
       REQUIRE(r.ok());
       CHECK(!r->duplicate);
       CHECK(r->base_offset == 2 * i);
@@ -327,7 +327,7 @@ TEST_CASE("after a restart a retried batch is a duplicate with its original offs
   for (int i = 15; i < 30; ++i) {
     INFO(i);
     auto copy = sent[i];
-    auto r = part.Append(copy, 4);
+    auto r = part.Append(copy);
     REQUIRE(r.ok());
     CHECK(r->duplicate);
     CHECK(r->base_offset == results[i].base_offset);
@@ -336,10 +336,12 @@ TEST_CASE("after a restart a retried batch is a duplicate with its original offs
   CHECK(part.log_end_offset() == 60);
   // Older ones are out of order now, as they were before the restart.
   auto old = sent[3];
-  CHECK(absl::IsOutOfRange(part.Append(old, 4).status()));
+  auto refused = part.Append(old);
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code == AppendErrorCode::kOutOfOrderSequence);
   // The next batch of producer 10 appends at the end.
   auto fresh = MakeProducerBatch(10, 0, 20, 1, "new");
-  auto r = part.Append(fresh, 4);
+  auto r = part.Append(fresh);
   REQUIRE(r.ok());
   CHECK(!r->duplicate);
   CHECK(r->base_offset == 60);

@@ -263,6 +263,9 @@ absl::StatusOr<TopicInfo> TopicManager::Describe(const std::string& name) const 
     if (const auto& partition = topic.partitions[i]) {
       p.log_start_offset = partition->log_start_offset();
       p.log_end_offset = partition->log_end_offset();
+      p.high_watermark = partition->high_watermark();
+      p.leader_epoch = partition->leader_epoch();
+      p.segments = partition->segment_count();
     }
     info.partitions.push_back(std::move(p));
   }

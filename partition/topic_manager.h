@@ -51,6 +51,9 @@ struct PartitionInfo {
   absl::Status status;  // OK when online; otherwise why the partition is offline
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;  // Partition::high_watermark
+  int32_t leader_epoch = 0;
+  size_t segments = 0;
 };
 
 struct TopicInfo {

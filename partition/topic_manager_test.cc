@@ -52,7 +52,7 @@ std::shared_ptr<Partition> MustGet(TopicManager& m, const std::string& topic, in
   return *p;
 }
 
-void MustAppend(Partition& p, std::vector<std::byte> batch) { REQUIRE(p.Append(batch, 0).ok()); }
+void MustAppend(Partition& p, std::vector<std::byte> batch) { REQUIRE(p.Append(batch).ok()); }
 
 TEST_CASE("create, list, describe and get partitions", "[topic_manager]") {
   Fixture f;
@@ -172,7 +172,7 @@ TEST_CASE("topics and their data survive reopening the manager", "[topic_manager
   CHECK(MustGet(*m, "users", 0)->log().config().flush.always);
   // The producer state came back too: a retry is a duplicate.
   auto retry = MakeProducerBatch(4, 0, 0, 5);
-  auto r = p->Append(retry, 0);
+  auto r = p->Append(retry);
   REQUIRE(r.ok());
   CHECK(r->duplicate);
   CHECK(r->base_offset == 0);
@@ -229,7 +229,9 @@ TEST_CASE("delete closes partitions and removes their files", "[topic_manager]")
   CHECK(f.fs.Exists("/data/keep-0").value());
   // A caller still holding a partition gets errors, not a crash.
   auto late = MakeProducerBatch(-1, -1, -1, 1);
-  CHECK(absl::IsUnavailable(held->Append(late, 0).status()));
+  auto refused = held->Append(late);
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code == AppendErrorCode::kClosed);
   auto twice = m->Delete("orders");
   CHECK(absl::IsNotFound(twice));
   CHECK(Message(twice) == "topic 'orders' does not exist");
@@ -299,7 +301,7 @@ TEST_CASE("a partition that fails recovery is offline; the others serve", "[topi
 void AppendDurably(TopicManager& m, const std::string& topic, const std::string& tag, int count) {
   auto p = MustGet(m, topic, 0);
   auto batch = MakeProducerBatch(-1, -1, -1, count, tag);
-  auto r = p->Append(batch, 0);
+  auto r = p->Append(batch);
   REQUIRE(r.ok());
   REQUIRE(p->log().WaitDurable(r->last_offset).get().ok());
 }

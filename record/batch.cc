@@ -2,13 +2,14 @@
 #include "record/batch.h"
 
 #include <algorithm>
-#include <cassert>
 #include <limits>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/endian.h"
 #include "common/xxh3.h"
 #include "common/limits.h"
@@ -369,7 +370,8 @@ void BatchBuilder::Add(const RecordInput& record) {
     PutNullableBytes(records_, h.key);
     PutNullableBytes(records_, h.value);
   }
-  assert(records_.size() - body_start == body_bytes);
+  STRATA_DCHECK(records_.size() - body_start == body_bytes)
+      << "record body of " << records_.size() - body_start << " bytes, sized " << body_bytes;
   (void)body_start;
   ++record_count_;
 }
@@ -543,6 +545,51 @@ absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes) {
   return h;
 }
 
+absl::StatusOr<VerifiedBatch> VerifiedBatch::Verify(std::span<std::byte> bytes,
+                                                    AppendRules rules) {
+  // A batch cut short is reported by ParseBatchHeader as OutOfRange (the log's torn-tail signal);
+  // arriving at an append it is simply damaged.
+  const auto rejected = [](const absl::Status& st) {
+    return absl::DataLossError(absl::StrCat("rejected batch: ", st.message()));
+  };
+  absl::StatusOr<BatchHeader> header = ParseBatchHeader(bytes);
+  if (!header.ok()) return rejected(header.status());
+  if (rules.dense) {
+    if (absl::Status dense = CheckDenseBatch(*header); !dense.ok()) return rejected(dense);
+  }
+  if (bytes.size() != header->size_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("append takes exactly one batch: got ",
+                                                   bytes.size(), " bytes for a batch of ",
+                                                   header->size_bytes()));
+  }
+  if (!rules.keys_required) {
+    absl::StatusOr<BatchHeader> verified = VerifyBatch(bytes);
+    if (!verified.ok()) return rejected(verified.status());
+    return VerifiedBatch(bytes, *verified);
+  }
+  // Decoding every record verifies the checksum too (BatchReader::Open), so it is hashed once.
+  absl::StatusOr<BatchReader> reader = BatchReader::Open(bytes);
+  if (!reader.ok()) return rejected(reader.status());
+  Record record;
+  for (int32_t index = 0;; ++index) {
+    absl::StatusOr<bool> more = reader->NextInto(record);
+    if (!more.ok()) return rejected(more.status());
+    if (!*more) break;
+    if (!record.key.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a compacted topic needs a key on every record: record ", index, " (offset delta ",
+          record.offset - header->base_offset, ") of the batch has a null key"));
+    }
+  }
+  return VerifiedBatch(bytes, *header);
+}
+
+void VerifiedBatch::Stamp(int64_t base_offset, int32_t leader_epoch) {
+  StampBatch(bytes_, base_offset, leader_epoch);
+  header_.base_offset = base_offset;
+  header_.leader_epoch = leader_epoch;
+}
+
 absl::Status CheckDenseBatch(const BatchHeader& h) {
   if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1) {
     return absl::DataLossError(absl::StrFormat(
@@ -606,13 +653,15 @@ absl::StatusOr<std::vector<std::byte>> BuildCompactedBatch(std::span<const std::
 }
 
 void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_epoch) {
-  assert(batch.size() >= bf::kHeaderBytes);
+  STRATA_CHECK(batch.size() >= bf::kHeaderBytes) << "stamping " << batch.size() << " bytes";
+  STRATA_DCHECK(base_offset >= 0 && leader_epoch >= 0)
+      << "stamping base_offset " << base_offset << " leader_epoch " << leader_epoch;
   PutI64(batch.data() + bf::kBaseOffsetPos, base_offset);
   PutI32(batch.data() + bf::kLeaderEpochPos, leader_epoch);
 }
 
 uint64_t ComputeBatchChecksum(std::span<const std::byte> batch) {
-  assert(batch.size() >= bf::kChecksumCoverPos);
+  STRATA_DCHECK(batch.size() >= bf::kChecksumCoverPos) << "checksum of " << batch.size() << " bytes";
   if (batch.size() < bf::kChecksumCoverPos) return Xxh3_64(nullptr, 0);
   return Xxh3_64(batch.data() + bf::kChecksumCoverPos, batch.size() - bf::kChecksumCoverPos);
 }

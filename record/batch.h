@@ -137,6 +137,45 @@ absl::StatusOr<std::vector<std::byte>> BuildCompactedBatch(std::span<const std::
 // batch; only the first is checked. DataLoss on a mismatch, naming both checksums.
 absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes);
 
+// What a batch must satisfy to be appended, beyond a sound structure and checksum.
+struct AppendRules {
+  // One offset per record and at least one record: a producer's batch (CheckDenseBatch). Off for
+  // a follower copying its leader, whose log may hold compacted batches.
+  bool dense = true;
+  // Every record has a key (a topic with cleanup_policy=compact keeps records by key). Costs a
+  // decode of every record, LZ4 included.
+  bool keys_required = false;
+};
+
+// One whole batch whose bytes were checked, once, by VerifiedBatch::Verify: exactly one batch,
+// sound header, matching checksum, and the AppendRules asked for. Only Verify makes one, so what
+// takes a VerifiedBatch (log::Log::Append) does not check again: verification runs before any
+// lock, and an append's critical section only assigns offsets and copies bytes.
+// A view: the bytes belong to the caller and must outlive it. Stamp writes the leader's fields,
+// which lie outside the checksum, so a stamped batch is still verified.
+class VerifiedBatch {
+ public:
+  // Errors, nothing changed:
+  //   DataLoss         damaged: malformed header or records, checksum mismatch, cut short, or a
+  //                    producer batch that is not dense
+  //   InvalidArgument  the bytes hold more than one batch, or a record has no key while
+  //                    keys_required (the message names the record)
+  static absl::StatusOr<VerifiedBatch> Verify(std::span<std::byte> bytes, AppendRules rules);
+
+  std::span<std::byte> bytes() const { return bytes_; }
+  const BatchHeader& header() const { return header_; }
+  size_t size() const { return bytes_.size(); }
+
+  // Writes base_offset and leader_epoch into the bytes and the header (StampBatch).
+  void Stamp(int64_t base_offset, int32_t leader_epoch);
+
+ private:
+  VerifiedBatch(std::span<std::byte> bytes, const BatchHeader& header)
+      : bytes_(bytes), header_(header) {}
+  std::span<std::byte> bytes_;
+  BatchHeader header_;
+};
+
 // Writes base_offset and leader_epoch into a batch's header in place (outside the checksum).
 void StampBatch(std::span<std::byte> batch, int64_t base_offset, int32_t leader_epoch);
 

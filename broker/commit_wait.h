@@ -1,7 +1,9 @@
-// AsyncWhenDurable: awaits log::Log::WhenDurable from a coroutine, with a deadline.
+// AsyncWhenCommitted: awaits partition::Partition::WhenCommitted from a coroutine, with a
+// deadline.
 //
-// An offset that is durable already completes at once, without a timer.
-// The log completes its waiters on whatever thread made the data durable (a flusher); the
+// An offset that is committed already completes at once, without a timer.
+// The partition completes its waiters on whatever thread commits the data (today the flusher's
+// fsync); the
 // completion is posted back to the awaiting coroutine's executor (a connection's strand), where a
 // timer races it. Whichever comes first completes the wait: OK, the log's error, or
 // DeadlineExceeded. Both run on that one strand, so exactly one of them resumes the coroutine.
@@ -13,13 +15,14 @@
 
 #include "broker/asio.h"
 #include "common/status.h"
-#include "log/log.h"
+#include "partition/partition.h"
 
 namespace strata::broker {
 
-inline asio::awaitable<absl::Status> AsyncWhenDurable(log::Log& log, int64_t offset,
-                                                      std::chrono::milliseconds timeout) {
-  auto initiate = [&log, offset, timeout](auto handler) {
+inline asio::awaitable<absl::Status> AsyncWhenCommitted(partition::Partition& partition,
+                                                        int64_t offset, partition::Acks acks,
+                                                        std::chrono::milliseconds timeout) {
+  auto initiate = [&partition, offset, acks, timeout](auto handler) {
     using Handler = decltype(handler);
     struct State {
       explicit State(Executor ex) : timer(ex) {}
@@ -34,8 +37,8 @@ inline asio::awaitable<absl::Status> AsyncWhenDurable(log::Log& log, int64_t off
       }
     };
     Executor ex = asio::get_associated_executor(handler);
-    if (offset < log.durable_offset()) {
-      // Durable already (under flush=always the appending thread fsyncs): no timer to arm.
+    if (partition.IsCommitted(offset, acks)) {
+      // Committed already (under flush=always the appending thread fsyncs): no timer to arm.
       asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(absl::OkStatus()); });
       return;
     }
@@ -43,10 +46,10 @@ inline asio::awaitable<absl::Status> AsyncWhenDurable(log::Log& log, int64_t off
     state->handler.emplace(std::move(handler));
     state->timer.expires_after(timeout);
     state->timer.async_wait([state](const asio::error_code& ec) {
-      if (ec) return;  // cancelled: the log answered first
-      state->Complete(absl::DeadlineExceededError("timed out waiting for the fsync"));
+      if (ec) return;  // cancelled: the partition answered first
+      state->Complete(absl::DeadlineExceededError("timed out waiting for the commit"));
     });
-    absl::Status st = log.WhenDurable(offset, [state, ex](absl::Status s) {
+    absl::Status st = partition.WhenCommitted(offset, acks, [state, ex](absl::Status s) {
       asio::post(ex, [state, s = std::move(s)]() mutable { state->Complete(std::move(s)); });
     });
     if (!st.ok()) {
