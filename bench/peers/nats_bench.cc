@@ -27,7 +27,6 @@
 namespace strata::peers {
 namespace {
 
-constexpr int64_t kDrainMs = 10'000;
 constexpr int64_t kApiWaitMs = 30'000;  // JetStream API calls and the final PublishAsyncComplete
 
 [[noreturn]] void Fatal(const char* what, natsStatus s, jsErrCode jerr = jsErrCode(0)) {
@@ -56,11 +55,7 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
         ReadStamp(std::string_view(natsMsg_GetData(msg), size_t(natsMsg_GetDataLength(msg))));
     if (sent_ns && *sent_ns >= st->measure_start_ns) {
       st->acked_counted.fetch_add(1, std::memory_order_relaxed);
-      if (st->record_latency) {
-        st->stats->records.fetch_add(1, std::memory_order_relaxed);
-        st->stats->bytes.fetch_add(natsMsg_GetDataLength(msg), std::memory_order_relaxed);
-        st->stats->latency_us.Record((now_ns - *sent_ns) / 1000);
-      }
+      if (st->record_latency) st->stats->Count(natsMsg_GetDataLength(msg), now_ns - *sent_ns);
     }
     st->last_ack_ns.store(now_ns, std::memory_order_relaxed);
   }
@@ -152,75 +147,42 @@ struct Client {
 
 void Produce(const PeerOptions& o) {
   PeerStats stats;
-  const ValuePool pool(size_t(o.record_bytes));
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<int64_t> first_ns(o.producers), last_ns(o.producers);
-  std::vector<std::thread> threads;
-  for (int k = 0; k < o.producers; ++k) {
-    threads.emplace_back([&, k] {
-      const std::string stream = o.producers == 1 ? o.stream : o.stream + "-" + std::to_string(k);
-      const int64_t count = o.records / o.producers + (k < o.records % o.producers ? 1 : 0);
-      AckState ack;
-      ack.stats = &stats;
-      Client client(o, o.window, &ack);
-      client.AddStream(stream);
-      std::string value;
-      ready.fetch_add(1);
-      while (!go.load()) std::this_thread::yield();
-      first_ns[k] = NowNs();
-      for (int64_t i = 0; i < count; ++i) {
-        StampedValue(pool.Value(i * o.producers + k), NowNs(), value);
-        natsStatus s =
-            js_PublishAsync(client.js, stream.c_str(), value.data(), int(value.size()), nullptr);
-        if (s != NATS_OK) {
-          stats.Error(std::string("js_PublishAsync: ") + natsStatus_GetText(s));
-          break;
-        }
+  RunProduceMode(o, stats, [&](const ProducerSlot& slot) {
+    AckState ack;
+    ack.stats = &stats;
+    Client client(o, o.window, &ack);
+    client.AddStream(slot.stream);
+    std::string value;
+    slot.start();
+    for (int64_t i = 0; i < slot.count; ++i) {
+      value.assign(slot.Value(i));
+      WriteStamp(value, NowNs());
+      natsStatus s =
+          js_PublishAsync(client.js, slot.stream.c_str(), value.data(), int(value.size()), nullptr);
+      if (s != NATS_OK) {
+        stats.Error(std::string("js_PublishAsync: ") + natsStatus_GetText(s));
+        break;
       }
-      client.Complete();
-      last_ns[k] = ack.last_ack_ns.load();
-    });
-  }
-  while (ready.load() < o.producers) std::this_thread::yield();
-  const std::optional<CpuSample> cpu_start = SampleMachineCpu();  // connected: the window opens
-  go.store(true);
-  for (std::thread& t : threads) t.join();
-  stats.machine_cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
-  const int64_t start = *std::min_element(first_ns.begin(), first_ns.end());
-  const int64_t end = *std::max_element(last_ns.begin(), last_ns.end());
-  PrintReport(o, stats, double(end - start) / 1e9, true);
+    }
+    client.Complete();
+    return ack.last_ack_ns.load();
+  });
 }
 
 // --- sync: one js_Publish at a time ------------------------------------------------------------
 
 void Sync(const PeerOptions& o) {
   PeerStats stats;
-  const ValuePool pool(size_t(o.record_bytes));
   Client client(o, 0, nullptr);
   client.AddStream(o.stream);
-  const int64_t measure_start_ns = NowNs() + int64_t(o.warmup_s * 1e9);
-  int64_t first_ns = 0, last_ns = 0;
-  for (int64_t i = 0; stats.records.load() < o.records && stats.errors.load() <= 100; ++i) {
-    const std::string_view value = pool.Value(i);
-    const int64_t sent_ns = NowNs();
-    const bool counted = sent_ns >= measure_start_ns;
-    if (counted && first_ns == 0) first_ns = sent_ns;
+  RunSyncMode(o, stats, [&](std::string_view value) {
     jsPubAck* pa = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_Publish(&pa, client.js, o.stream.c_str(), value.data(), int(value.size()),
                               nullptr, &jerr);
-    last_ns = NowNs();
-    if (s != NATS_OK) {
-      stats.Error(std::string("js_Publish: ") + natsStatus_GetText(s));
-    } else if (counted) {
-      stats.records.fetch_add(1);
-      stats.bytes.fetch_add(int64_t(value.size()));
-      stats.latency_us.Record((last_ns - sent_ns) / 1000);
-    }
     jsPubAck_Destroy(pa);
-  }
-  PrintReport(o, stats, double(last_ns - first_ns) / 1e9, true);
+    return s == NATS_OK ? std::string() : std::string("js_Publish: ") + natsStatus_GetText(s);
+  });
 }
 
 // --- replay ------------------------------------------------------------------------------------
@@ -230,60 +192,42 @@ void Replay(const PeerOptions& o) {
   Client client(o, 0, nullptr);
   const bool pull = o.consumer != "ordered";
   natsSubscription* sub = client.Subscribe(o.stream, pull);
-  const int64_t start_ns = NowNs();
-  int64_t last_ns = start_ns;
-  auto count = [&](natsMsg* m) {
-    stats.records.fetch_add(1, std::memory_order_relaxed);
-    stats.bytes.fetch_add(natsMsg_GetDataLength(m), std::memory_order_relaxed);
-  };
-  while (stats.records.load() < o.records) {
+  RunReplayMode(o, stats, [&](int64_t remaining) {
     if (pull) {
       natsMsgList list = {};
       jsErrCode jerr = jsErrCode(0);
-      const int64_t want = std::min(o.batch, o.records - stats.records.load());
+      const int64_t want = std::min(o.batch, remaining);
       natsStatus s = natsSubscription_Fetch(&list, sub, int(want), 5000, &jerr);
-      if (s != NATS_OK) {
-        stats.Error(std::string("natsSubscription_Fetch: ") + natsStatus_GetText(s));
-        break;
-      }
-      for (int i = 0; i < list.Count; ++i) count(list.Msgs[i]);
+      if (s != NATS_OK) return std::string("natsSubscription_Fetch: ") + natsStatus_GetText(s);
+      for (int i = 0; i < list.Count; ++i) stats.Count(natsMsg_GetDataLength(list.Msgs[i]));
       natsMsgList_Destroy(&list);
-    } else {
-      natsMsg* m = nullptr;
-      natsStatus s = natsSubscription_NextMsg(&m, sub, 5000);
-      if (s != NATS_OK) {
-        stats.Error(std::string("natsSubscription_NextMsg: ") + natsStatus_GetText(s));
-        break;
-      }
-      count(m);
-      natsMsg_Destroy(m);
+      return std::string();
     }
-    last_ns = NowNs();
-  }
+    natsMsg* m = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&m, sub, 5000);
+    if (s != NATS_OK) return std::string("natsSubscription_NextMsg: ") + natsStatus_GetText(s);
+    stats.Count(natsMsg_GetDataLength(m));
+    natsMsg_Destroy(m);
+    return std::string();
+  });
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
-  PrintReport(o, stats, double(last_ns - start_ns) / 1e9, false);
 }
 
 // --- e2e: open-loop publisher, ordered consumer ------------------------------------------------
 
 void E2e(const PeerOptions& o) {
-  PeerStats stats;  // the consumer's receptions and end-to-end latencies
-  PeerStats sends;  // the publisher's errors
-  const ValuePool pool(size_t(o.record_bytes));
   AckState ack;
-  ack.stats = &sends;
   ack.record_latency = false;
   Client client(o, o.window, &ack);
   client.AddStream(o.stream);
   Client consumer_client(o, 0, nullptr);
   natsSubscription* sub = consumer_client.Subscribe(o.stream, /*pull=*/false);
 
-  E2eWindow window(o, stats);
-  const int64_t start_ns = window.start_ns;
-  const int64_t measure_start_ns = window.measure_start_ns;
-  const int64_t end_ns = window.end_ns;
-  ack.measure_start_ns = measure_start_ns;
+  // Connected and subscribed: the open loop starts 50 ms from now.
+  E2eWindow window(o);
+  ack.stats = &window.sends;  // nothing is published before this
+  ack.measure_start_ns = window.measure_start_ns;
   std::atomic<bool> stop{false};
   std::thread consumer([&] {
     while (!stop.load()) {
@@ -291,7 +235,7 @@ void E2e(const PeerOptions& o) {
       natsStatus s = natsSubscription_NextMsg(&m, sub, 100);
       if (s == NATS_TIMEOUT) continue;
       if (s != NATS_OK) {
-        stats.Error(std::string("natsSubscription_NextMsg: ") + natsStatus_GetText(s));
+        window.stats.Error(std::string("natsSubscription_NextMsg: ") + natsStatus_GetText(s));
         return;
       }
       const int64_t now_ns = NowNs();
@@ -302,33 +246,20 @@ void E2e(const PeerOptions& o) {
     }
   });
 
-  std::string value;
-  for (int64_t i = 0;; ++i) {
-    const int64_t due_ns = IntendedNs(start_ns, o.rate_per_s, i);
-    if (due_ns >= end_ns) break;
-    SleepUntilNs(due_ns);
-    StampedValue(pool.Value(i), due_ns, value);
+  window.SendOpenLoop([&](const std::string& value, int64_t) {
     natsStatus s =
         js_PublishAsync(client.js, o.stream.c_str(), value.data(), int(value.size()), nullptr);
-    if (s != NATS_OK) {
-      sends.Error(std::string("js_PublishAsync: ") + natsStatus_GetText(s));
-      break;
-    }
-  }
+    if (s == NATS_OK) return true;
+    window.sends.Error(std::string("js_PublishAsync: ") + natsStatus_GetText(s));
+    return false;
+  });
   client.Complete();
-  const int64_t drain_end_ns = NowNs() + kDrainMs * 1'000'000;
-  while (window.received_counted.load() < ack.acked_counted.load() && NowNs() < drain_end_ns) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  window.AwaitReceptions(ack.acked_counted);
   stop.store(true);
   consumer.join();
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
-  const int64_t missing =
-      std::max<int64_t>(0, ack.acked_counted.load() - window.received_counted.load());
-  stats.AddErrors(sends.errors.load(), sends.first_error);
-  stats.AddErrors(missing, std::to_string(missing) + " acknowledged messages never arrived");
-  PrintReport(o, stats, o.duration_s, true);
+  window.Report(ack.acked_counted.load(), "messages");
 }
 
 }  // namespace

@@ -4,18 +4,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
+#include <thread>
+#include <vector>
 
-#include "common/endian.h"
+#include "common/cpu_usage.h"
 
 namespace strata::peers {
 
 namespace {
 
-constexpr std::string_view kStampMagic = "STRBENCH";
-constexpr size_t kValuePoolBytes = 1 << 20;
-// Closer than this, a sleep would overshoot (timer slack): send at once.
-constexpr int64_t kSleepMinNs = 50'000;
+// How long e2e waits, once every message is answered, for the consumer to receive them all.
+constexpr int64_t kDrainMs = 10'000;
+// More errors than this in sync mode: a broken setup, not a slow server.
+constexpr int64_t kSyncErrorsMax = 100;
 
 [[noreturn]] void Usage(const char* program, const char* extra_usage, const std::string& why) {
   std::fprintf(stderr,
@@ -105,35 +106,6 @@ void ParseOptions(int argc, char** argv, PeerOptions& o, const char* extra_usage
   if (o.mode != "e2e" && o.records < 1) Usage(argv[0], extra_usage, "--records must be >= 1");
 }
 
-void SleepUntilNs(int64_t t_ns) {
-  const int64_t ahead_ns = t_ns - NowNs();
-  if (ahead_ns >= kSleepMinNs) std::this_thread::sleep_for(std::chrono::nanoseconds(ahead_ns));
-}
-
-ValuePool::ValuePool(size_t value_bytes) : value_bytes_(value_bytes) {
-  std::mt19937_64 random(0x5eed);
-  pool_.resize(std::max(kValuePoolBytes, 2 * value_bytes_));
-  for (char& c : pool_) c = char(random());
-}
-
-std::string_view ValuePool::Value(int64_t i) const {
-  const size_t offsets = pool_.size() - value_bytes_ + 1;
-  return std::string_view(pool_).substr(size_t(uint64_t(i) * 4099 % offsets), value_bytes_);
-}
-
-void StampedValue(std::string_view value, int64_t ns, std::string& out) {
-  out.assign(value);
-  out.replace(0, kStampMagic.size(), kStampMagic);
-  PutI64(reinterpret_cast<std::byte*>(out.data()) + kStampMagic.size(), ns);
-}
-
-std::optional<int64_t> ReadStamp(std::string_view value) {
-  if (value.size() < kStampBytes || value.substr(0, kStampMagic.size()) != kStampMagic) {
-    return std::nullopt;
-  }
-  return GetI64(reinterpret_cast<const std::byte*>(value.data()) + kStampMagic.size());
-}
-
 void PeerStats::AddErrors(int64_t n, const std::string& what) {
   if (n <= 0) return;
   errors.fetch_add(n, std::memory_order_relaxed);
@@ -144,15 +116,8 @@ void PeerStats::AddErrors(int64_t n, const std::string& what) {
 void PrintReport(const PeerOptions& o, PeerStats& stats, double seconds, bool has_latency) {
   const int64_t records = stats.records.load();
   const int64_t bytes = stats.bytes.load();
-  std::string latency = "null";
-  if (has_latency) {
-    char buf[160];
-    const Histogram& h = stats.latency_us;
-    std::snprintf(buf, sizeof buf, R"({"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f})",
-                  double(h.Percentile(0.50)) / 1000, double(h.Percentile(0.99)) / 1000,
-                  double(h.Percentile(0.999)) / 1000, double(h.max()) / 1000);
-    latency = buf;
-  }
+  const std::string latency =
+      has_latency ? bench::LatencyJson(bench::SummarizeMicros(stats.latency_us)) : "null";
   std::string first_error;
   {
     std::lock_guard<std::mutex> lock(stats.mu);
@@ -176,11 +141,82 @@ void PrintReport(const PeerOptions& o, PeerStats& stats, double seconds, bool ha
   std::fflush(stdout);
 }
 
-E2eWindow::E2eWindow(const PeerOptions& options, PeerStats& stats_out)
-    : start_ns(NowNs() + 50'000'000),
-      measure_start_ns(start_ns + int64_t(options.warmup_s * 1e9)),
-      end_ns(measure_start_ns + int64_t(options.duration_s * 1e9)),
-      stats(stats_out) {}
+void RunProduceMode(const PeerOptions& o, PeerStats& stats,
+                    const std::function<int64_t(const ProducerSlot& slot)>& produce) {
+  const ValuePool values(size_t(o.record_bytes));
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<int64_t> first_ns(o.producers), last_ns(o.producers);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < o.producers; ++k) {
+    threads.emplace_back([&, k] {
+      ProducerSlot slot;
+      slot.k = k;
+      slot.stream = o.producers == 1 ? o.stream : o.stream + "-" + std::to_string(k);
+      slot.count = o.records / o.producers + (k < o.records % o.producers ? 1 : 0);
+      slot.values = &values;
+      slot.producers = o.producers;
+      slot.start = [&, k] {
+        ready.fetch_add(1);
+        while (!go.load()) std::this_thread::yield();
+        return first_ns[k] = NowNs();
+      };
+      last_ns[k] = produce(slot);
+    });
+  }
+  while (ready.load() < o.producers) std::this_thread::yield();
+  const std::optional<CpuSample> cpu_start = SampleMachineCpu();  // connected: the window opens
+  go.store(true);
+  for (std::thread& t : threads) t.join();
+  stats.machine_cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
+  const int64_t start = *std::min_element(first_ns.begin(), first_ns.end());
+  const int64_t end = *std::max_element(last_ns.begin(), last_ns.end());
+  PrintReport(o, stats, double(end - start) / 1e9, true);
+}
+
+void RunSyncMode(const PeerOptions& o, PeerStats& stats,
+                 const std::function<std::string(std::string_view value)>& send) {
+  const ValuePool values(size_t(o.record_bytes));
+  const int64_t measure_start_ns = NowNs() + int64_t(o.warmup_s * 1e9);
+  int64_t first_ns = 0, last_ns = 0;
+  for (int64_t i = 0; stats.records.load() < o.records && stats.errors.load() <= kSyncErrorsMax;
+       ++i) {
+    const std::string_view value = values.Value(i);
+    const int64_t sent_ns = NowNs();
+    const bool counted = sent_ns >= measure_start_ns;
+    if (counted && first_ns == 0) first_ns = sent_ns;
+    const std::string error = send(value);
+    last_ns = NowNs();
+    if (!error.empty()) {
+      stats.Error(error);
+    } else if (counted) {
+      stats.Count(int64_t(value.size()), last_ns - sent_ns);
+    }
+  }
+  PrintReport(o, stats, double(last_ns - first_ns) / 1e9, true);
+}
+
+void RunReplayMode(const PeerOptions& o, PeerStats& stats,
+                   const std::function<std::string(int64_t remaining)>& read) {
+  const int64_t start_ns = NowNs();
+  int64_t last_ns = start_ns;
+  while (stats.records.load() < o.records) {
+    const std::string error = read(o.records - stats.records.load());
+    if (!error.empty()) {
+      stats.Error(error);
+      break;
+    }
+    last_ns = NowNs();
+  }
+  PrintReport(o, stats, double(last_ns - start_ns) / 1e9, false);
+}
+
+E2eWindow::E2eWindow(const PeerOptions& options_in)
+    : options(options_in),
+      values(size_t(options_in.record_bytes)),
+      start_ns(NowNs() + 50'000'000),
+      measure_start_ns(start_ns + int64_t(options_in.warmup_s * 1e9)),
+      end_ns(measure_start_ns + int64_t(options_in.duration_s * 1e9)) {}
 
 void E2eWindow::CountReception(int64_t intended_ns, int64_t now_ns, int64_t value_bytes) {
   if (now_ns >= measure_start_ns && now_ns < end_ns) {
@@ -190,6 +226,34 @@ void E2eWindow::CountReception(int64_t intended_ns, int64_t now_ns, int64_t valu
   if (intended_ns < measure_start_ns) return;
   received_counted.fetch_add(1, std::memory_order_relaxed);
   stats.latency_us.Record((now_ns - intended_ns) / 1000);
+}
+
+void E2eWindow::SendOpenLoop(
+    const std::function<bool(const std::string& value, int64_t due_ns)>& send) {
+  const bench::OpenLoopSchedule schedule(start_ns, options.rate_per_s);
+  std::string value;
+  for (int64_t i = 0;; ++i) {
+    const int64_t due_ns = schedule.IntendedNs(i);
+    if (due_ns >= end_ns) return;
+    bench::SleepUntilNs(due_ns);
+    value.assign(values.Value(i));
+    WriteStamp(value, due_ns);
+    if (!send(value, due_ns)) return;
+  }
+}
+
+void E2eWindow::AwaitReceptions(const std::atomic<int64_t>& acked_counted) {
+  const int64_t drain_end_ns = NowNs() + kDrainMs * 1'000'000;
+  while (received_counted.load() < acked_counted.load() && NowNs() < drain_end_ns) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void E2eWindow::Report(int64_t acked_counted, const std::string& what) {
+  const int64_t missing = std::max<int64_t>(0, acked_counted - received_counted.load());
+  stats.AddErrors(sends.errors.load(), sends.first_error);
+  stats.AddErrors(missing, std::to_string(missing) + " acknowledged " + what + " never arrived");
+  PrintReport(options, stats, options.duration_s, true);
 }
 
 }  // namespace strata::peers

@@ -1,5 +1,7 @@
-// What the peer benchmark clients (redis_bench, nats_bench) share: their options, the clock, the
-// values they send, the send-time stamp inside a value, and the one JSON object each run prints.
+// What the peer benchmark clients (redis_bench, nats_bench) share: their options, the frame of each
+// workload (RunProduceMode, RunSyncMode, E2eWindow), what a run counts and the one JSON object it
+// prints. The clock, the open-loop schedule, the values and the send-time stamp inside a value are
+// the ones `strata bench` uses (common/bench_harness.h).
 //
 // The peers run the workloads of docs/compare.md against Redis Streams and NATS JetStream so that
 // bench/compare.sh can put them beside `strata bench`. They measure the way `strata bench` does:
@@ -25,13 +27,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include "common/cpu_usage.h"
+#include "common/bench_harness.h"
 #include "common/histogram.h"
 
 namespace strata::peers {
@@ -57,37 +59,12 @@ struct PeerOptions {
 // `extra_usage` lines for program-specific flags) and exits 2.
 void ParseOptions(int argc, char** argv, PeerOptions& options, const char* extra_usage);
 
-inline int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Sleeps until `t_ns` on the steady clock when it is far enough ahead for a sleep to be accurate.
-void SleepUntilNs(int64_t t_ns);
-
-// When message i of an open loop at `rate_per_s` starting at `start_ns` is due.
-inline int64_t IntendedNs(int64_t start_ns, double rate_per_s, int64_t i) {
-  return start_ns + int64_t(double(i) * 1e9 / rate_per_s);
-}
-
-// Random bytes, made once; Value(i) is a `value_bytes` window at an offset that varies with i.
-class ValuePool {
- public:
-  explicit ValuePool(size_t value_bytes);
-  std::string_view Value(int64_t i) const;
-
- private:
-  size_t value_bytes_;
-  std::string pool_;
-};
-
-// A value's first kStampBytes: the magic "STRBENCH" and a steady-clock time in ns (i64 LE), as in
-// client/cli/bench_schedule.h.
-inline constexpr size_t kStampBytes = 16;
-// Copies `value` into `out` with the stamp written over its start (`value` must be that long).
-void StampedValue(std::string_view value, int64_t ns, std::string& out);
-std::optional<int64_t> ReadStamp(std::string_view value);
+// The harness's pieces that the peers use by their short names.
+using bench::kStampBytes;
+using bench::NowNs;
+using bench::ReadStamp;
+using bench::ValuePool;
+using bench::WriteStamp;
 
 // What one run counts. Latency in microseconds.
 struct PeerStats {
@@ -103,20 +80,79 @@ struct PeerStats {
   void Error(const std::string& what) { AddErrors(1, what); }
   // Counts `n` errors; `what` becomes the first error if there was none (n > 0).
   void AddErrors(int64_t n, const std::string& what);
+  // Counts one message of `value_bytes` in the measured window.
+  void Count(int64_t value_bytes) {
+    records.fetch_add(1, std::memory_order_relaxed);
+    bytes.fetch_add(value_bytes, std::memory_order_relaxed);
+  }
+  // The same, for a message answered `latency_ns` after it was sent (or due).
+  void Count(int64_t value_bytes, int64_t latency_ns) {
+    Count(value_bytes);
+    latency_us.Record(latency_ns / 1000);
+  }
 };
+
+// One producer thread of the produce mode: its index `k`, its stream (`stream`, or `stream`-k
+// with more than one producer) and how many messages it sends.
+struct ProducerSlot {
+  int k = 0;
+  std::string stream;
+  int64_t count = 0;
+  const ValuePool* values = nullptr;
+  int producers = 1;
+  // Waits until every producer is connected, then returns the time its measured window opens.
+  std::function<int64_t()> start;
+
+  // The value of this producer's `i`-th message (producers take turns through the pool).
+  std::string_view Value(int64_t i) const { return values->Value(i * producers + k); }
+};
+
+// The produce mode: runs `produce` on `producers` threads. Each connects, calls slot.start(),
+// sends slot.count messages (counting each answer into `stats`) and returns the time of its last
+// acknowledgement. The machine's CPU is measured from the moment every producer is connected;
+// the report covers the first start to the last acknowledgement.
+void RunProduceMode(const PeerOptions& options, PeerStats& stats,
+                    const std::function<int64_t(const ProducerSlot& slot)>& produce);
+
+// The sync mode: `send(value)` sends one message and waits for its answer, returning an error
+// text ("" when acknowledged). Messages sent after `warmup_s` count, with latency send -> answer,
+// until `records` counted or more than 100 errors (a broken setup, not a slow server). Prints the
+// report.
+void RunSyncMode(const PeerOptions& options, PeerStats& stats,
+                 const std::function<std::string(std::string_view value)>& send);
+
+// The replay mode: `read(remaining)` reads the next messages (at most `remaining`), counting each
+// with stats.Count(value bytes), and returns an error text ("" when it read). Reads until
+// `records` were read or an error; prints the report over the time from the first read to the
+// last.
+void RunReplayMode(const PeerOptions& options, PeerStats& stats,
+                   const std::function<std::string(int64_t remaining)>& read);
 
 // The e2e workload's window and how a reception counts, as `strata bench e2e` does: throughput
 // counts the receptions in the measured window (by when they arrive), latency every message due
 // in it (however late it arrives). Sending starts 50 ms after construction.
 struct E2eWindow {
-  E2eWindow(const PeerOptions& options, PeerStats& stats);
+  explicit E2eWindow(const PeerOptions& options);
   void CountReception(int64_t intended_ns, int64_t now_ns, int64_t value_bytes);
 
+  // Sends messages 0, 1, ... each at its due time (the open loop at `rate_per_s`), its value
+  // stamped with that time, until the window ends or `send(value, due_ns)` returns false.
+  void SendOpenLoop(const std::function<bool(const std::string& value, int64_t due_ns)>& send);
+  // Once every message is answered: waits up to 10 s for the consumer to receive the
+  // `acked_counted` acknowledged messages due in the window.
+  void AwaitReceptions(const std::atomic<int64_t>& acked_counted);
+  // Once the consumer has stopped: counts the sender's errors and the acknowledged `what` (e.g.
+  // "messages") that never arrived as errors, and prints the report.
+  void Report(int64_t acked_counted, const std::string& what);
+
+  const PeerOptions& options;
+  const ValuePool values;
   const int64_t start_ns;
   const int64_t measure_start_ns;
   const int64_t end_ns;
+  PeerStats stats;                           // the consumer's receptions and end-to-end latencies
+  PeerStats sends;                           // the sender's errors
   std::atomic<int64_t> received_counted{0};  // messages due in the window that arrived
-  PeerStats& stats;
 };
 
 // Prints the run as one JSON line on stdout, the same fields as `strata bench --json` where they

@@ -29,8 +29,6 @@
 namespace strata::peers {
 namespace {
 
-constexpr int64_t kDrainMs = 10'000;
-
 redisContext* Connect(const PeerOptions& o) {
   redisContext* c = redisConnect(o.host.c_str(), o.port);
   if (c == nullptr || c->err) {
@@ -46,17 +44,12 @@ redisContext* Connect(const PeerOptions& o) {
   std::exit(1);
 }
 
-// Counts one XADD reply (an id, or an error) into `stats`.
-void CountXaddReply(redisReply* r, int64_t sent_ns, int64_t now_ns, int64_t value_bytes,
-                    bool counted, PeerStats& stats) {
-  if (r->type == REDIS_REPLY_ERROR) {
-    stats.Error(std::string(r->str, r->len));
-  } else if (counted) {
-    stats.records.fetch_add(1, std::memory_order_relaxed);
-    stats.bytes.fetch_add(value_bytes, std::memory_order_relaxed);
-    stats.latency_us.Record((now_ns - sent_ns) / 1000);
-  }
+// An XADD reply: an id, or an error whose text this returns ("" for an id). Frees the reply.
+std::string XaddError(void* reply) {
+  auto* r = static_cast<redisReply*>(reply);
+  std::string error = r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "";
   freeReplyObject(r);
+  return error;
 }
 
 struct XaddCommand {
@@ -80,78 +73,55 @@ struct XaddCommand {
 
 void Produce(const PeerOptions& o) {
   PeerStats stats;
-  const ValuePool pool(size_t(o.record_bytes));
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<int64_t> first_ns(o.producers), last_ns(o.producers);
-  std::vector<std::thread> threads;
-  for (int k = 0; k < o.producers; ++k) {
-    threads.emplace_back([&, k] {
-      const std::string stream = o.producers == 1 ? o.stream : o.stream + "-" + std::to_string(k);
-      const int64_t count = o.records / o.producers + (k < o.records % o.producers ? 1 : 0);
-      redisContext* c = Connect(o);
-      XaddCommand xadd(stream);
-      std::vector<int64_t> sent_ns(size_t(o.window));
-      std::string value;
-      ready.fetch_add(1);
-      while (!go.load()) std::this_thread::yield();
-      int64_t sent = 0, answered = 0;
-      auto read_one = [&] {
-        void* r = nullptr;
-        if (redisGetReply(c, &r) != REDIS_OK) Fatal(c, "reading an XADD reply");
-        const int64_t now_ns = NowNs();
-        CountXaddReply(static_cast<redisReply*>(r), sent_ns[size_t(answered % o.window)], now_ns,
-                       o.record_bytes, true, stats);
-        ++answered;
-        last_ns[k] = now_ns;
-      };
-      first_ns[k] = NowNs();
-      while (sent < count) {
-        const int64_t now_ns = NowNs();
-        StampedValue(pool.Value(sent * o.producers + k), now_ns, value);
-        xadd.Append(c, value);
-        sent_ns[size_t(sent % o.window)] = now_ns;
-        ++sent;
-        if (sent - answered >= o.window) read_one();
+  RunProduceMode(o, stats, [&](const ProducerSlot& slot) {
+    redisContext* c = Connect(o);
+    XaddCommand xadd(slot.stream);
+    std::vector<int64_t> sent_ns(size_t(o.window));
+    std::string value;
+    int64_t sent = 0, answered = 0, last_ns = 0;
+    auto read_one = [&] {
+      void* r = nullptr;
+      if (redisGetReply(c, &r) != REDIS_OK) Fatal(c, "reading an XADD reply");
+      last_ns = NowNs();
+      const std::string error = XaddError(r);
+      if (error.empty()) {
+        stats.Count(o.record_bytes, last_ns - sent_ns[size_t(answered % o.window)]);
+      } else {
+        stats.Error(error);
       }
-      while (answered < sent) read_one();
-      redisFree(c);
-    });
-  }
-  while (ready.load() < o.producers) std::this_thread::yield();
-  const std::optional<CpuSample> cpu_start = SampleMachineCpu();  // connected: the window opens
-  go.store(true);
-  for (std::thread& t : threads) t.join();
-  stats.machine_cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
-  const int64_t start = *std::min_element(first_ns.begin(), first_ns.end());
-  const int64_t end = *std::max_element(last_ns.begin(), last_ns.end());
-  PrintReport(o, stats, double(end - start) / 1e9, true);
+      ++answered;
+    };
+    slot.start();
+    while (sent < slot.count) {
+      const int64_t now_ns = NowNs();
+      value.assign(slot.Value(sent));
+      WriteStamp(value, now_ns);
+      xadd.Append(c, value);
+      sent_ns[size_t(sent % o.window)] = now_ns;
+      ++sent;
+      if (sent - answered >= o.window) read_one();
+    }
+    while (answered < sent) read_one();
+    redisFree(c);
+    return last_ns;
+  });
 }
 
 // --- sync: one XADD at a time -------------------------------------------------------------------
 
 void Sync(const PeerOptions& o) {
   PeerStats stats;
-  const ValuePool pool(size_t(o.record_bytes));
   redisContext* c = Connect(o);
   XaddCommand xadd(o.stream);
   std::string value;
-  const int64_t measure_start_ns = NowNs() + int64_t(o.warmup_s * 1e9);
-  int64_t first_ns = 0, last_ns = 0;
-  for (int64_t i = 0; stats.records.load() < o.records; ++i) {
-    const int64_t sent_ns = NowNs();
-    const bool counted = sent_ns >= measure_start_ns;
-    if (counted && first_ns == 0) first_ns = sent_ns;
-    value.assign(pool.Value(i));
+  RunSyncMode(o, stats, [&](std::string_view v) {
+    value.assign(v);
     xadd.Append(c, value);
     void* r = nullptr;
     if (redisGetReply(c, &r) != REDIS_OK) Fatal(c, "reading an XADD reply");
-    last_ns = NowNs();
-    CountXaddReply(static_cast<redisReply*>(r), sent_ns, last_ns, o.record_bytes, counted, stats);
-    if (stats.errors.load() > 100) break;  // a broken setup, not a slow server
-  }
+    return XaddError(r);
+  });
   redisFree(c);
-  PrintReport(o, stats, double(last_ns - first_ns) / 1e9, true);
 }
 
 // --- replay and the e2e consumer: XREAD --------------------------------------------------------
@@ -211,33 +181,19 @@ void Replay(const PeerOptions& o) {
   PeerStats stats;
   redisContext* c = Connect(o);
   std::string last_id = "0-0";
-  const int64_t start_ns = NowNs();
-  int64_t last_ns = start_ns;
-  while (stats.records.load() < o.records) {
-    const int64_t n = XRead(c, o.stream, last_id, o.batch, -1, [&](std::string_view v, int64_t) {
-      stats.records.fetch_add(1, std::memory_order_relaxed);
-      stats.bytes.fetch_add(int64_t(v.size()), std::memory_order_relaxed);
-    });
-    if (n == 0) {
-      stats.Error("the stream ended after " + std::to_string(stats.records.load()) + " entries");
-      break;
-    }
-    last_ns = NowNs();
-  }
+  RunReplayMode(o, stats, [&](int64_t) {
+    const int64_t n = XRead(c, o.stream, last_id, o.batch, -1,
+                            [&](std::string_view v, int64_t) { stats.Count(int64_t(v.size())); });
+    if (n > 0) return std::string();
+    return "the stream ended after " + std::to_string(stats.records.load()) + " entries";
+  });
   redisFree(c);
-  PrintReport(o, stats, double(last_ns - start_ns) / 1e9, false);
 }
 
 // --- e2e: open-loop producer, tailing consumer ------------------------------------------------
 
 void E2e(const PeerOptions& o) {
-  PeerStats stats;  // the consumer's receptions and end-to-end latencies
-  PeerStats sends;  // the producer's errors
-  const ValuePool pool(size_t(o.record_bytes));
-  E2eWindow window(o, stats);
-  const int64_t start_ns = window.start_ns;
-  const int64_t measure_start_ns = window.measure_start_ns;
-  const int64_t end_ns = window.end_ns;
+  E2eWindow window(o);
   std::atomic<int64_t> acked_counted{0};
   std::atomic<bool> stop{false};
 
@@ -256,17 +212,15 @@ void E2e(const PeerOptions& o) {
 
   redisContext* c = Connect(o);
   XaddCommand xadd(o.stream);
-  std::string value;
   std::vector<int64_t> intended(size_t(o.window));
   int64_t sent = 0, answered = 0;
   auto take = [&](void* reply) {
-    auto* r = static_cast<redisReply*>(reply);
-    if (r->type == REDIS_REPLY_ERROR) {
-      sends.Error(std::string(r->str, r->len));
-    } else if (intended[size_t(answered % o.window)] >= measure_start_ns) {
+    const std::string error = XaddError(reply);
+    if (!error.empty()) {
+      window.sends.Error(error);
+    } else if (intended[size_t(answered % o.window)] >= window.measure_start_ns) {
       acked_counted.fetch_add(1);
     }
-    freeReplyObject(r);
     ++answered;
   };
   // Takes the replies already here without waiting (or, with `block`, at least one).
@@ -286,11 +240,7 @@ void E2e(const PeerOptions& o) {
       if (redisBufferRead(c) != REDIS_OK) Fatal(c, "reading replies");
     }
   };
-  for (int64_t i = 0;; ++i) {
-    const int64_t due_ns = IntendedNs(start_ns, o.rate_per_s, i);
-    if (due_ns >= end_ns) break;
-    SleepUntilNs(due_ns);
-    StampedValue(pool.Value(i), due_ns, value);
+  window.SendOpenLoop([&](const std::string& value, int64_t due_ns) {
     xadd.Append(c, value);
     intended[size_t(sent % o.window)] = due_ns;
     ++sent;
@@ -299,20 +249,14 @@ void E2e(const PeerOptions& o) {
       if (redisBufferWrite(c, &done) != REDIS_OK) Fatal(c, "sending XADD");
     }
     read_available(sent - answered >= o.window);
-  }
+    return true;
+  });
   while (answered < sent) read_available(true);
   redisFree(c);
-  const int64_t drain_end_ns = NowNs() + kDrainMs * 1'000'000;
-  while (window.received_counted.load() < acked_counted.load() && NowNs() < drain_end_ns) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  window.AwaitReceptions(acked_counted);
   stop.store(true);
   consumer.join();
-  const int64_t missing =
-      std::max<int64_t>(0, acked_counted.load() - window.received_counted.load());
-  stats.AddErrors(sends.errors.load(), sends.first_error);
-  stats.AddErrors(missing, std::to_string(missing) + " acknowledged entries never arrived");
-  PrintReport(o, stats, o.duration_s, true);
+  window.Report(acked_counted.load(), "entries");
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -17,9 +16,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/admin.h"
-#include "client/cli/bench_schedule.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/bench_harness.h"
 #include "common/cpu_usage.h"
 #include "common/limits.h"
 
@@ -31,17 +30,10 @@ namespace {
 constexpr int64_t kE2eDrainMs = 10'000;
 // Consumer polls are short so the stop conditions are checked often.
 constexpr int64_t kPollTimeoutMs = 100;
-// An open-loop sender sleeps only when the next record is due at least this far ahead; closer
-// than that, sleeping would overshoot (timer slack), so it sends at once.
-constexpr int64_t kSleepMinNs = 50'000;
-// Random bytes that values are cut from (at varying offsets, so values differ).
-constexpr size_t kValuePoolBytes = 1 << 20;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using bench::NowNs;
+using bench::OpenLoopSchedule;
+using bench::ValuePool;
 
 int64_t SecondsToNs(double s) { return int64_t(s * 1e9); }
 
@@ -90,24 +82,6 @@ class ProgressLine {
   const std::function<std::string()> line_;
   absl::Notification stop_;
   std::thread thread_;
-};
-
-// Random bytes made once; record i's value is a window of them at an offset that varies with i.
-class ValuePool {
- public:
-  explicit ValuePool(size_t value_bytes) : value_bytes_(value_bytes) {
-    std::mt19937_64 random(0x5eed);
-    pool_.resize(std::max(kValuePoolBytes, 2 * value_bytes_));
-    for (char& c : pool_) c = char(random());
-  }
-  std::string_view Value(int64_t i) const {
-    const size_t offsets = pool_.size() - value_bytes_ + 1;
-    return std::string_view(pool_).substr(size_t(uint64_t(i) * 4099 % offsets), value_bytes_);
-  }
-
- private:
-  const size_t value_bytes_;
-  std::string pool_;
 };
 
 // The measured window for throughput: it counts the events (acknowledgements, or receptions in
@@ -206,8 +180,7 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
     if (run.schedule) {
       if (i >= run.open_loop_total) break;
       intended_ns = run.schedule->IntendedNs(i);
-      const int64_t ahead_ns = intended_ns - NowNs();
-      if (ahead_ns >= kSleepMinNs) std::this_thread::sleep_for(std::chrono::nanoseconds(ahead_ns));
+      bench::SleepUntilNs(intended_ns);
     } else {
       intended_ns = NowNs();
       if (intended_ns >= run.measure_start_ns) {
@@ -234,7 +207,7 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
     record.value = run.values->Value(i);
     if (run.stamp) {
       stamped.assign(*record.value);
-      WriteStamp(stamped, intended_ns);
+      bench::WriteStamp(stamped, intended_ns);
       record.value = stamped;
     }
     const int64_t value_bytes = o.record_bytes;
@@ -267,8 +240,7 @@ void RunProducer(ProduceRun& run, int k, client::Producer& producer, ProducerSta
       continue;
     }
     absl::Status st = producer.Send(
-        record,
-        [answered](absl::StatusOr<client::RecordMetadata> md) mutable { answered(md); });
+        record, [answered](absl::StatusOr<client::RecordMetadata> md) mutable { answered(md); });
     if (!st.ok()) {
       // Not queued (the callback will not run): a broken setup, not a slow broker. Stop the run.
       stats.Error(st);
@@ -451,8 +423,8 @@ absl::StatusOr<BenchReport> BenchProduce(const BrokerOptions& broker, const Benc
     });
     group->Start(run);
     // The machine's CPU from the end of the warmup to the last acknowledgement (Join).
-    std::this_thread::sleep_until(std::chrono::steady_clock::time_point(
-        std::chrono::nanoseconds(run.measure_start_ns)));
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(run.measure_start_ns)));
     const std::optional<CpuSample> cpu_start = SampleMachineCpu();
     group->Join();
     cpu_busy_pct = BusyPercent(cpu_start, SampleMachineCpu());
@@ -466,7 +438,7 @@ absl::StatusOr<BenchReport> BenchProduce(const BrokerOptions& broker, const Benc
   Histogram latency_us;
   group->MergeLatency(latency_us);
   report.has_latency = true;
-  report.latency = SummarizeMicros(latency_us);
+  report.latency = bench::SummarizeMicros(latency_us);
   report.errors = group->Sum(&ProducerStats::errors);
   return Finish(options, std::move(report), group->FirstError(), out);
 }
@@ -536,12 +508,13 @@ absl::StatusOr<BenchReport> BenchConsume(const BrokerOptions& broker, const Benc
       // them would consume.
       int64_t polled_bytes = 0;
       int64_t polled = 0;
-      STRATA_ASSIGN_OR_RETURN(
-          const size_t visited, consumer->PollEach(kPollTimeoutMs, [&](const client::RecordView& r) {
-            if (options.records > 0 && records + polled >= options.records) return;
-            ++polled;
-            polled_bytes += r.value ? int64_t(r.value->size()) : 0;
-          }));
+      STRATA_ASSIGN_OR_RETURN(const size_t visited,
+                              consumer->PollEach(kPollTimeoutMs, [&](const client::RecordView& r) {
+                                if (options.records > 0 && records + polled >= options.records)
+                                  return;
+                                ++polled;
+                                polled_bytes += r.value ? int64_t(r.value->size()) : 0;
+                              }));
       const int64_t received_ns = NowNs();
       received_total.fetch_add(int64_t(visited), std::memory_order_relaxed);
       if (received_ns < measure_start_ns || polled == 0) continue;
@@ -576,9 +549,9 @@ absl::StatusOr<BenchReport> BenchConsume(const BrokerOptions& broker, const Benc
 absl::StatusOr<BenchReport> BenchE2e(const BrokerOptions& broker, const BenchOptions& options,
                                      std::ostream& out, std::ostream& err) {
   STRATA_RETURN_IF_ERROR(ValidateBenchOptions(options));
-  if (options.record_bytes < int64_t(kStampBytes)) {
+  if (options.record_bytes < int64_t(bench::kStampBytes)) {
     return absl::InvalidArgumentError(absl::StrCat("e2e needs --record-bytes of at least ",
-                                                   kStampBytes,
+                                                   bench::kStampBytes,
                                                    " (each value carries its send time)"));
   }
   const double rate_per_s = options.rate_per_s > 0 ? options.rate_per_s : 1000;
@@ -619,7 +592,8 @@ absl::StatusOr<BenchReport> BenchE2e(const BrokerOptions& broker, const BenchOpt
         return;
       }
       for (const client::ConsumerRecord& r : *batch) {
-        const std::optional<int64_t> intended_ns = r.value ? ReadStamp(*r.value) : std::nullopt;
+        const std::optional<int64_t> intended_ns =
+            r.value ? bench::ReadStamp(*r.value) : std::nullopt;
         if (!intended_ns) continue;  // not ours
         received_total.fetch_add(1, std::memory_order_relaxed);
         receptions.Count(now_ns, int64_t(r.value->size()));
@@ -659,7 +633,7 @@ absl::StatusOr<BenchReport> BenchE2e(const BrokerOptions& broker, const BenchOpt
   report.bytes = receptions.bytes();
   report.seconds = receptions.seconds(NowNs());
   report.has_latency = true;
-  report.latency = SummarizeMicros(e2e_us);
+  report.latency = bench::SummarizeMicros(e2e_us);
   absl::Status first_error = group->FirstError();
   const int64_t missing =
       std::max<int64_t>(0, group->Sum(&ProducerStats::acked_counted) - received.load());

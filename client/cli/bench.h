@@ -6,10 +6,11 @@
 //            Closed loop (rate 0): as fast as each producer's bounded buffer takes them; latency
 //            runs from just before Send to the record's callback. Open loop (rate > 0, in all):
 //            record i is due at start + i / rate and its latency runs from that intended time,
-//            so queueing anywhere counts (bench_schedule.h). Sync (`sync`): each producer sends
-//            one record at a time with linger 0 and waits for its acknowledgement before the next,
-//            so the latency is one round trip through the broker (with acks=-1 or a flush_always
-//            topic, one that includes an fsync); msgs/s is then 1 / that latency per producer.
+//            so queueing anywhere counts (common/bench_harness.h). Sync (`sync`): each producer
+//            sends one record at a time with linger 0 and waits for its acknowledgement before the
+//            next, so the latency is one round trip through the broker (with acks=-1 or a
+//            flush_always topic, one that includes an fsync); msgs/s is then 1 / that latency per
+//            producer.
 //   consume  one Consumer reads every partition from the earliest offset until `records` are
 //            read, `duration_s` passes or it reaches the ends it saw when it started.
 //   e2e      producers at `rate_per_s` (1000/s when 0) and one consumer tailing from the latest
@@ -46,7 +47,7 @@ inline constexpr int kBenchProducersMax = 64;
 struct BenchOptions {
   std::string topic = "strata-bench";
   int32_t partitions = 8;       // used when the topic does not exist and is created
-  int64_t record_bytes = 1024;  // value size; e2e needs at least kStampBytes (16)
+  int64_t record_bytes = 1024;  // value size; e2e needs at least bench::kStampBytes (16)
   int producers = 1;            // produce and e2e: Producer instances, one thread each
   int acks = 1;                 // 0, 1 or -1 (all)
   record::Compression compression = record::Compression::kNone;

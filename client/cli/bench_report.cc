@@ -8,20 +8,9 @@ namespace strata::cli {
 
 namespace {
 
-double Ms(int64_t us) { return double(us) / 1000.0; }
-
 std::string JsonOrNull(const std::string& text) { return text.empty() ? "null" : JsonString(text); }
 
 }  // namespace
-
-LatencySummary SummarizeMicros(const Histogram& latency_us) {
-  LatencySummary s;
-  s.p50_ms = Ms(latency_us.Percentile(0.50));
-  s.p99_ms = Ms(latency_us.Percentile(0.99));
-  s.p999_ms = Ms(latency_us.Percentile(0.999));
-  s.max_ms = Ms(latency_us.max());
-  return s;
-}
 
 std::string FormatBenchTable(const BenchReport& r) {
   std::string title = absl::StrCat("strata bench ", r.mode, ": topic ", r.topic, " (", r.partitions,
@@ -60,11 +49,7 @@ std::string FormatBenchTable(const BenchReport& r) {
 
 std::string FormatBenchJson(const BenchReport& r) {
   const bool consume = r.mode == "consume";
-  std::string latency = "null";
-  if (r.has_latency) {
-    latency = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f})", r.latency.p50_ms,
-                              r.latency.p99_ms, r.latency.p999_ms, r.latency.max_ms);
-  }
+  const std::string latency = r.has_latency ? bench::LatencyJson(r.latency) : "null";
   return absl::StrCat("{\"mode\":", JsonString(r.mode), ",\"topic\":", JsonString(r.topic),
                       ",\"partitions\":", r.partitions, ",\"producers\":", r.producers,
                       ",\"record_bytes\":", r.record_bytes,

@@ -6,7 +6,8 @@
 // acknowledged (produce) or received (consume, e2e) in it. MiB are 2^20 bytes of record values
 // (keys and per-record overhead are not counted). Latencies are of every record sent in the
 // window, however late its answer. They come from a Histogram of microseconds, so each
-// percentile is within 1/16 (6.25%) of the true value, rounded up, and never above the maximum.
+// percentile is within 1/16 (6.25%) of the true value, rounded up, and never above the maximum
+// (bench::SummarizeMicros, common/bench_harness.h).
 //
 // Plain values and pure functions: safe from any thread.
 #pragma once
@@ -14,19 +15,9 @@
 #include <cstdint>
 #include <string>
 
-#include "common/histogram.h"
+#include "common/bench_harness.h"
 
 namespace strata::cli {
-
-struct LatencySummary {
-  double p50_ms = 0;
-  double p99_ms = 0;
-  double p999_ms = 0;
-  double max_ms = 0;
-};
-
-// Percentiles of a histogram of microseconds, in milliseconds.
-LatencySummary SummarizeMicros(const Histogram& latency_us);
 
 struct BenchReport {
   std::string mode;  // "produce", "consume" or "e2e"
@@ -46,7 +37,7 @@ struct BenchReport {
   int64_t bytes = 0;    // their value bytes
   double seconds = 0;
   bool has_latency = false;  // produce: send -> acknowledgement; e2e: intended send -> received
-  LatencySummary latency;
+  bench::LatencySummary latency;  // common/bench_harness.h
   // How busy all of the machine's cores were over the measured window (/proc/stat); -1 when not
   // measured (produce measures it).
   double machine_cpu_busy_pct = -1;

@@ -1,7 +1,7 @@
 // The `strata` commands that talk to a broker: topic create/list/describe/delete/alter, produce
-// and consume. client/cli/main.cc parses the command line into these option structs; the
-// functions do the work, write their results to the given streams and return errors as values
-// (main prints them and exits 1), so tests can call them directly.
+// and consume. Their command files (client/cli/command_topic.cc, ...) parse the command line into
+// these option structs; the functions do the work, write their results to the given streams and
+// return errors as values (the command prints them and exits 1), so tests can call them directly.
 //
 // Not thread-safe in any interesting sense: each call is independent and shares no state.
 #pragma once

@@ -7,7 +7,8 @@
 // it is mapped here. They never use log::Log, whose Open recovers (truncates and rewrites) files.
 //
 // Every function writes its report to a std::ostream and returns errors as values, so tests call
-// them directly; client/cli/main.cc only parses the command line and maps results to exit codes.
+// them directly; client/cli/command_log.cc only parses the command line and maps results to exit
+// codes.
 //
 // Not thread-safe in any interesting sense: each call is independent and shares no state.
 #pragma once
@@ -22,7 +23,7 @@
 
 namespace strata::cli {
 
-// Process exit codes of the log tools, shared by main.cc and the tests.
+// Process exit codes of the log tools, shared by the `strata` commands (command.h) and the tests.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCorrupt = 1;  // verify found a problem
 inline constexpr int kExitUsage = 2;    // bad arguments, or the directory cannot be read
