@@ -7,53 +7,41 @@
 // VerifyRequest refuses any body whose fields, counted as they are read, add up to more bytes than
 // the body has: an honest body is at least as large as the strings, vectors and tables it holds.
 //
-// ReadBytes(table) is that count for each request table, a lower bound of the bytes each entry
-// occupies in an unshared buffer (4 bytes per table and offset, a string's length prefix, bytes
-// and terminator, a vector's length prefix and elements). Vtables are not counted: builders share
-// them by design.
+// ReadBytes(table) is that count, a lower bound of the bytes the table's entries occupy in an
+// unshared buffer (4 bytes per table and offset, a string's length prefix, bytes and terminator, a
+// vector's length prefix and elements). Vtables are not counted: builders share them by design.
+// Scalars and structs stored inline in a table are not counted either (the table's 4 stand for
+// them). The count is not written per table: one walk, driven by the binary schema compiled from
+// protocol/schemas (binary_schema.h), follows every string, vector, table and union field of any
+// table, so a field added to a schema is counted without code here.
+//
 // Plain functions over verified tables; safe from any thread.
 #pragma once
 
+#include <flatbuffers/flatbuffers.h>
+
 #include <cstdint>
 #include <span>
-#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "protocol/api_versions_generated.h"
-#include "protocol/configs_generated.h"
-#include "protocol/fetch_generated.h"
-#include "protocol/groups_generated.h"
-#include "protocol/init_producer_id_generated.h"
-#include "protocol/list_offsets_generated.h"
+#include "protocol/binary_schema.h"
 #include "protocol/message.h"
-#include "protocol/metadata_generated.h"
-#include "protocol/offsets_generated.h"
-#include "protocol/produce_generated.h"
-#include "protocol/topics_generated.h"
 
 namespace strata::protocol {
 
-uint64_t ReadBytes(const fb::ApiVersionsRequest* r);
-uint64_t ReadBytes(const fb::MetadataRequest* r);
-uint64_t ReadBytes(const fb::CreateTopicsRequest* r);
-uint64_t ReadBytes(const fb::DeleteTopicsRequest* r);
-uint64_t ReadBytes(const fb::InitProducerIdRequest* r);
-uint64_t ReadBytes(const fb::DescribeConfigsRequest* r);
-uint64_t ReadBytes(const fb::AlterConfigsRequest* r);
-uint64_t ReadBytes(const fb::ProduceRequest* r);
-uint64_t ReadBytes(const fb::FetchRequest* r);
-uint64_t ReadBytes(const fb::ListOffsetsRequest* r);
-uint64_t ReadBytes(const fb::FindCoordinatorRequest* r);
-uint64_t ReadBytes(const fb::JoinGroupRequest* r);
-uint64_t ReadBytes(const fb::SyncGroupRequest* r);
-uint64_t ReadBytes(const fb::HeartbeatRequest* r);
-uint64_t ReadBytes(const fb::LeaveGroupRequest* r);
-uint64_t ReadBytes(const fb::OffsetCommitRequest* r);
-uint64_t ReadBytes(const fb::OffsetFetchRequest* r);
-uint64_t ReadBytes(const fb::ListGroupsRequest* r);
-uint64_t ReadBytes(const fb::DescribeGroupsRequest* r);
-uint64_t ReadBytes(const fb::DeleteGroupsRequest* r);
+// ReadBytes of `table`, a verified table of type BinarySchema().objects()->Get(object_index).
+// Saturates far above any body size.
+uint64_t ReadBytes(const flatbuffers::Table& table, int object_index);
+
+// ReadBytes of a verified table of any generated type of protocol/schemas.
+template <typename Table>
+uint64_t ReadBytes(const Table* table) {
+  static const int object_index = SchemaObjectIndex(Table::GetFullyQualifiedName());
+  // Generated tables derive privately from flatbuffers::Table and add no members; this is how
+  // FlatBuffers' own reflection reads them.
+  return ReadBytes(*reinterpret_cast<const flatbuffers::Table*>(table), object_index);
+}
 
 // VerifyBody, then the rule above: InvalidArgument when ReadBytes exceeds the body's size.
 template <typename Table>
