@@ -225,6 +225,7 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
     // the deadline.
     auto waiter = std::make_shared<FetchWaiters::Waiter>(co_await asio::this_coro::executor);
     FetchWaiters::Registration registration(s_.fetch_waiters, waiter, keys);
+    s_.metrics->fetches_parked.fetch_add(1, std::memory_order_relaxed);
     for (;;) {
       total = gather();
       if (total >= std::max<size_t>(min_bytes, 1) || response.has_error() ||
@@ -238,6 +239,7 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
         waiter->notified.store(false);
       }
     }
+    s_.metrics->fetches_parked.fetch_sub(1, std::memory_order_relaxed);
   }
   s_.metrics->records_bytes_out.fetch_add(total, std::memory_order_relaxed);
   co_return response;

@@ -67,6 +67,10 @@ std::string BrokerMetrics::Render(const partition::TopicManager& topics, int32_t
   counter("strata_request_memory_waits_total",
           "Times a connection paused reading because the broker's request memory budget was spent.",
           request_memory_waits.load(std::memory_order_relaxed));
+  Header(out, "strata_fetches_parked", "gauge",
+         "Fetch requests waiting in their long poll for records (max_wait_ms) now.");
+  absl::StrAppend(&out, "strata_fetches_parked ", fetches_parked.load(std::memory_order_relaxed),
+                  "\n");
   Header(out, "strata_connections_open", "gauge", "Client connections open now.");
   absl::StrAppend(&out, "strata_connections_open ",
                   connections_open.load(std::memory_order_relaxed), "\n");

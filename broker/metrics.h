@@ -36,6 +36,7 @@ class BrokerMetrics {
   std::atomic<uint64_t> records_bytes_in{0};   // produced batch bytes appended
   std::atomic<uint64_t> records_bytes_out{0};  // fetched batch bytes sent
   std::atomic<int64_t> connections_open{0};
+  std::atomic<int64_t> fetches_parked{0};  // fetches in their long-poll wait now
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};  // over limits::connections_max
   std::atomic<uint64_t> connections_timed_out{0};  // idle or a frame too slow to arrive

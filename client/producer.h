@@ -153,6 +153,9 @@ class Producer {
   absl::StatusOr<int32_t> PartitionsFor(const std::string& topic);
 
   int64_t producer_id() const;  // -1 when not idempotent
+  // Bytes of buffer_bytes held now by records not yet acknowledged (RecordAccumulator). Send
+  // blocks while a record does not fit beside them.
+  size_t buffered_bytes() const { return accumulator_.buffered_bytes(); }
   const ProducerConfig& config() const { return config_; }
 
  private:

@@ -236,7 +236,17 @@ TEST_CASE("SendSync with a full buffer waits for space instead of blocking the s
       if (!st.ok()) failed.fetch_add(1);
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the buffer is full by now
+  // Wait until the buffer has room for at most one more record (each reserves its value plus
+  // under kSlack bytes of record and batch overhead): the filler takes that one and blocks.
+  constexpr size_t kSlack = 128;
+  const auto nearly_full = [&] {
+    return (*producer)->buffered_bytes() + 2 * (value.size() + kSlack) > config.buffer_bytes;
+  };
+  const auto full_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!nearly_full() && std::chrono::steady_clock::now() < full_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(nearly_full());
   // Must wait for space without holding up the sender thread: if it held the send round while
   // blocked, the lingering batch could never go and this would fail after max_block_ms.
   const auto start = std::chrono::steady_clock::now();

@@ -379,5 +379,57 @@ TEST_CASE("an idempotent producer continues its sequence after compaction and a 
   CHECK(appended.base_offset == 9);
 }
 
+TEST_CASE("the face for leadership and commitment: epoch, high watermark, commit waits",
+          "[partition]") {
+  Fixture f;
+  auto p = f.Open();
+  CHECK(p->high_watermark() == 0);
+  auto a = MustAppend(*p, MakeProducerBatch(-1, -1, -1, 3, "a"));
+  // One node: the high watermark is the log end.
+  CHECK(p->high_watermark() == 3);
+  // Nothing is fsynced yet (no flusher, flush thresholds off): acks=1 is committed once
+  // appended, acks=all only once durable.
+  CHECK(p->IsCommitted(a.last_offset, Acks::kNone));
+  CHECK(p->IsCommitted(a.last_offset, Acks::kLeader));
+  CHECK(!p->IsCommitted(a.last_offset, Acks::kAll));
+  int calls = 0;
+  absl::Status seen = absl::UnknownError("not called");
+  REQUIRE(p->WhenCommitted(a.last_offset, Acks::kLeader, [&](absl::Status st) {
+    ++calls;
+    seen = st;
+  }).ok());
+  CHECK(calls == 1);  // committed already: called at once
+  CHECK(seen.ok());
+  calls = 0;
+  REQUIRE(p->WhenCommitted(a.last_offset, Acks::kAll, [&](absl::Status st) {
+    ++calls;
+    seen = st;
+  }).ok());
+  // Without a flusher the log fsyncs inside WhenDurable, on this thread; with one, `done` runs
+  // on the flusher's thread after its group commit.
+  CHECK(calls == 1);
+  CHECK(seen.ok());
+  CHECK(p->IsCommitted(a.last_offset, Acks::kAll));
+
+  // The epoch of each new leadership is stamped into the batches appended under it.
+  p->SetLeaderEpoch(4);
+  CHECK(p->leader_epoch() == 4);
+  MustAppend(*p, MakeProducerBatch(-1, -1, -1, 1, "b"));
+  auto read = p->Read(3, 1 << 20);
+  REQUIRE(read.ok());
+  CHECK(record::ParseBatchHeader(read->bytes)->leader_epoch == 4);
+}
+
+TEST_CASE("a batch larger than segment_bytes is refused as too large, before the lock",
+          "[partition]") {
+  Fixture f;
+  auto p = f.Open();
+  auto big = MakeProducerBatch(-1, -1, -1, 1, std::string(9000, 'v'));
+  auto refused = Refused(p->Append(big));
+  CHECK(refused.code == AppendErrorCode::kBatchTooLarge);
+  CHECK_THAT(refused.message, Catch::Contains("segment_bytes (8192)"));
+  CHECK(p->log_end_offset() == 0);
+}
+
 }  // namespace
 }  // namespace strata::partition

@@ -1116,5 +1116,59 @@ TEST_CASE("the fast record decoder agrees with the Status path on valid and dama
   CHECK(damaged_accepted > 0);
 }
 
+TEST_CASE("VerifiedBatch::Verify checks once what an append needs, and Stamp keeps it valid") {
+  for (Compression c : {Compression::kNone, Compression::kLz4}) {
+    INFO(CompressionName(c));
+    BatchBuilder builder({.compression = c});
+    builder.Add(Rec(1000, "k1", "v1"));
+    builder.Add(Rec(1001, std::nullopt, "no key"));
+    Bytes batch = MustBuild(builder);
+
+    auto verified = VerifiedBatch::Verify(batch, AppendRules{});
+    REQUIRE(verified.ok());
+    CHECK(verified->size() == batch.size());
+    CHECK(verified->header().record_count == 2);
+    verified->Stamp(40, 3);
+    CHECK(verified->header().base_offset == 40);
+    CHECK(ParseBatchHeader(batch)->leader_epoch == 3);
+    CHECK(VerifyBatch(batch).ok());  // the stamped fields lie outside the checksum
+
+    // A rule of the topic: every record needs a key. Named by record.
+    auto keyless = VerifiedBatch::Verify(batch, {.keys_required = true});
+    CHECK(CodeOf(keyless) == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(keyless.status().message()), Catch::Contains("record 1"));
+
+    // Damaged bytes are DataLoss, with or without the key rule.
+    Bytes damaged = batch;
+    damaged.back() ^= std::byte{1};
+    CHECK(CodeOf(VerifiedBatch::Verify(damaged, {})) == absl::StatusCode::kDataLoss);
+    CHECK(CodeOf(VerifiedBatch::Verify(damaged, {.keys_required = true})) ==
+          absl::StatusCode::kDataLoss);
+    // Cut short: DataLoss too (an append never sees a torn tail as OutOfRange).
+    Bytes cut(batch.begin(), batch.end() - 1);
+    CHECK(CodeOf(VerifiedBatch::Verify(cut, {})) == absl::StatusCode::kDataLoss);
+    // Two batches where one is expected.
+    Bytes two = batch;
+    two.insert(two.end(), batch.begin(), batch.end());
+    CHECK(CodeOf(VerifiedBatch::Verify(two, {})) == absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("VerifiedBatch::Verify takes a compacted batch only when density is not required") {
+  BatchBuilder builder;
+  builder.Add(Rec(1000, "a", "1"));
+  builder.Add(Rec(1000, "b", "2"));
+  Bytes original = MustBuild(builder);
+  auto reader = BatchReader::Open(original);
+  REQUIRE(reader.ok());
+  REQUIRE(reader->Next().ok());
+  auto kept = reader->last_record_encoding();
+  Bytes kept_bytes(kept.begin(), kept.end());
+  auto compacted = BuildCompactedBatch(original, kept_bytes, 1);
+  REQUIRE(compacted.ok());
+  CHECK(CodeOf(VerifiedBatch::Verify(*compacted, {})) == absl::StatusCode::kDataLoss);
+  CHECK(VerifiedBatch::Verify(*compacted, {.dense = false}).ok());
+}
+
 }  // namespace
 }  // namespace strata::record

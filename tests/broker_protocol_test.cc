@@ -298,7 +298,15 @@ TEST_CASE("a waiting fetch wakes within milliseconds of a produce", "[broker][pr
         fb::CreateFetchTopic(b, b.CreateString("wake"), b.CreateVector(parts))};
     b.Finish(fb::CreateFetchRequest(b, 10000, 1, 1 << 20, b.CreateVector(topics)));
     REQUIRE(consumer.SendFrame(100 + round, static_cast<uint16_t>(ApiKey::kFetch), 0, Bytes(b)));
-    std::this_thread::sleep_for(200ms);  // let it park
+    // Wait until the fetch is parked, so the produce below wakes it rather than being found by
+    // its first read.
+    const auto parked_by = std::chrono::steady_clock::now() + kTimeout;
+    while (MetricValue(FetchMetrics(broker.metrics_port()), "strata_fetches_parked").value_or(0) <
+               1 &&
+           std::chrono::steady_clock::now() < parked_by) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(MetricValue(FetchMetrics(broker.metrics_port()), "strata_fetches_parked") == 1);
     const auto start = std::chrono::steady_clock::now();
     REQUIRE(Produce(producer, "wake", 0, MakeBatch(1, "w"), /*acks=*/1)->code ==
             fb::ErrorCode::NONE);
