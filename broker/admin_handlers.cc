@@ -29,6 +29,31 @@ absl::StatusOr<const Request*> Verify(const protocol::Frame& frame, const char* 
   return protocol::VerifyRequest<Request>(frame.body, what);
 }
 
+// Describes the topics a Metadata or DescribeConfigs request names (every topic when it names
+// none): found(TopicInfo) for each that exists, missing(name, message) for the others. True if
+// any was missing.
+template <typename Found, typename Missing>
+bool DescribeEach(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* requested,
+                  const partition::TopicManager& topics, Found&& found, Missing&& missing) {
+  std::vector<std::string> names;
+  if (requested == nullptr || requested->size() == 0) {
+    names = topics.List();
+  } else {
+    for (const auto* t : *requested) names.push_back(Str(t));
+  }
+  bool any_missing = false;
+  for (const std::string& name : names) {
+    auto info = topics.Describe(name);
+    if (!info.ok()) {
+      any_missing = true;
+      missing(name, absl::StrCat("topic `", name, "` does not exist"));
+      continue;
+    }
+    found(*info);
+  }
+  return any_missing;
+}
+
 // The key=value pairs of a topic's config, in the config file's order.
 std::vector<std::pair<std::string, std::string>> ConfigEntries(const TopicConfig& config) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -62,26 +87,17 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  std::vector<std::string> names;
-  if ((*req)->topics() != nullptr && (*req)->topics()->size() > 0) {
-    for (const auto* t : *(*req)->topics()) names.push_back(Str(t));
-  } else {
-    names = s_.topics->List();
-  }
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicMetadata>> topics;
-  for (const std::string& name : names) {
-    auto info = s_.topics->Describe(name);
-    if (!info.ok()) {
-      has_error = true;
-      topics.push_back(fb::CreateTopicMetadata(
-          b, b.CreateString(name), fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-          b.CreateString(absl::StrCat("topic `", name, "` does not exist"))));
-      continue;
-    }
+  const auto missing = [&](const std::string& name, const std::string& message) {
+    topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(name),
+                                             fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                                             b.CreateString(message)));
+  };
+  const auto found = [&](const partition::TopicInfo& info) {
     std::vector<flatbuffers::Offset<fb::PartitionMetadata>> parts;
-    for (const auto& p : info->partitions) {
+    for (const auto& p : info.partitions) {
       if (!p.status.ok()) {
         has_error = true;
         parts.push_back(fb::CreatePartitionMetadata(
@@ -94,9 +110,10 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
                                                   p.leader_epoch, p.log_start_offset,
                                                   p.high_watermark));
     }
-    topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(name), fb::ErrorCode::NONE, 0,
+    topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(info.name), fb::ErrorCode::NONE, 0,
                                              b.CreateVector(parts)));
-  }
+  };
+  has_error |= DescribeEach((*req)->topics(), *s_.topics, found, missing);
   std::vector<flatbuffers::Offset<fb::BrokerInfo>> brokers{fb::CreateBrokerInfo(
       b, s_.node_id, b.CreateString(s_.advertised.host), s_.advertised.port)};
   b.Finish(fb::CreateMetadataResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(brokers),
@@ -221,31 +238,23 @@ Response RequestHandler::DescribeConfigs(const protocol::Frame& frame) {
   if (!req.ok()) {
     return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
   }
-  std::vector<std::string> names;
-  if ((*req)->topics() != nullptr && (*req)->topics()->size() > 0) {
-    for (const auto* t : *(*req)->topics()) names.push_back(Str(t));
-  } else {
-    names = s_.topics->List();
-  }
   ResponseBuilder b;
-  bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DescribedTopicConfig>> topics;
-  for (const std::string& name : names) {
-    auto info = s_.topics->Describe(name);
-    if (!info.ok()) {
-      has_error = true;
-      topics.push_back(fb::CreateDescribedTopicConfig(
-          b, b.CreateString(name), fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-          b.CreateString(absl::StrCat("topic `", name, "` does not exist"))));
-      continue;
-    }
+  const auto missing = [&](const std::string& name, const std::string& message) {
+    topics.push_back(fb::CreateDescribedTopicConfig(b, b.CreateString(name),
+                                                    fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                                                    b.CreateString(message)));
+  };
+  const auto found = [&](const partition::TopicInfo& info) {
     std::vector<flatbuffers::Offset<fb::ConfigEntry>> entries;
-    for (const auto& [key, value] : ConfigEntries(info->config)) {
+    for (const auto& [key, value] : ConfigEntries(info.config)) {
       entries.push_back(fb::CreateConfigEntry(b, b.CreateString(key), b.CreateString(value)));
     }
-    topics.push_back(fb::CreateDescribedTopicConfig(b, b.CreateString(name), fb::ErrorCode::NONE,
-                                                    0, b.CreateVector(entries)));
-  }
+    topics.push_back(fb::CreateDescribedTopicConfig(b, b.CreateString(info.name),
+                                                    fb::ErrorCode::NONE, 0,
+                                                    b.CreateVector(entries)));
+  };
+  const bool has_error = DescribeEach((*req)->topics(), *s_.topics, found, missing);
   b.Finish(fb::CreateDescribeConfigsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(topics)));
   return FinishResponse(frame, b, has_error);
 }
