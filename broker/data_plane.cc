@@ -49,6 +49,17 @@ Error CommitWaitError(const absl::Status& st) {
   return {ErrorCode::STORAGE_ERROR, st.ToString()};
 }
 
+// Whether any partition of any topic in a response carries an error.
+template <typename TopicResult>
+bool AnyError(const std::vector<TopicResult>& topics) {
+  for (const auto& t : topics) {
+    for (const auto& p : t.partitions) {
+      if (!p.error.ok()) return true;
+    }
+  }
+  return false;
+}
+
 Error LookupError(const absl::Status& st, bool stopping) {
   return {PartitionLookupError(st, stopping), std::string(st.message())};
 }
@@ -63,23 +74,9 @@ size_t FetchResponse::records_bytes() const {
   return total;
 }
 
-bool FetchResponse::has_error() const {
-  for (const auto& t : topics) {
-    for (const auto& p : t.partitions) {
-      if (!p.error.ok()) return true;
-    }
-  }
-  return false;
-}
+bool FetchResponse::has_error() const { return AnyError(topics); }
 
-bool ListOffsetsResponse::has_error() const {
-  for (const auto& t : topics) {
-    for (const auto& p : t.partitions) {
-      if (!p.error.ok()) return true;
-    }
-  }
-  return false;
-}
+bool ListOffsetsResponse::has_error() const { return AnyError(topics); }
 
 asio::awaitable<ProduceResponse> DataPlane::Produce(ProduceRequest request) const {
   const auto deadline =

@@ -129,16 +129,20 @@ void Partition::SetLeaderEpoch(int32_t epoch) {
                                   << previous << " back to " << epoch;
 }
 
+bool Partition::DurableNeeded(Acks acks) const {
+  return acks == Acks::kAll || (acks == Acks::kLeader && flush_always_);
+}
+
 bool Partition::IsCommitted(int64_t offset, Acks acks) const {
-  const bool durable_needed = acks == Acks::kAll || (acks == Acks::kLeader && flush_always_);
-  return !durable_needed || offset < log_->durable_offset();
+  return !DurableNeeded(acks) || offset < log_->durable_offset();
 }
 
 absl::Status Partition::WhenCommitted(int64_t offset, Acks acks, log::DurableCallback done) {
-  if (IsCommitted(offset, acks)) {
+  if (!DurableNeeded(acks)) {
     done(absl::OkStatus());
     return absl::OkStatus();
   }
+  // The log calls `done` at once if the offset is durable already.
   return log_->WhenDurable(offset, std::move(done));
 }
 

@@ -195,6 +195,8 @@ class Partition {
         log_(std::move(log)) {}
 
   AppendError StorageError(const absl::Status& st) const;
+  // One node: what an acks policy waits for beyond the append is the fsync, or nothing.
+  bool DurableNeeded(Acks acks) const;
 
   const std::string topic_;
   const int32_t index_;

@@ -534,14 +534,24 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes) {
   return h;
 }
 
-absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes) {
-  STRATA_ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(bytes));
+namespace {
+
+// The checksum of the whole batch `h` heads, at the front of `bytes`, against the stored one.
+absl::Status CheckChecksum(std::span<const std::byte> bytes, const BatchHeader& h) {
   uint64_t computed = ComputeBatchChecksum(bytes.first(h.size_bytes()));
   if (computed != h.checksum) {
     return absl::DataLossError(absl::StrFormat(
         "batch at offset %d: checksum mismatch, stored 0x%016x but computed 0x%016x", h.base_offset,
         h.checksum, computed));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BatchHeader> VerifyBatch(std::span<const std::byte> bytes) {
+  STRATA_ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(bytes));
+  STRATA_RETURN_IF_ERROR(CheckChecksum(bytes, h));
   return h;
 }
 
@@ -563,9 +573,8 @@ absl::StatusOr<VerifiedBatch> VerifiedBatch::Verify(std::span<std::byte> bytes,
                                                    header->size_bytes()));
   }
   if (!rules.keys_required) {
-    absl::StatusOr<BatchHeader> verified = VerifyBatch(bytes);
-    if (!verified.ok()) return rejected(verified.status());
-    return VerifiedBatch(bytes, *verified);
+    if (absl::Status st = CheckChecksum(bytes, *header); !st.ok()) return rejected(st);
+    return VerifiedBatch(bytes, *header);
   }
   // Decoding every record verifies the checksum too (BatchReader::Open), so it is hashed once.
   absl::StatusOr<BatchReader> reader = BatchReader::Open(bytes);
