@@ -572,6 +572,11 @@ int32_t GroupConsumer::generation() const {
   return generation_;
 }
 
+uint64_t GroupConsumer::heartbeats_accepted() const {
+  absl::MutexLock lock(&mu_);
+  return heartbeats_accepted_;
+}
+
 // --- Heartbeats ----------------------------------------------------------------------------------
 
 void GroupConsumer::HeartbeatLoop() {
@@ -662,6 +667,7 @@ void GroupConsumer::HeartbeatLoop() {
     if (member != member_id_ || generation != generation_) continue;  // rejoined meanwhile
     switch (reply->code) {
       case fb::ErrorCode::NONE:
+        ++heartbeats_accepted_;
         break;
       case fb::ErrorCode::REBALANCE_IN_PROGRESS:
         rejoin_needed_ = true;

@@ -137,6 +137,9 @@ class GroupConsumer {
   std::vector<TopicPartition> Assignment() const;
   std::string member_id() const;
   int32_t generation() const;
+  // Heartbeats the coordinator accepted (no rebalance in progress, this member and generation
+  // current), since Create. Kafka's consumer reports the same as heartbeat-total.
+  uint64_t heartbeats_accepted() const;
 
   // Commits (with auto-commit on), revokes the partitions, leaves the group (a static member does
   // not leave: a restart takes its partitions back) and stops the heartbeat thread. Idempotent.
@@ -185,6 +188,7 @@ class GroupConsumer {
   mutable absl::Mutex mu_;
   std::string member_id_ ABSL_GUARDED_BY(mu_);
   int32_t generation_ ABSL_GUARDED_BY(mu_) = -1;
+  uint64_t heartbeats_accepted_ ABSL_GUARDED_BY(mu_) = 0;
   bool heartbeating_ ABSL_GUARDED_BY(mu_) = false;  // Stable: the thread sends heartbeats
   bool rejoin_needed_ ABSL_GUARDED_BY(mu_) = false;
   bool lost_ ABSL_GUARDED_BY(mu_) = false;  // removed by the group: partitions are not ours

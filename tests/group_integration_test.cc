@@ -12,6 +12,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -135,6 +136,7 @@ class Member {
     absl::MutexLock lock(&mu_);
     return generation_;
   }
+  uint64_t heartbeats_accepted() const { return consumer_->heartbeats_accepted(); }
   std::vector<std::pair<int32_t, int64_t>> records() const {
     absl::MutexLock lock(&mu_);
     return records_;
@@ -243,6 +245,18 @@ std::vector<std::pair<int32_t, int64_t>> ParseJsonRecords(const std::string& pat
   return out;
 }
 
+// How many sockets process `pid` has open (its /proc/<pid>/fd entries that are sockets).
+int SocketsOf(pid_t pid) {
+  int sockets = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().rfind("socket:", 0) == 0) ++sockets;
+  }
+  return sockets;
+}
+
 TEST_CASE("kill -9 of a member: its partitions move after the session timeout, every record is "
           "processed, and duplicates come only after its last commit",
           "[groups][integration]") {
@@ -297,11 +311,19 @@ TEST_CASE("kill -9 of a member: its partitions move after the session timeout, e
   }
   REQUIRE(victim_parts.size() == 2);
 
+  // A commit the victim sent just before dying may still land: the broker finishes the requests
+  // of a connection before it closes it. So wait until every connection of the victim is closed
+  // (the CLI talks only to the broker, so its sockets are those connections); then nothing else
+  // commits its partitions until the group gives them to a or b.
+  const auto connections_open = [&] {
+    return MetricValue(FetchMetrics(broker.metrics_port()), "strata_connections_open").value_or(-1);
+  };
+  const double open_before = connections_open();
+  const int victim_connections = SocketsOf(victim);
+  REQUIRE(victim_connections > 0);
   ::kill(victim, SIGKILL);
   ::waitpid(victim, nullptr, 0);
-  // A commit the victim sent just before dying may still land; then nothing else commits its
-  // partitions until the group gives them to a or b.
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(WaitFor([&] { return connections_open() <= open_before - victim_connections; }, 10s));
   auto committed = admin->GroupOffsets("g");
   REQUIRE(committed.ok());
   std::map<int32_t, int64_t> last_commit;
@@ -486,7 +508,10 @@ TEST_CASE("a static member restarted within its session timeout keeps its partit
   a = std::make_unique<Member>(broker, "s", "static", named("a"));
   CHECK(WaitFor([&] { return a->assignment() == a_partitions; }, 30s));
   CHECK(a->generation() == generation);
-  std::this_thread::sleep_for(1s);
+  // A rebalance would answer b's next heartbeat with REBALANCE_IN_PROGRESS; two accepted ones
+  // after a's return show there was none.
+  const uint64_t beats = b.heartbeats_accepted();
+  CHECK(WaitFor([&] { return b.heartbeats_accepted() >= beats + 2; }, 10s));
   CHECK(b.generation() == generation);
   CHECK(b.assignment() == b_partitions);
 }
