@@ -12,8 +12,9 @@
 // vector's length prefix and elements). Vtables are not counted: builders share them by design.
 // Scalars and structs stored inline in a table are not counted either (the table's 4 stand for
 // them). The count is not written per table: one walk, driven by the binary schema compiled from
-// protocol/schemas (binary_schema.h), follows every string, vector, table and union field of any
-// table, so a field added to a schema is counted without code here.
+// protocol/schemas (binary_schema.h), follows every string, vector and table field of any table,
+// so a field added to a schema is counted without code here. No schema uses a union; the walk
+// refuses (aborts on) a schema that adds one until it is taught to count it.
 //
 // Plain functions over verified tables; safe from any thread.
 #pragma once
