@@ -24,11 +24,6 @@ namespace {
 
 std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
 
-template <typename Request>
-absl::StatusOr<const Request*> Verify(const protocol::Frame& frame, const char* what) {
-  return protocol::VerifyRequest<Request>(frame.body, what);
-}
-
 // Describes the topics a Metadata or DescribeConfigs request names (every topic when it names
 // none): found(TopicInfo) for each that exists, missing(name, message) for the others. True if
 // any was missing.
@@ -82,11 +77,7 @@ std::map<std::string, std::string> Overrides(
 
 }  // namespace
 
-Response RequestHandler::Metadata(const protocol::Frame& frame) {
-  auto req = Verify<fb::MetadataRequest>(frame, "MetadataRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::Metadata(const protocol::Frame& frame, const fb::MetadataRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicMetadata>> topics;
@@ -113,7 +104,7 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
     topics.push_back(fb::CreateTopicMetadata(b, b.CreateString(info.name), fb::ErrorCode::NONE, 0,
                                              b.CreateVector(parts)));
   };
-  has_error |= DescribeEach((*req)->topics(), *s_.topics, found, missing);
+  has_error |= DescribeEach(req->topics(), *s_.topics, found, missing);
   std::vector<flatbuffers::Offset<fb::BrokerInfo>> brokers{fb::CreateBrokerInfo(
       b, s_.node_id, b.CreateString(s_.advertised.host), s_.advertised.port)};
   b.Finish(fb::CreateMetadataResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(brokers),
@@ -121,17 +112,13 @@ Response RequestHandler::Metadata(const protocol::Frame& frame) {
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
-  auto req = Verify<fb::CreateTopicsRequest>(frame, "CreateTopicsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::CreateTopics(const protocol::Frame& frame, const fb::CreateTopicsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
-  const bool validate_only = (*req)->validate_only();
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  const bool validate_only = req->validate_only();
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       const std::string name = Str(t->name());
       auto result = [&]() -> std::pair<fb::ErrorCode, std::string> {
         if (absl::Status st = partition::ValidateTopicName(name); !st.ok()) {
@@ -179,16 +166,12 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame) {
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::DeleteTopics(const protocol::Frame& frame) {
-  auto req = Verify<fb::DeleteTopicsRequest>(frame, "DeleteTopicsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::DeleteTopics(const protocol::Frame& frame, const fb::DeleteTopicsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       const std::string name = Str(t);
       absl::Status st = IsInternalTopic(name)
                             ? absl::PermissionDeniedError(absl::StrCat(
@@ -216,11 +199,7 @@ Response RequestHandler::DeleteTopics(const protocol::Frame& frame) {
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::InitProducerId(const protocol::Frame& frame) {
-  auto req = Verify<fb::InitProducerIdRequest>(frame, "InitProducerIdRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::InitProducerId(const protocol::Frame& frame, const fb::InitProducerIdRequest* req) {
   ResponseBuilder b;
   auto id = s_.producer_ids->Next();
   if (!id.ok()) {
@@ -233,11 +212,7 @@ Response RequestHandler::InitProducerId(const protocol::Frame& frame) {
   return FinishResponse(frame, b, false);
 }
 
-Response RequestHandler::DescribeConfigs(const protocol::Frame& frame) {
-  auto req = Verify<fb::DescribeConfigsRequest>(frame, "DescribeConfigsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::DescribeConfigs(const protocol::Frame& frame, const fb::DescribeConfigsRequest* req) {
   ResponseBuilder b;
   std::vector<flatbuffers::Offset<fb::DescribedTopicConfig>> topics;
   const auto missing = [&](const std::string& name, const std::string& message) {
@@ -254,21 +229,17 @@ Response RequestHandler::DescribeConfigs(const protocol::Frame& frame) {
                                                     fb::ErrorCode::NONE, 0,
                                                     b.CreateVector(entries)));
   };
-  const bool has_error = DescribeEach((*req)->topics(), *s_.topics, found, missing);
+  const bool has_error = DescribeEach(req->topics(), *s_.topics, found, missing);
   b.Finish(fb::CreateDescribeConfigsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(topics)));
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
-  auto req = Verify<fb::AlterConfigsRequest>(frame, "AlterConfigsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::AlterConfigs(const protocol::Frame& frame, const fb::AlterConfigsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       const std::string name = Str(t->name());
       const auto overrides = Overrides(t->configs());
       fb::ErrorCode code = fb::ErrorCode::NONE;
@@ -281,7 +252,7 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame) {
         code = fb::ErrorCode::INVALID_CONFIG;
         message = absl::StrCat(name, " is an internal topic; its settings come from the broker's "
                                "configuration (offsets_topic_* keys)");
-      } else if ((*req)->validate_only()) {
+      } else if (req->validate_only()) {
         auto config = partition::ApplyTopicConfigOverrides(info->config, overrides);
         if (!config.ok()) {
           code = fb::ErrorCode::INVALID_CONFIG;

@@ -26,23 +26,18 @@ flatbuffers::Offset<flatbuffers::String> ErrorMessage(ResponseBuilder& b, const 
 
 }  // namespace
 
-asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
+asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame, const fb::ProduceRequest* req,
                                                   std::span<std::byte> body) {
-  auto req = protocol::VerifyRequest<fb::ProduceRequest>(frame.body, "ProduceRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
-  const int acks = (*req)->acks();
+  const int acks = req->acks();
   if (acks != 0 && acks != 1 && acks != -1) {
     co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
                          absl::StrCat("acks must be 0, 1 or -1 (all), not ", acks));
   }
   ProduceRequest request;
   request.acks = static_cast<partition::Acks>(acks);
-  request.timeout = std::chrono::milliseconds(std::max((*req)->timeout_ms(), 0));
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  request.timeout = std::chrono::milliseconds(std::max(req->timeout_ms(), 0));
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       ProduceTopic& topic = request.topics.emplace_back();
       topic.name = Str(t->name());
       if (t->partitions() == nullptr) continue;
@@ -81,18 +76,13 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame,
   co_return response;
 }
 
-asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::FetchRequest>(frame.body, "FetchRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
+asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame, const fb::FetchRequest* req) {
   FetchRequest request;
-  request.max_wait = std::chrono::milliseconds(std::max((*req)->max_wait_ms(), 0));
-  request.min_bytes = static_cast<size_t>(std::max((*req)->min_bytes(), 0));
-  request.max_bytes = static_cast<size_t>(std::max((*req)->max_bytes(), 0));
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  request.max_wait = std::chrono::milliseconds(std::max(req->max_wait_ms(), 0));
+  request.min_bytes = static_cast<size_t>(std::max(req->min_bytes(), 0));
+  request.max_bytes = static_cast<size_t>(std::max(req->max_bytes(), 0));
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       FetchTopic& topic = request.topics.emplace_back();
       topic.name = Str(t->name());
       if (t->partitions() == nullptr) continue;
@@ -141,14 +131,10 @@ asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame) {
   co_return response;
 }
 
-Response RequestHandler::ListOffsets(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::ListOffsetsRequest>(frame.body, "ListOffsetsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::ListOffsets(const protocol::Frame& frame, const fb::ListOffsetsRequest* req) {
   ListOffsetsRequest request;
-  if ((*req)->topics() != nullptr) {
-    for (const auto* t : *(*req)->topics()) {
+  if (req->topics() != nullptr) {
+    for (const auto* t : *req->topics()) {
       ListOffsetsTopic& topic = request.topics.emplace_back();
       topic.name = Str(t->name());
       if (t->partitions() == nullptr) continue;

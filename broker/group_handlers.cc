@@ -72,12 +72,8 @@ flatbuffers::Offset<flatbuffers::String> Message(flatbuffers::FlatBufferBuilder&
 
 }  // namespace
 
-Response RequestHandler::FindCoordinator(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::FindCoordinatorRequest>(frame.body, "FindCoordinatorRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
-  const GroupResult r = s_.groups->FindCoordinator(Str((*req)->key()));
+Response RequestHandler::FindCoordinator(const protocol::Frame& frame, const fb::FindCoordinatorRequest* req) {
+  const GroupResult r = s_.groups->FindCoordinator(Str(req->key()));
   ResponseBuilder b;
   if (!r.ok()) {
     b.Finish(fb::CreateFindCoordinatorResponse(b, GroupErrorCode(r.error), Message(b, r)));
@@ -89,14 +85,9 @@ Response RequestHandler::FindCoordinator(const protocol::Frame& frame) {
   return FinishResponse(frame, b, !r.ok());
 }
 
-asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame,
+asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame, const fb::JoinGroupRequest* req,
                                                     const std::string& client_host) {
-  auto req = protocol::VerifyRequest<fb::JoinGroupRequest>(frame.body, "JoinGroupRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
-  const auto* r = *req;
+  const auto* r = req;
   consumer_offsets::JoinRequest join;
   join.member_id = Str(r->member_id());
   join.group_instance_id = OptStr(r->group_instance_id());
@@ -135,13 +126,8 @@ asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame
   co_return FinishResponse(frame, b, !result.result.ok());
 }
 
-asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::SyncGroupRequest>(frame.body, "SyncGroupRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
-  const auto* r = *req;
+asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame, const fb::SyncGroupRequest* req) {
+  const auto* r = req;
   consumer_offsets::SyncRequest sync;
   sync.member_id = Str(r->member_id());
   sync.group_instance_id = OptStr(r->group_instance_id());
@@ -170,12 +156,8 @@ asio::awaitable<Response> RequestHandler::SyncGroup(const protocol::Frame& frame
   co_return FinishResponse(frame, b, !result.result.ok());
 }
 
-Response RequestHandler::Heartbeat(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::HeartbeatRequest>(frame.body, "HeartbeatRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
-  const auto* r = *req;
+Response RequestHandler::Heartbeat(const protocol::Frame& frame, const fb::HeartbeatRequest* req) {
+  const auto* r = req;
   const GroupResult result =
       s_.groups->Heartbeat(Str(r->group_id()), Str(r->member_id()),
                            OptStr(r->group_instance_id()), r->generation_id());
@@ -184,12 +166,8 @@ Response RequestHandler::Heartbeat(const protocol::Frame& frame) {
   return FinishResponse(frame, b, !result.ok());
 }
 
-Response RequestHandler::LeaveGroup(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::LeaveGroupRequest>(frame.body, "LeaveGroupRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
-  const auto* r = *req;
+Response RequestHandler::LeaveGroup(const protocol::Frame& frame, const fb::LeaveGroupRequest* req) {
+  const auto* r = req;
   std::vector<consumer_offsets::LeavingMember> leaving;
   if (r->members() != nullptr) {
     for (const auto* m : *r->members()) {
@@ -211,14 +189,10 @@ Response RequestHandler::LeaveGroup(const protocol::Frame& frame) {
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::ListGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::ListGroupsRequest>(frame.body, "ListGroupsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::ListGroups(const protocol::Frame& frame, const fb::ListGroupsRequest* req) {
   std::vector<consumer_offsets::GroupState> states;
-  if ((*req)->states_filter() != nullptr) {
-    for (const auto* s : *(*req)->states_filter()) {
+  if (req->states_filter() != nullptr) {
+    for (const auto* s : *req->states_filter()) {
       auto state = consumer_offsets::ParseGroupState(Str(s));
       if (!state.has_value()) {
         return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
@@ -240,16 +214,12 @@ Response RequestHandler::ListGroups(const protocol::Frame& frame) {
   return FinishResponse(frame, b, false);
 }
 
-Response RequestHandler::DescribeGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::DescribeGroupsRequest>(frame.body, "DescribeGroupsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::DescribeGroups(const protocol::Frame& frame, const fb::DescribeGroupsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::DescribedGroup>> groups;
-  if ((*req)->groups() != nullptr) {
-    for (const auto* g : *(*req)->groups()) {
+  if (req->groups() != nullptr) {
+    for (const auto* g : *req->groups()) {
       auto [result, d] = s_.groups->DescribeGroup(Str(g));
       has_error |= !result.ok();
       std::vector<flatbuffers::Offset<fb::DescribedMember>> members;
@@ -270,15 +240,10 @@ Response RequestHandler::DescribeGroups(const protocol::Frame& frame) {
   return FinishResponse(frame, b, has_error);
 }
 
-asio::awaitable<Response> RequestHandler::DeleteGroups(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::DeleteGroupsRequest>(frame.body, "DeleteGroupsRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
+asio::awaitable<Response> RequestHandler::DeleteGroups(const protocol::Frame& frame, const fb::DeleteGroupsRequest* req) {
   std::vector<std::string> ids;
-  if ((*req)->groups() != nullptr) {
-    for (const auto* g : *(*req)->groups()) ids.push_back(Str(g));
+  if (req->groups() != nullptr) {
+    for (const auto* g : *req->groups()) ids.push_back(Str(g));
   }
   auto* groups = s_.groups;
   const std::vector<std::string>* wanted = &ids;

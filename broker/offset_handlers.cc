@@ -23,13 +23,8 @@ flatbuffers::Offset<flatbuffers::String> Message(flatbuffers::FlatBufferBuilder&
 
 }  // namespace
 
-asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::OffsetCommitRequest>(frame.body, "OffsetCommitRequest");
-  if (!req.ok()) {
-    co_return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,
-                         std::string(req.status().message()));
-  }
-  const auto* r = *req;
+asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& frame, const fb::OffsetCommitRequest* req) {
+  const auto* r = req;
   // The request's (topic, partition) pairs in order; entries follow the same order.
   std::vector<std::pair<std::string, std::vector<int32_t>>> shape;
   std::vector<consumer_offsets::CommitEntry> entries;
@@ -84,12 +79,8 @@ asio::awaitable<Response> RequestHandler::OffsetCommit(const protocol::Frame& fr
   co_return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::OffsetFetch(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::OffsetFetchRequest>(frame.body, "OffsetFetchRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
-  const auto* r = *req;
+Response RequestHandler::OffsetFetch(const protocol::Frame& frame, const fb::OffsetFetchRequest* req) {
+  const auto* r = req;
   std::optional<std::vector<consumer_offsets::TopicPartitionId>> wanted;
   if (r->topics() != nullptr) {
     wanted.emplace();

@@ -59,11 +59,7 @@ fb::ErrorCode PartitionLookupError(const absl::Status& status, bool stopping) {
   return fb::ErrorCode::STORAGE_ERROR;
 }
 
-Response RequestHandler::ApiVersions(const protocol::Frame& frame) {
-  auto req = protocol::VerifyRequest<fb::ApiVersionsRequest>(frame.body, "ApiVersionsRequest");
-  if (!req.ok()) {
-    return ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
-  }
+Response RequestHandler::ApiVersions(const protocol::Frame& frame, const fb::ApiVersionsRequest* req) {
   ResponseBuilder b;
   std::vector<fb::ApiVersionRange> ranges;
   for (const auto& api : protocol::SupportedApis()) {
@@ -72,6 +68,26 @@ Response RequestHandler::ApiVersions(const protocol::Frame& frame) {
   b.Finish(fb::CreateApiVersionsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVectorOfStructs(ranges)));
   return FinishResponse(frame, b, false);
 }
+
+namespace {
+
+// The body of `frame` verified as a `Request` (VerifyRequest: the FlatBuffers verifier and the
+// size accounting of protocol/request_size.h), or nullptr with `answer` set to the
+// INVALID_REQUEST frame that says why. Handlers only ever see verified requests.
+template <typename Request>
+const Request* Verified(const protocol::Frame& frame, Response& answer) {
+  // "strata.protocol.fb.ProduceRequest" -> "ProduceRequest" (a suffix of a literal: terminated).
+  std::string_view what = Request::GetFullyQualifiedName();
+  what.remove_prefix(what.rfind('.') + 1);
+  auto req = protocol::VerifyRequest<Request>(frame.body, what.data());
+  if (!req.ok()) {
+    answer = ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST, std::string(req.status().message()));
+    return nullptr;
+  }
+  return *req;
+}
+
+}  // namespace
 
 bool IsInternalTopic(std::string_view name) { return name.substr(0, 2) == "__"; }
 
@@ -97,26 +113,106 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
     // The one exception in the broker: a response builder over the frame limit (response_builder.h).
     try {
     switch (static_cast<ApiKey>(frame.api_key)) {
-      case ApiKey::kApiVersions: response = ApiVersions(frame); break;
-      case ApiKey::kMetadata: response = Metadata(frame); break;
-      case ApiKey::kCreateTopics: response = CreateTopics(frame); break;
-      case ApiKey::kDeleteTopics: response = DeleteTopics(frame); break;
-      case ApiKey::kInitProducerId: response = InitProducerId(frame); break;
-      case ApiKey::kDescribeConfigs: response = DescribeConfigs(frame); break;
-      case ApiKey::kAlterConfigs: response = AlterConfigs(frame); break;
-      case ApiKey::kListOffsets: response = ListOffsets(frame); break;
-      case ApiKey::kProduce: response = co_await Produce(frame, body); break;
-      case ApiKey::kFetch: response = co_await Fetch(frame); break;
-      case ApiKey::kFindCoordinator: response = FindCoordinator(frame); break;
-      case ApiKey::kJoinGroup: response = co_await JoinGroup(frame, client_host); break;
-      case ApiKey::kSyncGroup: response = co_await SyncGroup(frame); break;
-      case ApiKey::kHeartbeat: response = Heartbeat(frame); break;
-      case ApiKey::kLeaveGroup: response = LeaveGroup(frame); break;
-      case ApiKey::kOffsetCommit: response = co_await OffsetCommit(frame); break;
-      case ApiKey::kOffsetFetch: response = OffsetFetch(frame); break;
-      case ApiKey::kListGroups: response = ListGroups(frame); break;
-      case ApiKey::kDescribeGroups: response = DescribeGroups(frame); break;
-      case ApiKey::kDeleteGroups: response = co_await DeleteGroups(frame); break;
+      case ApiKey::kApiVersions:
+        if (const auto* r = Verified<fb::ApiVersionsRequest>(frame, response)) {
+          response = ApiVersions(frame, r);
+        }
+        break;
+      case ApiKey::kMetadata:
+        if (const auto* r = Verified<fb::MetadataRequest>(frame, response)) {
+          response = Metadata(frame, r);
+        }
+        break;
+      case ApiKey::kCreateTopics:
+        if (const auto* r = Verified<fb::CreateTopicsRequest>(frame, response)) {
+          response = CreateTopics(frame, r);
+        }
+        break;
+      case ApiKey::kDeleteTopics:
+        if (const auto* r = Verified<fb::DeleteTopicsRequest>(frame, response)) {
+          response = DeleteTopics(frame, r);
+        }
+        break;
+      case ApiKey::kInitProducerId:
+        if (const auto* r = Verified<fb::InitProducerIdRequest>(frame, response)) {
+          response = InitProducerId(frame, r);
+        }
+        break;
+      case ApiKey::kDescribeConfigs:
+        if (const auto* r = Verified<fb::DescribeConfigsRequest>(frame, response)) {
+          response = DescribeConfigs(frame, r);
+        }
+        break;
+      case ApiKey::kAlterConfigs:
+        if (const auto* r = Verified<fb::AlterConfigsRequest>(frame, response)) {
+          response = AlterConfigs(frame, r);
+        }
+        break;
+      case ApiKey::kListOffsets:
+        if (const auto* r = Verified<fb::ListOffsetsRequest>(frame, response)) {
+          response = ListOffsets(frame, r);
+        }
+        break;
+      case ApiKey::kProduce:
+        if (const auto* r = Verified<fb::ProduceRequest>(frame, response)) {
+          response = co_await Produce(frame, r, body);
+        }
+        break;
+      case ApiKey::kFetch:
+        if (const auto* r = Verified<fb::FetchRequest>(frame, response)) {
+          response = co_await Fetch(frame, r);
+        }
+        break;
+      case ApiKey::kFindCoordinator:
+        if (const auto* r = Verified<fb::FindCoordinatorRequest>(frame, response)) {
+          response = FindCoordinator(frame, r);
+        }
+        break;
+      case ApiKey::kJoinGroup:
+        if (const auto* r = Verified<fb::JoinGroupRequest>(frame, response)) {
+          response = co_await JoinGroup(frame, r, client_host);
+        }
+        break;
+      case ApiKey::kSyncGroup:
+        if (const auto* r = Verified<fb::SyncGroupRequest>(frame, response)) {
+          response = co_await SyncGroup(frame, r);
+        }
+        break;
+      case ApiKey::kHeartbeat:
+        if (const auto* r = Verified<fb::HeartbeatRequest>(frame, response)) {
+          response = Heartbeat(frame, r);
+        }
+        break;
+      case ApiKey::kLeaveGroup:
+        if (const auto* r = Verified<fb::LeaveGroupRequest>(frame, response)) {
+          response = LeaveGroup(frame, r);
+        }
+        break;
+      case ApiKey::kOffsetCommit:
+        if (const auto* r = Verified<fb::OffsetCommitRequest>(frame, response)) {
+          response = co_await OffsetCommit(frame, r);
+        }
+        break;
+      case ApiKey::kOffsetFetch:
+        if (const auto* r = Verified<fb::OffsetFetchRequest>(frame, response)) {
+          response = OffsetFetch(frame, r);
+        }
+        break;
+      case ApiKey::kListGroups:
+        if (const auto* r = Verified<fb::ListGroupsRequest>(frame, response)) {
+          response = ListGroups(frame, r);
+        }
+        break;
+      case ApiKey::kDescribeGroups:
+        if (const auto* r = Verified<fb::DescribeGroupsRequest>(frame, response)) {
+          response = DescribeGroups(frame, r);
+        }
+        break;
+      case ApiKey::kDeleteGroups:
+        if (const auto* r = Verified<fb::DeleteGroupsRequest>(frame, response)) {
+          response = co_await DeleteGroups(frame, r);
+        }
+        break;
     }
     } catch (const ResponseTooLarge&) {
       response = ErrorFrame(frame, fb::ErrorCode::INVALID_REQUEST,

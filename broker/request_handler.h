@@ -1,11 +1,12 @@
 // RequestHandler: turns one request frame into its response, for every API of docs/protocol.md.
 //
-// Admin APIs (Metadata, Create/DeleteTopics, Describe/AlterConfigs, InitProducerId) live in
-// admin_handlers.cc; Produce, Fetch and ListOffsets in data_handlers.cc, where each decodes its
-// FlatBuffers request into DataPlane's structs (data_plane.h), calls it, and encodes the answer. Every body is
-// verified before a field is read; a request that cannot be answered in its API's own table gets
-// an ErrorResponse (request_handler.cc). Nothing here throws, and no input can crash the broker:
-// every failure becomes an error code in the response.
+// Handle checks the API and version, verifies the body as that API's request (Verified in
+// request_handler.cc), and passes the verified request to its handler; a request that cannot be
+// verified, or answered in its API's own table, gets an ErrorResponse. Admin APIs (Metadata,
+// Create/DeleteTopics, Describe/AlterConfigs, InitProducerId) live in admin_handlers.cc; Produce,
+// Fetch and ListOffsets in data_handlers.cc, where each decodes its FlatBuffers request into
+// DataPlane's structs (data_plane.h), calls it, and encodes the answer. Nothing here throws, and
+// no input can crash the broker: every failure becomes an error code in the response.
 //
 // Thread-safety: Handle may run on any number of io threads at once; the services it uses are
 // thread-safe. A Handle coroutine runs on its connection's strand.
@@ -28,10 +29,22 @@
 #include "consumer_offsets/coordinator.h"
 #include "log/segment.h"
 #include "partition/topic_manager.h"
+#include "protocol/api_versions_generated.h"
+#include "protocol/configs_generated.h"
 #include "protocol/errors_generated.h"
+#include "protocol/fetch_generated.h"
+#include "protocol/groups_generated.h"
+#include "protocol/init_producer_id_generated.h"
+#include "protocol/list_offsets_generated.h"
+#include "protocol/metadata_generated.h"
+#include "protocol/offsets_generated.h"
+#include "protocol/produce_generated.h"
+#include "protocol/topics_generated.h"
 #include "protocol/frame.h"
 
 namespace strata::broker {
+
+namespace fb = protocol::fb;
 
 // What the connection sends back for one request.
 struct Response {
@@ -53,27 +66,33 @@ class RequestHandler {
                                    std::string client_host = "");
 
  private:
-  Response ApiVersions(const protocol::Frame& frame);
-  Response Metadata(const protocol::Frame& frame);
-  Response CreateTopics(const protocol::Frame& frame);
-  Response DeleteTopics(const protocol::Frame& frame);
-  Response InitProducerId(const protocol::Frame& frame);
-  Response DescribeConfigs(const protocol::Frame& frame);
-  Response AlterConfigs(const protocol::Frame& frame);
-  Response ListOffsets(const protocol::Frame& frame);
-  asio::awaitable<Response> Produce(const protocol::Frame& frame, std::span<std::byte> body);
-  asio::awaitable<Response> Fetch(const protocol::Frame& frame);
+  // Each handler gets its request verified (request_handler.cc dispatches through Verified).
+  Response ApiVersions(const protocol::Frame& frame, const fb::ApiVersionsRequest* req);
+  Response Metadata(const protocol::Frame& frame, const fb::MetadataRequest* req);
+  Response CreateTopics(const protocol::Frame& frame, const fb::CreateTopicsRequest* req);
+  Response DeleteTopics(const protocol::Frame& frame, const fb::DeleteTopicsRequest* req);
+  Response InitProducerId(const protocol::Frame& frame, const fb::InitProducerIdRequest* req);
+  Response DescribeConfigs(const protocol::Frame& frame, const fb::DescribeConfigsRequest* req);
+  Response AlterConfigs(const protocol::Frame& frame, const fb::AlterConfigsRequest* req);
+  Response ListOffsets(const protocol::Frame& frame, const fb::ListOffsetsRequest* req);
+  asio::awaitable<Response> Produce(const protocol::Frame& frame, const fb::ProduceRequest* req,
+                                    std::span<std::byte> body);
+  asio::awaitable<Response> Fetch(const protocol::Frame& frame, const fb::FetchRequest* req);
   // Consumer groups (group_handlers.cc, offset_handlers.cc).
-  Response FindCoordinator(const protocol::Frame& frame);
-  asio::awaitable<Response> JoinGroup(const protocol::Frame& frame, const std::string& client_host);
-  asio::awaitable<Response> SyncGroup(const protocol::Frame& frame);
-  Response Heartbeat(const protocol::Frame& frame);
-  Response LeaveGroup(const protocol::Frame& frame);
-  Response ListGroups(const protocol::Frame& frame);
-  Response DescribeGroups(const protocol::Frame& frame);
-  asio::awaitable<Response> DeleteGroups(const protocol::Frame& frame);
-  asio::awaitable<Response> OffsetCommit(const protocol::Frame& frame);
-  Response OffsetFetch(const protocol::Frame& frame);
+  Response FindCoordinator(const protocol::Frame& frame, const fb::FindCoordinatorRequest* req);
+  asio::awaitable<Response> JoinGroup(const protocol::Frame& frame, const fb::JoinGroupRequest* req,
+                                      const std::string& client_host);
+  asio::awaitable<Response> SyncGroup(const protocol::Frame& frame,
+                                      const fb::SyncGroupRequest* req);
+  Response Heartbeat(const protocol::Frame& frame, const fb::HeartbeatRequest* req);
+  Response LeaveGroup(const protocol::Frame& frame, const fb::LeaveGroupRequest* req);
+  Response ListGroups(const protocol::Frame& frame, const fb::ListGroupsRequest* req);
+  Response DescribeGroups(const protocol::Frame& frame, const fb::DescribeGroupsRequest* req);
+  asio::awaitable<Response> DeleteGroups(const protocol::Frame& frame,
+                                         const fb::DeleteGroupsRequest* req);
+  asio::awaitable<Response> OffsetCommit(const protocol::Frame& frame,
+                                         const fb::OffsetCommitRequest* req);
+  Response OffsetFetch(const protocol::Frame& frame, const fb::OffsetFetchRequest* req);
 
   Services s_;
   DataPlane data_;  // produce, fetch and list-offsets; the handlers above are its adapters
