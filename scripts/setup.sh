@@ -14,6 +14,10 @@ packages=(
   libbenchmark-dev                         # bench/
   libcli11-dev                             # the strata CLI's argument parsing
   clang-14 libclang-rt-14-dev              # fuzz/: libFuzzer and its sanitizer runtimes
+  etcd-server                              # cluster coordination (leases, election, partition state)
+  libcurl4-openssl-dev                     # HTTP to etcd's v3 JSON gateway (cluster/etcd_http.cc)
+  nlohmann-json3-dev                       # the JSON bodies of that gateway
+  nftables                                 # network partitions in the fault tests
 )
 
 missing=()
