@@ -93,19 +93,30 @@ bool MemoryEtcd::HoldsLocked(const Compare& compare) const {
     int64_t have = 0;
     if (kv != nullptr) {
       switch (compare.target) {
-        case Compare::Target::kCreateRevision: have = kv->create_revision; break;
-        case Compare::Target::kModRevision: have = kv->mod_revision; break;
-        case Compare::Target::kVersion: have = kv->version; break;
-        case Compare::Target::kValue: break;
+        case Compare::Target::kCreateRevision:
+          have = kv->create_revision;
+          break;
+        case Compare::Target::kModRevision:
+          have = kv->mod_revision;
+          break;
+        case Compare::Target::kVersion:
+          have = kv->version;
+          break;
+        case Compare::Target::kValue:
+          break;
       }
     }
     cmp = have < compare.number ? -1 : (have > compare.number ? 1 : 0);
   }
   switch (compare.result) {
-    case Compare::Result::kEqual: return cmp == 0;
-    case Compare::Result::kNotEqual: return cmp != 0;
-    case Compare::Result::kGreater: return cmp > 0;
-    case Compare::Result::kLess: return cmp < 0;
+    case Compare::Result::kEqual:
+      return cmp == 0;
+    case Compare::Result::kNotEqual:
+      return cmp != 0;
+    case Compare::Result::kGreater:
+      return cmp > 0;
+    case Compare::Result::kLess:
+      return cmp < 0;
   }
   return false;
 }
@@ -155,8 +166,8 @@ absl::StatusOr<TxnResult> MemoryEtcd::Commit(const Txn& txn) {
                                  [&](const Compare& c) { return HoldsLocked(c); });
   const std::vector<Op>& ops = result.succeeded ? txn.success : txn.failure;
   // Like etcd, a transaction that writes moves the revision by one, whatever it writes.
-  bool writes = std::any_of(ops.begin(), ops.end(),
-                            [](const Op& op) { return op.kind != Op::Kind::kRange; });
+  bool writes =
+      std::any_of(ops.begin(), ops.end(), [](const Op& op) { return op.kind != Op::Kind::kRange; });
   int64_t revision = writes ? revision_ + 1 : revision_;
   if (writes) revision_ = revision;
   for (const Op& op : ops) {
@@ -202,7 +213,8 @@ void MemoryEtcd::DropLeaseLocked(int64_t lease_id) {
   }
   if (keys.empty()) return;
   int64_t revision = ++revision_;
-  for (const std::string& key : keys) ApplyLocked(Op::Delete(KeyRange::Exactly(key)), revision, nullptr);
+  for (const std::string& key : keys)
+    ApplyLocked(Op::Delete(KeyRange::Exactly(key)), revision, nullptr);
 }
 
 void MemoryEtcd::AdvanceClock(int64_t ms) {
@@ -294,16 +306,16 @@ void MemoryEtcd::RemoveWatcher(Watcher* watcher) {
   std::erase_if(watchers_, [&](const auto& w) { return w.get() == watcher; });
   // A handle destroyed inside its own callback must not wait for itself.
   if (std::this_thread::get_id() == delivery_.get_id()) return;
-  mu_.Await(absl::Condition(+[](Watcher* w) { return !w->in_callback; }, watcher));
+  mu_.Await(absl::Condition(
+      +[](Watcher* w) { return !w->in_callback; }, watcher));
 }
 
 void MemoryEtcd::DeliveryLoop() {
   absl::MutexLock lock(&mu_);
   while (true) {
     mu_.Await(absl::Condition(
-        +[](MemoryEtcd* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return self->stopping_ || !self->pending_.empty();
-        },
+        +[](MemoryEtcd* self)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->stopping_ || !self->pending_.empty(); },
         this));
     if (pending_.empty()) return;  // stopping, and everything was delivered
     auto [watcher, update] = std::move(pending_.front());

@@ -176,6 +176,12 @@ inline constexpr size_t offset_metadata_bytes_max = 4096;
 // this the scrape stays cheap and strata_group_partitions_omitted says how many were left out.
 inline constexpr size_t metrics_group_partitions_max = 10'000;
 
+// --- Cluster (docs/cluster.md) ---------------------------------------------------------------
+// Partition states one controller transaction writes. etcd refuses a transaction of more than
+// --max-txn-ops (128 by default) compares or operations; each change is one of each, plus the
+// controller-epoch compare.
+inline constexpr size_t etcd_txn_changes_max = 100;
+
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
 inline constexpr size_t dump_value_bytes_max = 256;
