@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/logging.h"
+#include "log/batch_scan.h"
 
 namespace strata::partition {
 const char* AppendErrorName(AppendErrorCode code) {
@@ -18,6 +19,7 @@ const char* AppendErrorName(AppendErrorCode code) {
     case AppendErrorCode::kNoSpace: return "no space";
     case AppendErrorCode::kStorageFailed: return "storage failed";
     case AppendErrorCode::kClosed: return "closed";
+    case AppendErrorCode::kNotLeader: return "not leader";
   }
   return "unknown";
 }
@@ -57,8 +59,18 @@ absl::StatusOr<std::unique_ptr<Partition>> Partition::Open(io::FileSystem* fs,
   }
   std::unique_ptr<Partition> partition(new Partition(topic, index, config, std::move(log)));
   {
-    absl::MutexLock lock(&partition->mu_);
-    STRATA_RETURN_IF_ERROR(partition->producer_state_.RebuildFrom(*partition->log_));
+    // One pass over the batch headers rebuilds both the producers' table and the epochs.
+    Partition& p = *partition;
+    absl::MutexLock lock(&p.mu_);
+    p.producer_state_.Clear();
+    STRATA_RETURN_IF_ERROR(log::ForEachBatchHeader(
+        *p.log_, p.log_->log_start_offset(), [&p](const record::BatchHeader& h) {
+          p.mu_.AssertHeld();
+          p.producer_state_.Update(h, h.base_offset, h.last_offset());
+          p.epochs_.Assign(h.leader_epoch, h.base_offset);
+        }));
+    // The epoch of the last batch, so that a restarted single broker keeps stamping it.
+    if (p.epochs_.latest() > 0) p.leader_epoch_.store(p.epochs_.latest());
   }
   return partition;
 }
@@ -93,6 +105,12 @@ Result<AppendResult, AppendError> Partition::Append(std::span<std::byte> batch) 
   if (closed_) {
     return AppendError{AppendErrorCode::kClosed,
                        absl::StrCat("partition ", DirName(topic_, index_), " is closed")};
+  }
+  if (role() == Role::kFollower) {
+    return AppendError{AppendErrorCode::kNotLeader,
+                       absl::StrCat("this broker holds a follower replica of ",
+                                    DirName(topic_, index_), " (leader epoch ", leader_epoch(),
+                                    ")")};
   }
   absl::StatusOr<ProducerCheck> check = producer_state_.Check(header);
   if (!check.ok()) {
@@ -134,6 +152,7 @@ bool Partition::DurableNeeded(Acks acks) const {
 }
 
 bool Partition::IsCommitted(int64_t offset, Acks acks) const {
+  if (ReplicationNeeded(acks) && offset >= high_watermark()) return false;
   return !DurableNeeded(acks) || offset < log_->durable_offset();
 }
 
@@ -142,8 +161,132 @@ absl::Status Partition::WhenCommitted(int64_t offset, Acks acks, log::DurableCal
     done(absl::OkStatus());
     return absl::OkStatus();
   }
+  if (ReplicationNeeded(acks)) {
+    absl::MutexLock lock(&hw_mu_);
+    if (role() != Role::kLeader) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this broker no longer leads ", DirName(topic_, index_)));
+    }
+    if (offset >= high_watermark_.load(std::memory_order_acquire)) {
+      // Replicated first, then (usually long since) fsynced here.
+      hw_waiters_.emplace(offset, [this, offset, done = std::move(done)](absl::Status st) mutable {
+        if (!st.ok()) return done(std::move(st));
+        // WhenDurable either calls its callback or refuses it (too many waiters, a failed log);
+        // `done` must hear either way.
+        auto shared = std::make_shared<log::DurableCallback>(std::move(done));
+        st = log_->WhenDurable(offset, [shared](absl::Status s) { (*shared)(std::move(s)); });
+        if (!st.ok()) (*shared)(std::move(st));
+      });
+      return absl::OkStatus();
+    }
+  }
   // The log calls `done` at once if the offset is durable already.
   return log_->WhenDurable(offset, std::move(done));
+}
+
+absl::Status Partition::CheckEpochLocked(int32_t epoch) const {
+  if (epoch >= leader_epoch()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "partition ", DirName(topic_, index_), " holds batches of leader epoch ", leader_epoch(),
+      ", newer than the cluster's epoch ", epoch, "; was its data copied from another cluster?"));
+}
+
+absl::Status Partition::BecomeLeader(int32_t epoch) {
+  absl::MutexLock lock(&mu_);
+  STRATA_RETURN_IF_ERROR(CheckEpochLocked(epoch));
+  SetLeaderEpoch(epoch);
+  epochs_.Assign(epoch, log_->log_end_offset());
+  absl::MutexLock hw_lock(&hw_mu_);
+  if (role() == Role::kSingle) {
+    high_watermark_.store(log_->log_end_offset(), std::memory_order_release);
+  }
+  role_.store(Role::kLeader, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Partition::BecomeFollower(int32_t epoch) {
+  std::multimap<int64_t, log::DurableCallback> orphaned;
+  {
+    absl::MutexLock lock(&mu_);
+    STRATA_RETURN_IF_ERROR(CheckEpochLocked(epoch));
+    SetLeaderEpoch(epoch);
+    absl::MutexLock hw_lock(&hw_mu_);
+    if (role() == Role::kSingle) {
+      high_watermark_.store(log_->log_end_offset(), std::memory_order_release);
+    }
+    role_.store(Role::kFollower, std::memory_order_release);
+    orphaned.swap(hw_waiters_);
+  }
+  for (auto& [offset, done] : orphaned) {
+    done(absl::FailedPreconditionError(
+        absl::StrCat("this broker no longer leads ", DirName(topic_, index_),
+                     "; the batch may still be committed by the new leader")));
+  }
+  return absl::OkStatus();
+}
+
+Result<int64_t, AppendError> Partition::AppendReplica(std::span<std::byte> batch) {
+  absl::StatusOr<record::VerifiedBatch> verified =
+      record::VerifiedBatch::Verify(batch, {.dense = false, .keys_required = false});
+  if (!verified.ok()) {
+    return AppendError{absl::IsDataLoss(verified.status()) ? AppendErrorCode::kCorruptBatch
+                                                           : AppendErrorCode::kInvalidBatch,
+                       std::string(verified.status().message())};
+  }
+  const record::BatchHeader& header = verified->header();
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return AppendError{AppendErrorCode::kClosed,
+                       absl::StrCat("partition ", DirName(topic_, index_), " is closed")};
+  }
+  if (role() != Role::kFollower) {
+    return AppendError{AppendErrorCode::kNotLeader,
+                       absl::StrCat(DirName(topic_, index_), " is not a follower here")};
+  }
+  absl::StatusOr<log::AppendResult> appended = log_->AppendWithOffsets(*verified);
+  if (!appended.ok()) return StorageError(appended.status());
+  producer_state_.Update(header, appended->base_offset, appended->last_offset);
+  epochs_.Assign(header.leader_epoch, appended->base_offset);
+  return log_->log_end_offset();
+}
+
+absl::Status Partition::TruncateTo(int64_t offset) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("partition ", DirName(topic_, index_), " is closed"));
+  }
+  STRATA_RETURN_IF_ERROR(log_->TruncateTo(offset));
+  const int64_t end = log_->log_end_offset();
+  producer_state_.RemoveFrom(end);
+  epochs_.TruncateTo(end);
+  absl::MutexLock hw_lock(&hw_mu_);
+  if (high_watermark_.load(std::memory_order_acquire) > end) {
+    high_watermark_.store(end, std::memory_order_release);
+  }
+  return absl::OkStatus();
+}
+
+EpochEnd Partition::EndOffsetForEpoch(int32_t epoch) const {
+  absl::MutexLock lock(&mu_);
+  return epochs_.EndOffsetFor(epoch, log_->log_end_offset());
+}
+
+int32_t Partition::last_epoch() const {
+  absl::MutexLock lock(&mu_);
+  return epochs_.latest();
+}
+
+void Partition::SetHighWatermark(int64_t high_watermark) {
+  std::vector<log::DurableCallback> passed;
+  {
+    absl::MutexLock lock(&hw_mu_);
+    high_watermark_.store(high_watermark, std::memory_order_release);
+    auto end = hw_waiters_.lower_bound(high_watermark);
+    for (auto it = hw_waiters_.begin(); it != end; ++it) passed.push_back(std::move(it->second));
+    hw_waiters_.erase(hw_waiters_.begin(), end);
+  }
+  for (auto& done : passed) done(absl::OkStatus());
 }
 
 absl::StatusOr<log::RetentionResult> Partition::ApplyRetention() {

@@ -23,11 +23,21 @@
 // it does so inside this critical section: appends to the partition then wait for that fsync
 // instead of group-committing. Servers pass a Flusher (which the flush_ms trigger needs anyway).
 //
-// Appends must go through Partition::Append: an append made on log() directly would not be
-// recorded in the producer state until the next Open.
+// Appends must go through Partition::Append (or AppendReplica): an append made on log() directly
+// would not be recorded in the producer state until the next Open.
+//
+// Replication (docs/cluster.md). On a single broker a partition is its own leader for ever
+// (Role::kSingle): the high watermark is the log end and acks=all means fsynced. In a cluster the
+// replication layer (replication/) gives it a role: a leader appends producers' batches and its
+// high watermark is set by replication/ from its followers' progress; a follower refuses
+// producers and copies the leader's batches with their offsets and epochs (AppendReplica),
+// truncating first where its log diverges (TruncateTo, EndOffsetForEpoch). Both keep the
+// producer state and the leader epochs current, so a follower that becomes leader deduplicates
+// producers' retries as its predecessor would.
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +50,7 @@
 #include "common/status.h"
 #include "io/file_system.h"
 #include "log/log.h"
+#include "partition/leader_epochs.h"
 #include "partition/producer_state.h"
 #include "partition/topic_config.h"
 
@@ -79,6 +90,7 @@ enum class AppendErrorCode {
   kNoSpace,                // the disk is full; the partition still serves reads: retry later
   kStorageFailed,          // the log failed (an I/O error); appends stop until a restart
   kClosed,                 // the partition was closed: topic deleted or broker stopping
+  kNotLeader,              // this replica is a follower (or was, for AppendReplica: a leader)
 };
 
 const char* AppendErrorName(AppendErrorCode code);
@@ -92,7 +104,14 @@ struct AppendError {
 enum class Acks : int8_t {
   kNone = 0,     // nothing: the producer does not wait for an answer
   kLeader = 1,   // the leader appended it (and fsynced it if the topic has flush=always)
-  kAll = -1,     // committed: durable on the leader (one node); on the in-sync replicas later
+  kAll = -1,     // committed: below the high watermark (in every in-sync replica) and fsynced on
+                 // the leader; on a single broker, fsynced
+};
+
+enum class Role : uint8_t {
+  kSingle,    // a broker without a cluster: leader for ever, high watermark = log end
+  kLeader,    // the cluster's leader at leader_epoch(); replication/ sets the high watermark
+  kFollower,  // copies the leader's batches; refuses producers
 };
 
 class Partition {
@@ -121,8 +140,38 @@ class Partition {
   // A new leadership begins (replication). Epochs only grow; a smaller one is a bug (checked).
   void SetLeaderEpoch(int32_t epoch);
 
+  // --- Replication (see the header comment) ---
+  Role role() const { return role_.load(std::memory_order_acquire); }
+  // This replica leads from `epoch` on: the epoch begins at the log end, appends are accepted
+  // and stamped with it. The high watermark stays where it was until replication/ moves it.
+  // FailedPrecondition if the log holds batches of a newer epoch (data from another cluster).
+  absl::Status BecomeLeader(int32_t epoch);
+  // This replica follows a leader at `epoch`: producers are refused (kNotLeader), and acks=all
+  // waits still pending fail with FailedPrecondition (their batches may still be committed by
+  // the new leader; an idempotent retry there finds them).
+  absl::Status BecomeFollower(int32_t epoch);
+  // A follower's append of one of the leader's batches, keeping its offsets and epoch (the
+  // leader's compacted batches too). Returns the new log end. kCorruptBatch/kInvalidBatch for
+  // bad bytes; kNotLeader if this replica is not a follower; kStorageFailed for a gap or an
+  // overlap with the log end (the fetcher asked from the log end, so either is a bug upstream).
+  Result<int64_t, AppendError> AppendReplica(std::span<std::byte> batch);
+  // A follower's truncation where its log diverges from the leader's: removes every batch from
+  // the one containing `offset` on, and forgets them in the producer state and leader epochs.
+  absl::Status TruncateTo(int64_t offset);
+  // KIP-279's answer for `epoch` from this log (LeaderEpochs::EndOffsetFor).
+  EpochEnd EndOffsetForEpoch(int32_t epoch) const;
+  // The epoch of the last batch in the log, or of this replica's own election if later; -1 for
+  // an empty log that never led.
+  int32_t last_epoch() const;
+  // Sets the high watermark of a replicated partition (a leader's from its ISR, a follower's from
+  // its leader's answers) and completes the acks=all waits it passes.
+  void SetHighWatermark(int64_t high_watermark);
+
   // Consumers read below it: every offset below it is committed. One node: the log end.
-  int64_t high_watermark() const { return log_->log_end_offset(); }
+  int64_t high_watermark() const {
+    return role() == Role::kSingle ? log_->log_end_offset()
+                                   : high_watermark_.load(std::memory_order_acquire);
+  }
 
   // Whether `offset` is committed under `acks` (see Acks).
   bool IsCommitted(int64_t offset, Acks acks) const;
@@ -195,8 +244,11 @@ class Partition {
         log_(std::move(log)) {}
 
   AppendError StorageError(const absl::Status& st) const;
-  // One node: what an acks policy waits for beyond the append is the fsync, or nothing.
+  absl::Status CheckEpochLocked(int32_t epoch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What an acks policy waits for beyond the append: the fsync, or nothing.
   bool DurableNeeded(Acks acks) const;
+  // acks=all on a replicated partition also waits for the high watermark.
+  bool ReplicationNeeded(Acks acks) const { return acks == Acks::kAll && role() != Role::kSingle; }
 
   const std::string topic_;
   const int32_t index_;
@@ -207,10 +259,17 @@ class Partition {
   const uint64_t segment_bytes_;
   const std::unique_ptr<log::Log> log_;
   std::atomic<int32_t> leader_epoch_{0};  // thread-safe itself; appended to only under mu_
+  std::atomic<Role> role_{Role::kSingle};  // changed only under mu_
+  std::atomic<int64_t> high_watermark_{0};  // replicated partitions; changed under hw_mu_
 
   mutable absl::Mutex mu_;
   ProducerState producer_state_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  LeaderEpochs epochs_ ABSL_GUARDED_BY(mu_);
+
+  // acks=all waits for the high watermark: offset -> callbacks, completed as it passes them.
+  absl::Mutex hw_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::multimap<int64_t, log::DurableCallback> hw_waiters_ ABSL_GUARDED_BY(hw_mu_);
 };
 
 }  // namespace strata::partition

@@ -3,15 +3,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "log/batch_scan.h"
 #include "log/log.h"
 
 namespace strata::partition {
 namespace {
 
 namespace bf = record::batch_format;
-
-// Batches read per Log::Read while rebuilding; the log returns at least one whole batch anyway.
-constexpr size_t kRebuildReadBytes = 1 << 20;
 
 }  // namespace
 
@@ -117,31 +115,28 @@ void ProducerState::Update(const record::BatchHeader& header, int64_t base_offse
 }
 
 absl::Status ProducerState::RebuildFrom(const log::Log& log) {
+  Clear();
+  return log::ForEachBatchHeader(log, log.log_start_offset(), [&](const record::BatchHeader& h) {
+    Update(h, h.base_offset, h.last_offset());
+  });
+}
+
+void ProducerState::Clear() {
   producers_.clear();
   lru_.clear();
-  int64_t offset = log.log_start_offset();
-  const int64_t end = log.log_end_offset();
-  while (offset < end) {
-    STRATA_ASSIGN_OR_RETURN(log::ReadResult r, log.Read(offset, kRebuildReadBytes));
-    if (r.batch_count == 0 || r.next_offset <= offset) {
-      return absl::DataLossError(absl::StrCat("rebuilding producer state of ", log.dir(),
-                                              ": no batch at offset ", offset, " below the end ",
-                                              end));
+}
+
+void ProducerState::RemoveFrom(int64_t offset) {
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    auto& batches = it->second.batches;
+    std::erase_if(batches, [&](const ProducerBatch& b) { return b.base_offset >= offset; });
+    if (batches.empty()) {
+      lru_.erase(it->second.lru);
+      it = producers_.erase(it);
+    } else {
+      ++it;
     }
-    size_t pos = 0;
-    while (pos < r.bytes.size()) {
-      auto header = record::ParseBatchHeader(r.bytes.subspan(pos));
-      if (!header.ok()) {
-        return absl::DataLossError(absl::StrCat("rebuilding producer state of ", log.dir(),
-                                                " at offset ", offset, ": ",
-                                                header.status().message()));
-      }
-      Update(*header, header->base_offset, header->last_offset());
-      pos += header->size_bytes();
-    }
-    offset = r.next_offset;
   }
-  return absl::OkStatus();
 }
 
 void ProducerState::RemoveBelow(int64_t log_start_offset) {

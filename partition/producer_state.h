@@ -97,6 +97,12 @@ class ProducerState {
   // Forgets batches whose base offset is below `log_start_offset` (deleted by retention), and
   // producers left with none, so the table matches what a rebuild of the shortened log yields.
   void RemoveBelow(int64_t log_start_offset);
+  // Forgets batches at or above `offset` (a follower's log truncated there), and producers left
+  // with none. As with RemoveBelow, a producer whose older batches had already left its window
+  // may be forgotten although the log still holds some of its batches; its next batch is then
+  // taken as it comes (see Check on unknown producers).
+  void RemoveFrom(int64_t offset);
+  void Clear();
 
   size_t producer_count() const { return producers_.size(); }
   // The tracked epoch and batches (oldest first) of one producer; nullopt when not tracked.
