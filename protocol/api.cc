@@ -14,6 +14,7 @@ constexpr ApiVersionRange kApis[] = {
     {ApiKey::kLeaveGroup, 0, 0},     {ApiKey::kOffsetCommit, 0, 0},
     {ApiKey::kOffsetFetch, 0, 0},    {ApiKey::kListGroups, 0, 0},
     {ApiKey::kDescribeGroups, 0, 0}, {ApiKey::kDeleteGroups, 0, 0},
+    {ApiKey::kDescribeCluster, 0, 0},
 };
 static_assert(std::size(kApis) == kApiKeyCount);
 
@@ -22,6 +23,7 @@ constexpr const char* kNames[] = {
     "DescribeConfigs", "AlterConfigs", "Produce",      "Fetch",        "ListOffsets",
     "FindCoordinator", "JoinGroup",    "SyncGroup",    "Heartbeat",    "LeaveGroup",
     "OffsetCommit",    "OffsetFetch",  "ListGroups",   "DescribeGroups", "DeleteGroups",
+    "DescribeCluster",
 };
 static_assert(std::size(kNames) == kApiKeyCount);
 

@@ -31,8 +31,9 @@ enum class ApiKey : uint16_t {
   kListGroups = 17,       // groups.fbs
   kDescribeGroups = 18,   // groups.fbs
   kDeleteGroups = 19,     // groups.fbs
+  kDescribeCluster = 20,  // metadata.fbs
 };
-inline constexpr uint16_t kApiKeyCount = 20;
+inline constexpr uint16_t kApiKeyCount = 21;
 
 struct ApiVersionRange {
   ApiKey key;
