@@ -277,10 +277,11 @@ int32_t Partition::last_epoch() const {
   return epochs_.latest();
 }
 
-void Partition::SetHighWatermark(int64_t high_watermark) {
+void Partition::AdvanceHighWatermark(int64_t high_watermark) {
   std::vector<log::DurableCallback> passed;
   {
     absl::MutexLock lock(&hw_mu_);
+    if (high_watermark <= high_watermark_.load(std::memory_order_acquire)) return;
     high_watermark_.store(high_watermark, std::memory_order_release);
     auto end = hw_waiters_.lower_bound(high_watermark);
     for (auto it = hw_waiters_.begin(); it != end; ++it) passed.push_back(std::move(it->second));

@@ -163,9 +163,10 @@ class Partition {
   // The epoch of the last batch in the log, or of this replica's own election if later; -1 for
   // an empty log that never led.
   int32_t last_epoch() const;
-  // Sets the high watermark of a replicated partition (a leader's from its ISR, a follower's from
-  // its leader's answers) and completes the acks=all waits it passes.
-  void SetHighWatermark(int64_t high_watermark);
+  // Moves the high watermark of a replicated partition forward (a leader's from its ISR, a
+  // follower's from its leader's answers) and completes the acks=all waits it passes. A value at
+  // or below the current one changes nothing (only TruncateTo lowers it).
+  void AdvanceHighWatermark(int64_t high_watermark);
 
   // Consumers read below it: every offset below it is committed. One node: the log end.
   int64_t high_watermark() const {

@@ -107,9 +107,9 @@ TEST_CASE("acks=all on a replicated leader waits for the high watermark") {
 
   std::optional<absl::Status> done;
   REQUIRE(leader->WhenCommitted(3, Acks::kAll, [&](absl::Status st) { done = st; }).ok());
-  leader->SetHighWatermark(3);  // below the batch's last offset: not yet
+  leader->AdvanceHighWatermark(3);  // below the batch's last offset: not yet
   CHECK_FALSE(done.has_value());
-  leader->SetHighWatermark(4);
+  leader->AdvanceHighWatermark(4);
   REQUIRE(done.has_value());
   CHECK(done->ok());
   CHECK(leader->IsCommitted(3, Acks::kAll));
@@ -133,7 +133,7 @@ TEST_CASE("A follower truncates where its log diverges, and forgets what it remo
   REQUIRE(p->BecomeLeader(2).ok());
   MustAppend(*p, MakeProducerBatch(9, 0, 2, 2, "y"));
   REQUIRE(p->BecomeFollower(3).ok());
-  p->SetHighWatermark(4);
+  p->AdvanceHighWatermark(4);
   CHECK(p->EndOffsetForEpoch(1).end_offset == 2);
   REQUIRE(p->TruncateTo(2).ok());
   CHECK(p->log_end_offset() == 2);

@@ -1,0 +1,195 @@
+#include "replication/fetcher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "record/batch.h"
+
+namespace strata::replication {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+Fetcher::Fetcher(int32_t leader_id, std::unique_ptr<ReplicaChannel> channel,
+                 FetcherOptions options)
+    : leader_id_(leader_id), channel_(std::move(channel)), options_(options) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Fetcher::~Fetcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  channel_->Interrupt();
+  thread_.join();
+}
+
+void Fetcher::Add(const cluster::TopicPartitionId& id,
+                  std::shared_ptr<partition::Partition> partition, int32_t leader_epoch) {
+  absl::MutexLock lock(&mu_);
+  Followed& f = partitions_[id];
+  if (f.partition == partition && f.leader_epoch == leader_epoch) return;
+  f.partition = std::move(partition);
+  f.leader_epoch = leader_epoch;
+  f.generation = next_generation_++;
+  f.paused_until = {};
+}
+
+void Fetcher::Remove(const cluster::TopicPartitionId& id) {
+  absl::MutexLock lock(&mu_);
+  partitions_.erase(id);
+}
+
+bool Fetcher::empty() const {
+  absl::MutexLock lock(&mu_);
+  return partitions_.empty();
+}
+
+FetcherStats Fetcher::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void Fetcher::Run() {
+  while (true) {
+    std::map<cluster::TopicPartitionId, Followed> round;
+    {
+      absl::MutexLock lock(&mu_);
+      // Waits until there is something to fetch (or a paused partition's pause ends).
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](Fetcher* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return self->stopping_ || !self->partitions_.empty();
+                               },
+                               this),
+                           absl::Milliseconds(options_.backoff_ms));
+      if (stopping_) return;
+      const auto now = Clock::now();
+      for (const auto& [id, f] : partitions_) {
+        if (f.paused_until <= now) round.emplace(id, f);
+      }
+    }
+    if (round.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms / 4 + 1));
+      continue;
+    }
+    ReplicaFetchRequest request;
+    request.replica_id = options_.self;
+    request.max_wait_ms = options_.max_wait_ms;
+    request.max_bytes = options_.max_bytes;
+    request.partition_max_bytes = options_.partition_max_bytes;
+    for (const auto& [id, f] : round) {
+      request.partitions.push_back({id.topic, id.partition, f.partition->log_end_offset(),
+                                    f.leader_epoch, f.partition->last_epoch()});
+    }
+    absl::StatusOr<ReplicaFetchResponse> response = channel_->Fetch(request);
+    if (!response.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        stats_.errors++;
+      }
+      LogEvent(LogLevel::kDebug, absl::StrCat("replication: fetch from broker ", leader_id_,
+                                              ": ", response.status().ToString()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms));
+      continue;
+    }
+    std::vector<cluster::TopicPartitionId> paused;
+    for (const ReplicaFetchResult& result : response->partitions) {
+      cluster::TopicPartitionId id{result.topic, result.index};
+      auto it = round.find(id);
+      if (it == round.end()) continue;
+      {
+        // Removed or re-added meanwhile: this answer is for a following that ended.
+        absl::MutexLock lock(&mu_);
+        auto now_it = partitions_.find(id);
+        if (now_it == partitions_.end() || now_it->second.generation != it->second.generation) {
+          continue;
+        }
+      }
+      if (!Apply(id, it->second, result, *response)) paused.push_back(id);
+    }
+    absl::MutexLock lock(&mu_);
+    stats_.rounds++;
+    for (const auto& id : paused) {
+      auto it = partitions_.find(id);
+      if (it != partitions_.end() && it->second.generation == round[id].generation) {
+        it->second.paused_until = Clock::now() + std::chrono::milliseconds(options_.backoff_ms);
+      }
+    }
+  }
+}
+
+bool Fetcher::Apply(const cluster::TopicPartitionId& id, const Followed& followed,
+                    const ReplicaFetchResult& result, ReplicaFetchResponse& response) {
+  partition::Partition& p = *followed.partition;
+  auto note_error = [&](absl::string_view what) {
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.errors++;
+    }
+    LogEvent(LogLevel::kDebug, absl::StrCat("replication: ", id.ToString(), " from broker ",
+                                            leader_id_, ": ", what));
+  };
+  switch (result.error) {
+    case ReplicaFetchError::kNone:
+      break;
+    case ReplicaFetchError::kOffsetOutOfRange:
+      // Our log end is below the leader's log start: retention removed what we would need next.
+      LogEvent(LogLevel::kWarn,
+               absl::StrCat("replication: ", id.ToString(), ": the leader (broker ", leader_id_,
+                            ") no longer holds offset ", p.log_end_offset(), " (", result.message,
+                            "); this replica cannot catch up and stays out of the ISR"));
+      return false;
+    default:
+      note_error(result.message);
+      return false;
+  }
+  if (result.diverging_epoch >= 0) {
+    partition::EpochEnd own = p.EndOffsetForEpoch(result.diverging_epoch);
+    int64_t to = result.diverging_end_offset;
+    if (own.end_offset >= 0) to = std::min(to, own.end_offset);
+    LogEvent(LogLevel::kInfo,
+             absl::StrCat("replication: ", id.ToString(), ": log diverges from the leader's "
+                          "(broker ", leader_id_, ") after epoch ", result.diverging_epoch,
+                          "; truncating from ", to, " (log end ", p.log_end_offset(), ")"));
+    absl::Status st = p.TruncateTo(to);
+    if (!st.ok()) {
+      note_error(st.ToString());
+      return false;
+    }
+    absl::MutexLock lock(&mu_);
+    stats_.truncations++;
+    return true;
+  }
+  std::span<std::byte> records(response.buffer.data() + result.records_offset,
+                               result.records_size);
+  int64_t batches = 0;
+  while (!records.empty()) {
+    auto header = record::ParseBatchHeader(records);
+    if (!header.ok() || header->size_bytes() > records.size()) {
+      note_error(absl::StrCat("malformed batch from the leader: ",
+                              header.ok() ? "truncated" : header.status().message()));
+      return false;
+    }
+    auto appended = p.AppendReplica(records.subspan(0, header->size_bytes()));
+    if (!appended.ok()) {
+      note_error(absl::StrCat("appending at ", header->base_offset, ": ",
+                              appended.error().message));
+      return false;
+    }
+    records = records.subspan(header->size_bytes());
+    batches++;
+  }
+  if (result.high_watermark >= 0) {
+    p.AdvanceHighWatermark(std::min(result.high_watermark, p.log_end_offset()));
+  }
+  absl::MutexLock lock(&mu_);
+  stats_.batches += batches;
+  return true;
+}
+
+}  // namespace strata::replication
