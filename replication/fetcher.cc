@@ -82,8 +82,7 @@ void Fetcher::Run() {
     request.max_bytes = options_.max_bytes;
     request.partition_max_bytes = options_.partition_max_bytes;
     for (const auto& [id, f] : round) {
-      request.partitions.push_back({id.topic, id.partition, f.partition->log_end_offset(),
-                                    f.leader_epoch, f.partition->last_epoch()});
+      request.partitions.push_back(FetchPosition(id, *f.partition, f.leader_epoch));
     }
     absl::StatusOr<ReplicaFetchResponse> response = channel_->Fetch(request);
     if (!response.ok()) {
@@ -123,17 +122,53 @@ void Fetcher::Run() {
   }
 }
 
+ReplicaFetchPartition FetchPosition(const cluster::TopicPartitionId& id,
+                                    const partition::Partition& partition, int32_t leader_epoch) {
+  return {id.topic, id.partition, partition.log_end_offset(), leader_epoch, partition.last_epoch()};
+}
+
+ApplyOutcome ApplyFetchResult(partition::Partition& p, const ReplicaFetchResult& result,
+                              std::span<std::byte> records) {
+  ApplyOutcome outcome;
+  if (result.diverging_epoch >= 0) {
+    partition::EpochEnd own = p.EndOffsetForEpoch(result.diverging_epoch);
+    int64_t to = result.diverging_end_offset;
+    if (own.end_offset >= 0) to = std::min(to, own.end_offset);
+    LogEvent(LogLevel::kInfo,
+             absl::StrCat("replication: ", result.topic, "/", result.index,
+                          ": the log diverges from the leader's after epoch ",
+                          result.diverging_epoch, "; truncating from offset ", to,
+                          " (log end ", p.log_end_offset(), ")"));
+    outcome.status = p.TruncateTo(to);
+    outcome.truncated = outcome.status.ok();
+    return outcome;
+  }
+  while (!records.empty()) {
+    auto header = record::ParseBatchHeader(records);
+    if (!header.ok() || header->size_bytes() > records.size()) {
+      outcome.status = absl::DataLossError(absl::StrCat(
+          "malformed batch from the leader: ",
+          header.ok() ? "truncated" : std::string(header.status().message())));
+      return outcome;
+    }
+    auto appended = p.AppendReplica(records.subspan(0, header->size_bytes()));
+    if (!appended.ok()) {
+      outcome.status = absl::InternalError(
+          absl::StrCat("appending at ", header->base_offset, ": ", appended.error().message));
+      return outcome;
+    }
+    records = records.subspan(header->size_bytes());
+    outcome.batches++;
+  }
+  if (result.high_watermark >= 0) {
+    p.AdvanceHighWatermark(std::min(result.high_watermark, p.log_end_offset()));
+  }
+  return outcome;
+}
+
 bool Fetcher::Apply(const cluster::TopicPartitionId& id, const Followed& followed,
                     const ReplicaFetchResult& result, ReplicaFetchResponse& response) {
   partition::Partition& p = *followed.partition;
-  auto note_error = [&](absl::string_view what) {
-    {
-      absl::MutexLock lock(&mu_);
-      stats_.errors++;
-    }
-    LogEvent(LogLevel::kDebug, absl::StrCat("replication: ", id.ToString(), " from broker ",
-                                            leader_id_, ": ", what));
-  };
   switch (result.error) {
     case ReplicaFetchError::kNone:
       break;
@@ -144,51 +179,26 @@ bool Fetcher::Apply(const cluster::TopicPartitionId& id, const Followed& followe
                             ") no longer holds offset ", p.log_end_offset(), " (", result.message,
                             "); this replica cannot catch up and stays out of the ISR"));
       return false;
-    default:
-      note_error(result.message);
-      return false;
-  }
-  if (result.diverging_epoch >= 0) {
-    partition::EpochEnd own = p.EndOffsetForEpoch(result.diverging_epoch);
-    int64_t to = result.diverging_end_offset;
-    if (own.end_offset >= 0) to = std::min(to, own.end_offset);
-    LogEvent(LogLevel::kInfo,
-             absl::StrCat("replication: ", id.ToString(), ": log diverges from the leader's "
-                          "(broker ", leader_id_, ") after epoch ", result.diverging_epoch,
-                          "; truncating from ", to, " (log end ", p.log_end_offset(), ")"));
-    absl::Status st = p.TruncateTo(to);
-    if (!st.ok()) {
-      note_error(st.ToString());
+    default: {
+      absl::MutexLock lock(&mu_);
+      stats_.errors++;
+      LogEvent(LogLevel::kDebug, absl::StrCat("replication: ", id.ToString(), " from broker ",
+                                              leader_id_, ": ", result.message));
       return false;
     }
-    absl::MutexLock lock(&mu_);
-    stats_.truncations++;
-    return true;
   }
-  std::span<std::byte> records(response.buffer.data() + result.records_offset,
-                               result.records_size);
-  int64_t batches = 0;
-  while (!records.empty()) {
-    auto header = record::ParseBatchHeader(records);
-    if (!header.ok() || header->size_bytes() > records.size()) {
-      note_error(absl::StrCat("malformed batch from the leader: ",
-                              header.ok() ? "truncated" : header.status().message()));
-      return false;
-    }
-    auto appended = p.AppendReplica(records.subspan(0, header->size_bytes()));
-    if (!appended.ok()) {
-      note_error(absl::StrCat("appending at ", header->base_offset, ": ",
-                              appended.error().message));
-      return false;
-    }
-    records = records.subspan(header->size_bytes());
-    batches++;
-  }
-  if (result.high_watermark >= 0) {
-    p.AdvanceHighWatermark(std::min(result.high_watermark, p.log_end_offset()));
-  }
+  ApplyOutcome outcome = ApplyFetchResult(
+      p, result,
+      std::span<std::byte>(response.buffer.data() + result.records_offset, result.records_size));
   absl::MutexLock lock(&mu_);
-  stats_.batches += batches;
+  stats_.batches += outcome.batches;
+  if (outcome.truncated) stats_.truncations++;
+  if (!outcome.status.ok()) {
+    stats_.errors++;
+    LogEvent(LogLevel::kWarn, absl::StrCat("replication: ", id.ToString(), " from broker ",
+                                           leader_id_, ": ", outcome.status.ToString()));
+    return false;
+  }
   return true;
 }
 

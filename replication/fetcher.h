@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <span>
 #include <memory>
 #include <thread>
 
@@ -44,6 +45,23 @@ struct FetcherStats {
   int64_t truncations = 0;
   int64_t errors = 0;
 };
+
+// Where a follower fetches `partition` from: its log end, the epoch it follows, and the epoch of
+// its last batch.
+ReplicaFetchPartition FetchPosition(const cluster::TopicPartitionId& id,
+                                    const partition::Partition& partition, int32_t leader_epoch);
+
+// What one partition's answer did to the follower's replica.
+struct ApplyOutcome {
+  absl::Status status;  // not OK: the partition pauses (the message says why)
+  int64_t batches = 0;
+  bool truncated = false;
+};
+// Applies one partition's answer (without an error code) to the follower's replica: truncation
+// at a diverging epoch, or the answer's batches and the high watermark. What each fetch round
+// does per partition; tests call it to step replication deterministically.
+ApplyOutcome ApplyFetchResult(partition::Partition& partition, const ReplicaFetchResult& result,
+                              std::span<std::byte> records);
 
 class Fetcher {
  public:
