@@ -181,6 +181,14 @@ inline constexpr size_t metrics_group_partitions_max = 10'000;
 // --max-txn-ops (128 by default) compares or operations; each change is one of each, plus the
 // controller-epoch compare.
 inline constexpr size_t etcd_txn_changes_max = 100;
+// Bytes of one answer from etcd's JSON gateway: a unary call's body, or one object of a watch
+// stream (a batch of events). Strata's keys and values in etcd are small metadata, and etcd
+// refuses requests over 1.5 MiB by default (--max-request-bytes), but one range or watch batch
+// may carry many keys, base64-encoded; this bounds what the client buffers for one of them.
+inline constexpr size_t etcd_answer_bytes_max = 64u << 20;  // 64 MiB
+// Idle curl handles (each with its keep-alive connection to etcd) one client keeps for its next
+// calls. Coordination code makes few calls at once; a burst of more leaves no more than this open.
+inline constexpr size_t etcd_idle_connections_max = 4;
 
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.
