@@ -389,7 +389,6 @@ WatchAnswer DecodeWatchAnswer(const Json& answer, absl::string_view where) {
   out.canceled = Bool(result, "canceled");
   out.cancel_reason = String(result, "cancel_reason");
   out.compact_revision = Int(result, "compact_revision");
-  out.update.revision = HeaderRevision(result);
   for (const Json& e : Array(result, "events")) {
     WatchEvent event;
     const std::string type = String(e, "type");  // absent: PUT, the enum's default
@@ -401,6 +400,10 @@ WatchAnswer DecodeWatchAnswer(const Json& answer, absl::string_view where) {
     event.kv = DecodeKeyValue(Field(e, "kv"));
     out.update.events.push_back(std::move(event));
   }
+  // The newest event's revision, not the header's: a watch catching up on history gets it in
+  // batches of at most 1000 revisions, each stamped with the store's current revision, so the
+  // header can be far ahead of the events delivered so far.
+  if (!out.update.events.empty()) out.update.revision = out.update.events.back().kv.mod_revision;
   return out;
 }
 

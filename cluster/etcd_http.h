@@ -16,7 +16,10 @@
 // over limits::etcd_answer_bytes_max. Messages name the endpoint and the path.
 //
 // Watches: Watch returns once etcd has confirmed the watch (its first answer), or an error if it
-// could not within the request timeout; updates may start before Watch returns. A watch ends
+// could not within the request timeout; updates may start before Watch returns. An update's
+// `revision` is its newest event's: every change in the range up to it has been delivered. (etcd's
+// own answers carry the store's revision, which runs ahead of the events while a watch catches up
+// on history in batches; that would tell a caller it has seen changes it has not.) A watch ends
 // with `status` OutOfRange and `compact_revision` set when its start revision was compacted,
 // Unavailable when etcd canceled it for another reason or the stream broke (etcd killed, a
 // malformed answer). A dead peer that sends nothing is found by TCP keepalive: a silent connection
