@@ -129,6 +129,12 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame, const fb::Cr
                   absl::StrCat("topic names starting with __ are reserved for the broker's "
                                "internal topics; choose another name")};
         }
+        if (t->replication_factor() > 1 || t->min_insync_replicas() > 1) {
+          return {fb::ErrorCode::INVALID_CONFIG,
+                  absl::StrCat("this broker runs alone and keeps one copy of each partition; a "
+                               "replication factor of ", t->replication_factor(), " needs a "
+                               "cluster (docs/cluster.md, scripts/cluster.sh)")};
+        }
         auto overrides = Overrides(t->configs());
         if (overrides.count("partitions") != 0) {
           return {fb::ErrorCode::INVALID_CONFIG,
@@ -245,7 +251,11 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame, const fb::Al
       fb::ErrorCode code = fb::ErrorCode::NONE;
       std::string message;
       auto info = s_.topics->Describe(name);
-      if (!info.ok()) {
+      if (s_.cluster != nullptr) {
+        code = fb::ErrorCode::INVALID_REQUEST;
+        message = "changing a topic's settings in a cluster is not supported yet: the settings "
+                  "are fixed at creation (docs/cluster.md#what-is-not-there-yet)";
+      } else if (!info.ok()) {
         code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
         message = absl::StrCat("topic `", name, "` does not exist");
       } else if (IsInternalTopic(name)) {

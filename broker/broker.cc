@@ -3,6 +3,9 @@
 #include "broker/group_metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "broker/replica_channel.h"
+#include "cluster/etcd_http.h"
 #include "common/limits.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -66,6 +69,7 @@ absl::Status Broker::Open() {
   groups_config.offsets_topic.segment_bytes = config_.offsets_topic_segment_bytes;
   groups_config.offsets_retention_ms = config_.offsets_retention_ms;
   groups_config.offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
+  groups_config.clustered = config_.clustered();
   auto groups = consumer_offsets::GroupCoordinator::Open(topics_.get(), groups_config);
   if (!groups.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -97,6 +101,21 @@ absl::Status Broker::Open() {
                           Listener::Bind(*io_, contexts, config_.listen, handler_.get(), &metrics_,
                                          &request_memory_, &config_));
   services.advertised = listener_->address();
+  if (!config_.advertised_listen.empty()) {
+    STRATA_ASSIGN_OR_RETURN(services.advertised, ParseHostPort(config_.advertised_listen));
+  }
+  if (config_.clustered()) {
+    // Before serving: the first view gives every local replica its role. Other brokers that
+    // fetch from this one meanwhile wait in the listen backlog.
+    STRATA_RETURN_IF_ERROR(JoinCluster(services.advertised));
+    services.replicas = replicas_.get();
+    services.cluster = member_.get();
+    producer_ids_->UseBlockSource(
+        [member = member_.get()](int64_t count) { return member->ReserveProducerIds(count); });
+    services.offsets_topic_partitions = config_.offsets_topic_partitions;
+    services.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
+    services.offsets_topic_segment_bytes = config_.offsets_topic_segment_bytes;
+  }
   *handler_ = RequestHandler(services);
   if (config_.metrics_enabled) {
     STRATA_ASSIGN_OR_RETURN(metrics_server_,
@@ -153,6 +172,78 @@ absl::Status Broker::Open() {
                             : std::string("(off)"),
                         ", ", threads, " io threads"));
   return absl::OkStatus();
+}
+
+absl::Status Broker::JoinCluster(const HostPort& advertised) {
+  std::vector<std::string> endpoints = absl::StrSplit(config_.etcd, ',', absl::SkipWhitespace());
+  STRATA_ASSIGN_OR_RETURN(etcd_, cluster::EtcdHttpClient::Create(
+                                     endpoints, std::chrono::milliseconds(
+                                                    limits::etcd_request_timeout_ms)));
+  replication::ReplicaManagerOptions options;
+  options.self = config_.node_id;
+  options.replica_lag_max_ms = config_.replica_lag_max_ms;
+  replication::ReplicaManagerHooks hooks;
+  hooks.open_partition = [this](const cluster::TopicRecord& topic, int32_t index) {
+    return OpenReplica(topic, index);
+  };
+  hooks.delete_topic = [this](const std::string& topic) {
+    absl::Status st = topics_->Delete(topic);
+    if (!st.ok() && !absl::IsNotFound(st)) {
+      LogEvent(LogLevel::kError, absl::StrCat("deleting the local replicas of ", topic,
+                                              ", deleted from the cluster: ", st.ToString()));
+    }
+  };
+  hooks.on_high_watermark = [this](const cluster::TopicPartitionId& id) {
+    fetch_waiters_.Notify(id.topic, id.partition);
+  };
+  hooks.on_leadership = [this](const cluster::TopicPartitionId& id, bool leader, int32_t) {
+    if (id.topic != consumer_offsets::kOffsetsTopic) return;
+    auto view = replicas_->view();
+    auto topic = view->topics.find(id.topic);
+    if (topic == view->topics.end()) return;
+    groups_->OnOffsetsLeadership(id.partition, topic->second.partitions(), leader);
+  };
+  hooks.propose_isr = [this](const cluster::TopicPartitionId& id,
+                             const cluster::PartitionState& expected, std::vector<int32_t> isr,
+                             std::function<void(absl::Status)> done) {
+    member_->AlterIsr(id, expected, std::move(isr), std::move(done));
+  };
+  const std::string bind_host = advertised.host;
+  hooks.channels = [bind_host](int32_t, const std::string& host, uint16_t port) {
+    return std::make_unique<TcpReplicaChannel>(
+        host, port, bind_host, std::chrono::milliseconds(limits::replica_connect_timeout_ms));
+  };
+  replicas_ = std::make_unique<replication::ReplicaManager>(options, std::move(hooks));
+
+  cluster::MemberOptions member_options;
+  member_options.cluster_name = config_.cluster_name;
+  member_options.self = cluster::BrokerInfo{config_.node_id, advertised.host, advertised.port};
+  member_options.lease_ttl_seconds = config_.broker_lease_ttl_s;
+  member_options.leader_rebalance_interval_ms = config_.leader_rebalance_interval_ms;
+  member_ = std::make_unique<cluster::ClusterMember>(
+      *etcd_, member_options,
+      [this](std::shared_ptr<const cluster::ClusterView> view) { replicas_->Apply(view); });
+  absl::Status st =
+      member_->Start(std::chrono::milliseconds(limits::cluster_join_timeout_ms));
+  if (!st.ok()) return absl::UnavailableError(st.message());
+  LogEvent(LogLevel::kInfo, absl::StrCat("joined cluster `", config_.cluster_name,
+                                         "` through etcd at ", config_.etcd, " as broker ",
+                                         config_.node_id, " (", advertised.ToString(), ")"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<partition::Partition>> Broker::OpenReplica(
+    const cluster::TopicRecord& topic, int32_t index) {
+  if (!topics_->Describe(topic.name).ok()) {
+    auto overrides = topic.config;
+    overrides["partitions"] = std::to_string(topic.partitions());
+    STRATA_ASSIGN_OR_RETURN(auto config,
+                            partition::ApplyTopicConfigOverrides(partition::TopicConfig{},
+                                                                 overrides));
+    absl::Status st = topics_->Create(topic.name, config);
+    if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
+  }
+  return topics_->GetPartition(topic.name, index);
 }
 
 size_t Broker::SegmentFilesOpenMax() {
@@ -255,6 +346,12 @@ absl::Status Broker::Shutdown() {
     stopped_.Notify();
     return shutdown_status_;
   }
+  if (member_ != nullptr) {
+    // A clean leave first, while still serving: the controller moves this broker's leaderships
+    // to in-sync followers, whose clients find them at once (docs/cluster.md#leaving).
+    LogEvent(LogLevel::kInfo, "shutting down: handing leaderships over");
+    member_->Leave(std::chrono::milliseconds(config_.leadership_handover_ms));
+  }
   LogEvent(LogLevel::kInfo, "shutting down: draining connections");
   listener_->Stop();
   if (metrics_server_ != nullptr) metrics_server_->Stop();
@@ -272,6 +369,8 @@ absl::Status Broker::Shutdown() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (retention_thread_.joinable()) retention_thread_.join();
+  // Fetchers stop before the partitions they append to close.
+  replicas_.reset();
   // Closing the logs also cuts short a compaction pass in progress.
   shutdown_status_ = topics_->Close();
   if (compaction_thread_.joinable()) compaction_thread_.join();

@@ -24,7 +24,10 @@
 #include "broker/request_handler.h"
 #include "broker/request_memory.h"
 #include "broker/server.h"
+#include "cluster/etcd_client.h"
+#include "cluster/member.h"
 #include "consumer_offsets/coordinator.h"
+#include "replication/replica_manager.h"
 #include "log/flusher.h"
 #include "partition/topic_manager.h"
 
@@ -59,6 +62,12 @@ class Broker {
   // Compacts the partitions of compacted topics (__consumer_offsets among them), one pass at a
   // time, every log_cleaner_interval_ms (a thread of its own: a pass may take a while).
   void CompactionLoop();
+  // In a cluster: the etcd client, the replica manager and the cluster member, registered with
+  // `advertised` as this broker's address. Called with the io threads running.
+  absl::Status JoinCluster(const HostPort& advertised);
+  // The local partition `index` of a cluster topic, its topic created here if need be.
+  absl::StatusOr<std::shared_ptr<partition::Partition>> OpenReplica(
+      const cluster::TopicRecord& topic, int32_t index);
 
   BrokerConfig config_;
   // Destroyed explicitly first (~Broker): unfinished coroutines they still hold reference the
@@ -77,6 +86,11 @@ class Broker {
   BrokerMetrics metrics_;
   RequestMemory request_memory_;
   std::atomic<bool> stopping_{false};
+  // A cluster's parts (null on a single broker). The member goes first at shutdown (it hands
+  // leaderships over), then the replica manager (its fetchers), before the partitions close.
+  std::unique_ptr<cluster::EtcdClient> etcd_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::unique_ptr<cluster::ClusterMember> member_;
   std::unique_ptr<RequestHandler> handler_;
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<MetricsServer> metrics_server_;

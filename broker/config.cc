@@ -128,6 +128,15 @@ const std::map<std::string, Setter>& Keys() {
       {"group_initial_rebalance_delay_ms",
        IntKey(&BrokerConfig::group_initial_rebalance_delay_ms)},
       {"log_cleaner_interval_ms", IntKey(&BrokerConfig::log_cleaner_interval_ms)},
+      {"etcd", StringKey(&BrokerConfig::etcd)},
+      {"cluster_name", StringKey(&BrokerConfig::cluster_name)},
+      {"advertised_listen", StringKey(&BrokerConfig::advertised_listen)},
+      {"broker_lease_ttl_s", IntKey(&BrokerConfig::broker_lease_ttl_s)},
+      {"replica_lag_max_ms", IntKey(&BrokerConfig::replica_lag_max_ms)},
+      {"leader_rebalance_interval_ms", IntKey(&BrokerConfig::leader_rebalance_interval_ms)},
+      {"leadership_handover_ms", IntKey(&BrokerConfig::leadership_handover_ms)},
+      {"offsets_topic_replication_factor",
+       IntKey(&BrokerConfig::offsets_topic_replication_factor)},
       {"log_append_path",
        [](const TomlValue& v, BrokerConfig& c) -> absl::Status {
          if (v.is_string && v.text == "write") {
@@ -213,6 +222,32 @@ absl::Status BrokerConfig::Validate() const {
   if (log_cleaner_interval_ms < 100) {
     return absl::InvalidArgumentError("log_cleaner_interval_ms: must be at least 100");
   }
+  if (clustered()) {
+    if (cluster_name.empty() || cluster_name.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError("cluster_name: must be non-empty, without '/'");
+    }
+    if (!advertised_listen.empty()) {
+      if (auto hp = ParseHostPort(advertised_listen); !hp.ok() || hp->port == 0) {
+        return absl::InvalidArgumentError(
+            "advertised_listen: expects HOST:PORT with a port, as clients should dial it");
+      }
+    }
+    if (broker_lease_ttl_s < 1 || broker_lease_ttl_s > 60) {
+      return absl::InvalidArgumentError("broker_lease_ttl_s: must be in [1, 60]");
+    }
+    if (replica_lag_max_ms < 100) {
+      return absl::InvalidArgumentError("replica_lag_max_ms: must be at least 100");
+    }
+    if (leader_rebalance_interval_ms < 10) {
+      return absl::InvalidArgumentError("leader_rebalance_interval_ms: must be at least 10");
+    }
+    if (leadership_handover_ms < 0) {
+      return absl::InvalidArgumentError("leadership_handover_ms: must be >= 0");
+    }
+    if (offsets_topic_replication_factor < 1) {
+      return absl::InvalidArgumentError("offsets_topic_replication_factor: must be at least 1");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -281,7 +316,23 @@ std::string BrokerConfigHelp() {
       "   how often compacted topics are compacted\n",
       "  log_append_path                     = \"",
       d.log_append_path == log::AppendPath::kWrite ? "write" : "mmap",
-      "\"   appends by pwrite (least CPU) or \"mmap\" (fastest I/O thread)\n");
+      "\"   appends by pwrite (least CPU) or \"mmap\" (fastest I/O thread)\n",
+      "Cluster (docs/cluster.md; without etcd the broker runs alone):\n",
+      "  etcd                                = \"\"   etcd endpoints HOST:PORT[,HOST:PORT]\n",
+      "  cluster_name                        = \"", d.cluster_name,
+      "\"   brokers of one cluster share it\n",
+      "  advertised_listen                   = \"\"   address for others (default: the bound "
+      "listen address)\n",
+      "  broker_lease_ttl_s                  = ", d.broker_lease_ttl_s,
+      "   silent this long, a broker is taken as gone\n",
+      "  replica_lag_max_ms                  = ", d.replica_lag_max_ms,
+      "   a follower behind this long leaves the ISR\n",
+      "  leader_rebalance_interval_ms        = ", d.leader_rebalance_interval_ms,
+      "   pace of moves back to preferred leaders\n",
+      "  leadership_handover_ms              = ", d.leadership_handover_ms,
+      "   SIGTERM waits this long for leaderships to move\n",
+      "  offsets_topic_replication_factor    = ", d.offsets_topic_replication_factor,
+      "   replicas of __consumer_offsets (groups wait for this many brokers)\n");
 }
 
 }  // namespace strata::broker

@@ -64,6 +64,28 @@ struct BrokerConfig {
   // docs/design-notes.md#the-append-path.
   log::AppendPath log_append_path = log::AppendPath::kWrite;
 
+  // Cluster (docs/cluster.md). Empty `etcd`: a single broker, as always, with no etcd.
+  // etcd's client endpoints, "HOST:PORT[,HOST:PORT...]".
+  std::string etcd;
+  // Brokers with the same cluster_name and etcd form one cluster (the prefix of their keys).
+  std::string cluster_name = "strata";
+  // The address other brokers and clients use for this broker; empty: the bound listen address.
+  std::string advertised_listen;
+  // A broker whose lease is not renewed for this long is taken as gone: its leaderships move.
+  // etcd raises anything below its minimum (2 s with default settings).
+  int64_t broker_lease_ttl_s = 3;
+  // A follower in the ISR that has not caught up for this long leaves it (Kafka's
+  // replica.lag.time.max.ms, whose default this is).
+  int64_t replica_lag_max_ms = 30'000;
+  // At most one partition moves back to its preferred leader per this interval.
+  int64_t leader_rebalance_interval_ms = 1'000;
+  // How long a SIGTERM waits for this broker's leaderships to move before it stops anyway.
+  int64_t leadership_handover_ms = 5'000;
+  // Replicas of __consumer_offsets, created on a group's first FindCoordinator once this many
+  // brokers are up (Kafka's offsets.topic.replication.factor).
+  int32_t offsets_topic_replication_factor = 3;
+  bool clustered() const { return !etcd.empty(); }
+
   // InvalidArgument naming the key and its allowed range.
   absl::Status Validate() const;
 };

@@ -65,7 +65,7 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame, 
       has_error |= !r.error.ok();
       parts.push_back(fb::CreatePartitionProduceResponse(
           b, r.index, r.error.code, ErrorMessage(b, r.error), r.error.ok() ? r.base_offset : -1,
-          r.log_start_offset, r.duplicate));
+          r.log_start_offset, r.duplicate, r.leader_id, r.leader_epoch));
     }
     topics.push_back(
         fb::CreateTopicProduceResponse(b, b.CreateString(topic.name), b.CreateVector(parts)));
@@ -78,6 +78,7 @@ asio::awaitable<Response> RequestHandler::Produce(const protocol::Frame& frame, 
 
 asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame, const fb::FetchRequest* req) {
   FetchRequest request;
+  request.replica_id = req->replica_id();
   request.max_wait = std::chrono::milliseconds(std::max(req->max_wait_ms(), 0));
   request.min_bytes = static_cast<size_t>(std::max(req->min_bytes(), 0));
   request.max_bytes = static_cast<size_t>(std::max(req->max_bytes(), 0));
@@ -89,7 +90,8 @@ asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame, co
       for (const auto* p : *t->partitions()) {
         topic.partitions.push_back(
             {p->index(), p->fetch_offset(),
-             static_cast<size_t>(std::max(p->partition_max_bytes(), 0))});
+             static_cast<size_t>(std::max(p->partition_max_bytes(), 0)),
+             p->current_leader_epoch(), p->last_fetched_epoch()});
       }
     }
   }
@@ -105,9 +107,10 @@ asio::awaitable<Response> RequestHandler::Fetch(const protocol::Frame& frame, co
     for (auto& r : topic.partitions) {
       response.has_error |= !r.error.ok();
       const uint32_t n = r.read.has_value() ? static_cast<uint32_t>(r.read->bytes.size()) : 0;
-      parts.push_back(fb::CreateFetchPartitionResponse(b, r.index, r.error.code,
-                                                       ErrorMessage(b, r.error), r.high_watermark,
-                                                       r.log_start_offset, n));
+      parts.push_back(fb::CreateFetchPartitionResponse(
+          b, r.index, r.error.code, ErrorMessage(b, r.error), r.high_watermark,
+          r.log_start_offset, n, r.diverging_epoch, r.diverging_end_offset, r.leader_id,
+          r.leader_epoch));
       if (n > 0) {
         records_bytes += n;
         response.records.push_back(std::move(*r.read));

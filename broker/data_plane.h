@@ -29,6 +29,7 @@
 #include "log/segment.h"
 #include "partition/partition.h"
 #include "protocol/errors_generated.h"
+#include "replication/leader_state.h"
 
 namespace strata::broker {
 
@@ -64,6 +65,8 @@ struct ProduceRequest {
 struct ProducePartitionResult {
   int32_t index = 0;
   Error error;
+  int32_t leader_id = -1;  // with NOT_LEADER: the leader as this broker knows it
+  int32_t leader_epoch = -1;
   int64_t base_offset = -1;
   int64_t log_start_offset = -1;
   bool duplicate = false;  // a retry of an appended batch: nothing was appended again
@@ -84,6 +87,8 @@ struct FetchPartition {
   int32_t index = 0;
   int64_t fetch_offset = 0;
   size_t max_bytes = 0;
+  int32_t current_leader_epoch = -1;  // -1: unchecked (KIP-320)
+  int32_t last_fetched_epoch = -1;    // replicas: the epoch of their last batch
 };
 
 struct FetchTopic {
@@ -92,6 +97,9 @@ struct FetchTopic {
 };
 
 struct FetchRequest {
+  // -1: a consumer (reads below the high watermark); a broker's node id: a follower replica
+  // (reads up to the log end; docs/cluster.md#replication).
+  int32_t replica_id = -1;
   std::chrono::milliseconds max_wait{0};  // clamped to limits::fetch_wait_ms_max
   size_t min_bytes = 0;
   size_t max_bytes = 0;  // the whole response; capped so a response fits in a frame
@@ -104,6 +112,10 @@ struct FetchPartitionResult {
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
   std::optional<log::ReadResult> read;  // whole batches, zero-copy views into the segments
+  int32_t diverging_epoch = -1;  // replicas: truncate first (docs/cluster.md#truncation)
+  int64_t diverging_end_offset = -1;
+  int32_t leader_id = -1;  // with NOT_LEADER and FENCED_LEADER_EPOCH
+  int32_t leader_epoch = -1;
 };
 
 struct FetchTopicResult {
@@ -168,6 +180,17 @@ class DataPlane {
   ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request) const;
 
  private:
+  // The partition a request may be served from, or why not. On a single broker: the local
+  // partition. In a cluster: the local replica, if this broker leads it.
+  struct Served {
+    std::shared_ptr<partition::Partition> partition;
+    std::shared_ptr<replication::LeaderState> leader;  // in a cluster
+    Error error;
+    int32_t leader_id = -1;
+    int32_t leader_epoch = -1;
+  };
+  Served Serve(const std::string& topic, int32_t index, bool stopping) const;
+
   Services s_;  // set once, at construction
 };
 

@@ -37,6 +37,7 @@ fb::ErrorCode GroupErrorCode(GroupError error) {
     case GroupError::kInvalidRequest: return fb::ErrorCode::INVALID_REQUEST;
     case GroupError::kStorageError: return fb::ErrorCode::STORAGE_ERROR;
     case GroupError::kShuttingDown: return fb::ErrorCode::SHUTTING_DOWN;
+    case GroupError::kNotCoordinator: return fb::ErrorCode::NOT_COORDINATOR;
   }
   return fb::ErrorCode::UNKNOWN;
 }

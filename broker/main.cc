@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
   using strata::broker::BrokerConfig;
   const BrokerConfig defaults;
   CLI::App app(kHelp, "stratad");
-  std::string config_file, data_dir, listen, metrics_listen, log_level;
+  std::string config_file, data_dir, listen, metrics_listen, log_level, etcd, cluster_name,
+      advertised_listen;
+  int64_t replica_lag_max_ms = 0, broker_lease_ttl_s = 0;
   int32_t node_id = 0;
   int threads = 0;
   app.add_option("--config", config_file, "TOML file of settings (keys below); flags override it")
@@ -45,11 +47,27 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "io threads (0: one per core)")->default_str("0");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")
       ->default_str(defaults.log_level);
+  app.add_option("--etcd", etcd,
+                 "Join a cluster coordinated by etcd at HOST:PORT[,HOST:PORT] (default: run "
+                 "alone, no etcd); each broker needs its own --node-id");
+  app.add_option("--cluster-name", cluster_name, "Brokers with the same name form one cluster")
+      ->default_str(defaults.cluster_name);
+  app.add_option("--advertised-listen", advertised_listen,
+                 "HOST:PORT that other brokers and clients dial (default: the bound --listen)");
+  app.add_option("--replica-lag-max-ms", replica_lag_max_ms,
+                 "A follower behind the leader this long leaves the ISR")
+      ->default_str(std::to_string(defaults.replica_lag_max_ms));
+  app.add_option("--broker-lease-ttl-s", broker_lease_ttl_s,
+                 "Seconds of silence after which the cluster takes this broker as gone")
+      ->default_str(std::to_string(defaults.broker_lease_ttl_s));
   app.footer(absl::StrCat("\n", strata::broker::BrokerConfigHelp(),
                           "\nExamples:\n"
                           "  stratad                                  defaults above\n"
                           "  stratad --data-dir /var/lib/strata --listen 0.0.0.0:9292\n"
-                          "  stratad --config /etc/strata/stratad.toml --log-level warn\n"));
+                          "  stratad --config /etc/strata/stratad.toml --log-level warn\n"
+                          "  stratad --etcd 127.0.0.1:2379 --node-id 1 --listen 127.0.0.1:9301\n"
+                          "                                           one broker of a cluster "
+                          "(scripts/cluster.sh starts a whole one)\n"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,6 +109,11 @@ int main(int argc, char** argv) {
   if (app.count("--node-id") > 0) config.node_id = node_id;
   if (app.count("--threads") > 0) config.threads = threads;
   if (app.count("--log-level") > 0) config.log_level = log_level;
+  if (app.count("--etcd") > 0) config.etcd = etcd;
+  if (app.count("--cluster-name") > 0) config.cluster_name = cluster_name;
+  if (app.count("--advertised-listen") > 0) config.advertised_listen = advertised_listen;
+  if (app.count("--replica-lag-max-ms") > 0) config.replica_lag_max_ms = replica_lag_max_ms;
+  if (app.count("--broker-lease-ttl-s") > 0) config.broker_lease_ttl_s = broker_lease_ttl_s;
   if (absl::Status st = config.Validate(); !st.ok()) return fail_usage(st);
   strata::SetLogLevel(*strata::ParseLogLevel(config.log_level));
 

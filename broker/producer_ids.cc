@@ -32,6 +32,10 @@ absl::StatusOr<std::unique_ptr<ProducerIdAllocator>> ProducerIdAllocator::Open(
 
 absl::StatusOr<int64_t> ProducerIdAllocator::Next() {
   absl::MutexLock lock(&mu_);
+  if (next_ >= reserved_end_ && reserve_) {
+    STRATA_ASSIGN_OR_RETURN(next_, reserve_(limits::producer_id_block));
+    reserved_end_ = next_ + limits::producer_id_block;
+  }
   if (next_ >= reserved_end_) {
     const int64_t end = next_ + limits::producer_id_block;
     const std::string text = absl::StrCat(end, "\n");
@@ -40,6 +44,13 @@ absl::StatusOr<int64_t> ProducerIdAllocator::Next() {
     reserved_end_ = end;
   }
   return next_++;
+}
+
+void ProducerIdAllocator::UseBlockSource(
+    std::function<absl::StatusOr<int64_t>(int64_t count)> reserve) {
+  absl::MutexLock lock(&mu_);
+  reserve_ = std::move(reserve);
+  reserved_end_ = next_;  // the rest of a file-reserved block is not cluster-unique
 }
 
 }  // namespace strata::broker

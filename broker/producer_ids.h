@@ -6,10 +6,14 @@
 // allocator durably raises that number past the block (io::WriteFileAtomic); a crash wastes the
 // rest of the block, never repeats an id. A reused id would let a new producer's sequence 0 be
 // mistaken for a retry of an old producer's batch.
-// Thread-safe (one mutex; a file write once per block).
+// In a cluster the blocks come from etcd instead (a counter every broker raises by
+// compare-and-set, ClusterMember::ReserveProducerIds): ids must be unique across brokers, since a
+// producer's retries may reach any leader. UseBlockSource switches to it.
+// Thread-safe (one mutex; a file write, or an etcd transaction, once per block).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +32,9 @@ class ProducerIdAllocator {
                                                                    const std::string& data_dir);
   // A fresh id. I/O errors when the next block cannot be reserved.
   absl::StatusOr<int64_t> Next();
+  // From now on, blocks come from `reserve(count)`, which returns the first id of `count`
+  // reserved ids.
+  void UseBlockSource(std::function<absl::StatusOr<int64_t>(int64_t count)> reserve);
 
   static std::string Path(const std::string& data_dir);
 
@@ -40,6 +47,7 @@ class ProducerIdAllocator {
   absl::Mutex mu_;
   int64_t next_ ABSL_GUARDED_BY(mu_);          // the id Next hands out next
   int64_t reserved_end_ ABSL_GUARDED_BY(mu_);  // ids below are durably reserved
+  std::function<absl::StatusOr<int64_t>(int64_t)> reserve_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::broker

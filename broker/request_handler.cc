@@ -120,17 +120,27 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
         break;
       case ApiKey::kMetadata:
         if (const auto* r = Verified<fb::MetadataRequest>(frame, response)) {
-          response = Metadata(frame, r);
+          response = s_.cluster != nullptr ? ClusterMetadata(frame, r) : Metadata(frame, r);
         }
         break;
       case ApiKey::kCreateTopics:
         if (const auto* r = Verified<fb::CreateTopicsRequest>(frame, response)) {
-          response = CreateTopics(frame, r);
+          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
+          if (s_.cluster != nullptr) {
+            response = co_await ClusterCreateTopics(frame, r);
+          } else {
+            response = CreateTopics(frame, r);
+          }
         }
         break;
       case ApiKey::kDeleteTopics:
         if (const auto* r = Verified<fb::DeleteTopicsRequest>(frame, response)) {
-          response = DeleteTopics(frame, r);
+          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
+          if (s_.cluster != nullptr) {
+            response = co_await ClusterDeleteTopics(frame, r);
+          } else {
+            response = DeleteTopics(frame, r);
+          }
         }
         break;
       case ApiKey::kInitProducerId:
@@ -165,7 +175,12 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
         break;
       case ApiKey::kFindCoordinator:
         if (const auto* r = Verified<fb::FindCoordinatorRequest>(frame, response)) {
-          response = FindCoordinator(frame, r);
+          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
+          if (s_.cluster != nullptr) {
+            response = co_await ClusterFindCoordinator(frame, r);
+          } else {
+            response = FindCoordinator(frame, r);
+          }
         }
         break;
       case ApiKey::kJoinGroup:
@@ -211,6 +226,11 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
       case ApiKey::kDeleteGroups:
         if (const auto* r = Verified<fb::DeleteGroupsRequest>(frame, response)) {
           response = co_await DeleteGroups(frame, r);
+        }
+        break;
+      case ApiKey::kDescribeCluster:
+        if (const auto* r = Verified<fb::DescribeClusterRequest>(frame, response)) {
+          response = DescribeCluster(frame, r);
         }
         break;
     }

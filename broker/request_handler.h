@@ -93,6 +93,15 @@ class RequestHandler {
   asio::awaitable<Response> OffsetCommit(const protocol::Frame& frame,
                                          const fb::OffsetCommitRequest* req);
   Response OffsetFetch(const protocol::Frame& frame, const fb::OffsetFetchRequest* req);
+  // A broker of a cluster (cluster_handlers.cc).
+  Response ClusterMetadata(const protocol::Frame& frame, const fb::MetadataRequest* req);
+  asio::awaitable<Response> ClusterCreateTopics(const protocol::Frame& frame,
+                                                const fb::CreateTopicsRequest* req);
+  asio::awaitable<Response> ClusterDeleteTopics(const protocol::Frame& frame,
+                                                const fb::DeleteTopicsRequest* req);
+  Response DescribeCluster(const protocol::Frame& frame, const fb::DescribeClusterRequest* req);
+  asio::awaitable<Response> ClusterFindCoordinator(const protocol::Frame& frame,
+                                                   const fb::FindCoordinatorRequest* req);
 
   Services s_;
   DataPlane data_;  // produce, fetch and list-offsets; the handlers above are its adapters

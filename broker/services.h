@@ -12,6 +12,13 @@
 #include "consumer_offsets/coordinator.h"
 #include "partition/topic_manager.h"
 
+namespace strata::cluster {
+class ClusterMember;
+}
+namespace strata::replication {
+class ReplicaManager;
+}
+
 namespace strata::broker {
 
 struct Services {
@@ -23,7 +30,13 @@ struct Services {
   int32_t node_id = 0;
   HostPort advertised;  // the native listener as clients should reach it
   const std::atomic<bool>* stopping = nullptr;  // set once shutdown starts
+  // In a cluster (docs/cluster.md); both null on a single broker.
+  replication::ReplicaManager* replicas = nullptr;
+  cluster::ClusterMember* cluster = nullptr;
+  // How a cluster creates __consumer_offsets on first use.
+  int32_t offsets_topic_partitions = 8;
+  int32_t offsets_topic_replication_factor = 3;
+  uint64_t offsets_topic_segment_bytes = 16ull << 20;
 };
-
 
 }  // namespace strata::broker

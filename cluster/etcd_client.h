@@ -53,7 +53,8 @@ struct RangeResult {
 };
 
 // One compare of a transaction, on one key. A key that does not exist has create_revision,
-// mod_revision and version 0 and compares unequal to every value.
+// mod_revision and version 0; a compare of its value fails whatever the operator (even
+// kNotEqual), as in etcd.
 struct Compare {
   enum class Target { kCreateRevision, kModRevision, kVersion, kValue };
   enum class Result { kEqual, kNotEqual, kGreater, kLess };
@@ -116,6 +117,9 @@ struct WatchEvent {
 // (`compact_revision` set: the caller must re-read the range and watch again from that read's
 // revision + 1), and on losing the connection; `status` says which.
 struct WatchUpdate {
+  // The revision of the newest event delivered (not etcd's header revision, which runs ahead
+  // while a watch catches up on history): a reader that applied this update has seen every
+  // change up to here.
   int64_t revision = 0;
   std::vector<WatchEvent> events;
   bool ended = false;

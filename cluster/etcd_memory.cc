@@ -269,7 +269,8 @@ absl::StatusOr<std::unique_ptr<WatchHandle>> MemoryEtcd::Watch(
   watcher->next_revision = start_revision;
   watcher->on_update = std::move(on_update);
   auto handle = std::make_unique<Handle>(this, watcher);
-  if (start_revision <= compacted_) {
+  // Like etcd: the compacted revision itself can still be watched from, not below it.
+  if (start_revision < compacted_) {
     WatchUpdate end;
     end.revision = revision_;
     end.ended = true;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -400,6 +401,28 @@ void ClusterMember::AlterIsr(TopicPartitionId id, PartitionState expected, std::
                           "] (leader ", after.leader, ")"));
     done(absl::OkStatus());
   });
+}
+
+absl::StatusOr<int64_t> ClusterMember::ReserveProducerIds(int64_t count) {
+  const std::string key = keys_.producer_ids();
+  for (int attempt = 0; attempt < 16; attempt++) {
+    STRATA_ASSIGN_OR_RETURN(RangeResult range, etcd_.Range(KeyRange::Exactly(key)));
+    int64_t next = 0;
+    int64_t mod_revision = 0;
+    if (!range.kvs.empty()) {
+      if (!absl::SimpleAtoi(range.kvs[0].value, &next) || next < 0) {
+        return absl::DataLossError(absl::StrCat("etcd key ", key, " holds `", range.kvs[0].value,
+                                                "`, not a producer id"));
+      }
+      mod_revision = range.kvs[0].mod_revision;
+    }
+    Txn txn;
+    txn.compares.push_back(Compare::ModRevision(key, mod_revision));
+    txn.success.push_back(Op::Put(key, std::to_string(next + count)));
+    STRATA_ASSIGN_OR_RETURN(TxnResult result, etcd_.Commit(txn));
+    if (result.succeeded) return next;
+  }
+  return absl::UnavailableError("other brokers kept reserving producer ids at the same time");
 }
 
 }  // namespace strata::cluster

@@ -76,6 +76,10 @@ class ClusterMember {
   // (same mod revision), bumping the partition epoch; `done` with OK once written, Aborted if the
   // state had changed (the caller reads the new one from the next view).
   void AlterIsr(TopicPartitionId id, PartitionState expected, std::vector<int32_t> isr, Done done);
+  // Reserves `count` idempotent-producer ids unique across the cluster: raises the counter at
+  // `producer_ids` by compare-and-set and returns the first id of the block. Blocking (one etcd
+  // transaction, a few if brokers race); callable from any thread.
+  absl::StatusOr<int64_t> ReserveProducerIds(int64_t count);
 
  private:
   using Clock = std::chrono::steady_clock;

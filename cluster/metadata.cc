@@ -49,6 +49,8 @@ std::string Keys::topics() const { return absl::StrCat(root_, "topics/"); }
 std::string Keys::partition(absl::string_view topic, int32_t index) const {
   return absl::StrCat(root_, "partitions/", topic, "/", index);
 }
+std::string Keys::producer_ids() const { return absl::StrCat(root_, "producer_ids"); }
+
 std::string Keys::partitions(absl::string_view topic) const {
   return absl::StrCat(root_, "partitions/", topic, "/");
 }

@@ -6,6 +6,7 @@
 //   controller                  ControllerInfo, attached to the controller's lease
 //   topics/<topic>              TopicRecord (partition count, replication, config, assignment)
 //   partitions/<topic>/<index>  PartitionState (leader, leader epoch, ISR, partition epoch)
+//   producer_ids                the next free idempotent-producer id, a decimal number
 //
 // Values are JSON objects. Epochs come from etcd's revisions where they must be unique across
 // restarts: a broker's epoch is its registration key's create_revision, the controller epoch is
@@ -97,6 +98,7 @@ class Keys {
   std::string topics() const;
   std::string partition(absl::string_view topic, int32_t index) const;
   std::string partitions(absl::string_view topic) const;  // one topic's partitions
+  std::string producer_ids() const;  // the next free idempotent-producer id (a decimal)
 
   // What a key under root() names. nullopt for keys Strata does not write.
   struct Parsed {

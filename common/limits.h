@@ -189,6 +189,12 @@ inline constexpr size_t etcd_answer_bytes_max = 64u << 20;  // 64 MiB
 // Idle curl handles (each with its keep-alive connection to etcd) one client keeps for its next
 // calls. Coordination code makes few calls at once; a burst of more leaves no more than this open.
 inline constexpr size_t etcd_idle_connections_max = 4;
+// How long one call to etcd may take before it counts as failed (and is retried, or reported).
+inline constexpr int64_t etcd_request_timeout_ms = 2'000;
+// How long a starting broker tries to reach etcd and register before it gives up.
+inline constexpr int64_t cluster_join_timeout_ms = 15'000;
+// How long a follower waits to connect to its leader before it backs off and tries again.
+inline constexpr int64_t replica_connect_timeout_ms = 2'000;
 
 // --- Tools ----------------------------------------------------------------------------------
 // Bytes of a record key or value that `strata log dump --records` prints before eliding.

@@ -46,7 +46,8 @@ absl::StatusOr<std::unique_ptr<GroupCoordinator>> GroupCoordinator::Open(
     partition::TopicManager* topics, CoordinatorConfig config, CoordinatorOptions options) {
   if (!options.wall_clock) options.wall_clock = log::SystemClock();
   if (!options.monotonic_clock) options.monotonic_clock = SteadyNowMs;
-  STRATA_ASSIGN_OR_RETURN(auto store, OffsetStore::Open(topics, config.offsets_topic));
+  STRATA_ASSIGN_OR_RETURN(auto store,
+                          OffsetStore::Open(topics, config.offsets_topic, config.clustered));
   std::unique_ptr<GroupCoordinator> c(
       new GroupCoordinator(topics, config, std::move(options), std::move(store)));
   {
@@ -126,8 +127,36 @@ GroupResult GroupCoordinator::CheckGroup(const std::string& group_id) const {
   return store_->Available(group_id);
 }
 
+void GroupCoordinator::OnOffsetsLeadership(int32_t index, int32_t partitions, bool leader) {
+  std::vector<absl::AnyInvocable<void()>> completions;
+  {
+    absl::MutexLock lock(&mu_);
+    store_->SetLeadership(index, partitions, leader);
+    for (auto it = groups_.begin(); it != groups_.end();) {
+      if (store_->PartitionFor(it->first) != index) {
+        ++it;
+        continue;
+      }
+      it->second.group->FailWaiting(GroupError::kNotCoordinator,
+                                    "the group's coordinator moved; find it again and rejoin");
+      for (auto& c : it->second.group->TakeCompletions()) completions.push_back(std::move(c));
+      it = groups_.erase(it);
+    }
+    if (leader) {
+      for (const std::string& g : store_->Groups()) {
+        if (store_->PartitionFor(g) != index) continue;
+        GroupResult ignored;
+        Entry* e = GetOrCreate(g, &ignored);
+        if (e != nullptr) e->empty_since_wall_ms = store_->NewestCommitMs(g);
+      }
+    }
+  }
+  RunAll(std::move(completions));
+}
+
 GroupResult GroupCoordinator::FindCoordinator(const std::string& group_id) {
   if (GroupResult r = ValidateGroupId(group_id); !r.ok()) return r;
+  if (config_.clustered) return store_->Available(group_id);
   if (absl::Status st = store_->EnsureTopic(); !st.ok()) {
     return Err(GroupError::kCoordinatorNotAvailable, std::string(st.message()));
   }

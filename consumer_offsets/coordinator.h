@@ -46,6 +46,10 @@ struct CoordinatorConfig {
   OffsetsTopicConfig offsets_topic;
   int64_t offsets_retention_ms = 7ll * 24 * 3600 * 1000;   // Kafka's offsets.retention.minutes
   int64_t offsets_retention_check_interval_ms = 600'000;  // Kafka's default
+  // One broker of a cluster: a group is coordinated here only while this broker leads its
+  // partition of __consumer_offsets (OnOffsetsLeadership), and the broker creates the topic
+  // through the cluster (FindCoordinator then only checks).
+  bool clustered = false;
 };
 
 struct CoordinatorOptions {
@@ -103,6 +107,11 @@ class GroupCoordinator {
 
   // Makes sure __consumer_offsets exists and `group_id`'s partition of it can serve.
   GroupResult FindCoordinator(const std::string& group_id);
+  // A cluster: this broker gained or lost the leadership of partition `index` of
+  // __consumer_offsets (`partitions` in all). Either way the groups stored there start afresh:
+  // their waiting members are answered NOT_COORDINATOR and the groups forgotten; gaining it, the
+  // partition's offsets are loaded and its groups appear as Empty.
+  void OnOffsetsLeadership(int32_t index, int32_t partitions, bool leader);
 
   void JoinGroup(const std::string& group_id, JoinRequest request, JoinCallback done);
   void SyncGroup(const std::string& group_id, SyncRequest request, SyncCallback done);

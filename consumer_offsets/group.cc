@@ -40,6 +40,7 @@ const char* GroupErrorName(GroupError error) {
     case GroupError::kInvalidRequest: return "INVALID_REQUEST";
     case GroupError::kStorageError: return "STORAGE_ERROR";
     case GroupError::kShuttingDown: return "SHUTTING_DOWN";
+    case GroupError::kNotCoordinator: return "NOT_COORDINATOR";
   }
   return "UNKNOWN";
 }

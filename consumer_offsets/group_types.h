@@ -34,6 +34,7 @@ enum class GroupError {
   kInvalidRequest,
   kStorageError,             // a commit could not be made durable
   kShuttingDown,
+  kNotCoordinator,           // another broker coordinates the group (a cluster): find it again
 };
 
 const char* GroupErrorName(GroupError error);

@@ -20,8 +20,10 @@ std::span<const std::byte> AsBytes(std::string_view s) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<OffsetStore>> OffsetStore::Open(partition::TopicManager* topics,
-                                                              OffsetsTopicConfig config) {
-  std::unique_ptr<OffsetStore> store(new OffsetStore(topics, config));
+                                                              OffsetsTopicConfig config,
+                                                              bool clustered) {
+  std::unique_ptr<OffsetStore> store(new OffsetStore(topics, config, clustered));
+  if (clustered) return store;  // SetLeadership loads what this broker leads
   auto info = topics->Describe(kOffsetsTopic);
   if (!info.ok()) {
     if (absl::IsNotFound(info.status())) return store;  // created on first use
@@ -111,6 +113,33 @@ void OffsetStore::Apply(const OffsetKey& key, const std::optional<OffsetValue>& 
   if (group.empty()) offsets_.erase(key.group);
 }
 
+void OffsetStore::SetLeadership(int32_t index, int32_t partitions, bool leader) {
+  absl::MutexLock lock(&mu_);
+  topic_exists_ = true;
+  partitions_ = partitions;
+  partition_status_.resize(partitions, absl::OkStatus());
+  led_.resize(partitions, false);
+  if (index < 0 || index >= partitions) return;
+  ForgetLocked(index);
+  led_[index] = leader;
+  partition_status_[index] = absl::OkStatus();
+  if (!leader) return;
+  absl::Status st = Load(index);
+  if (!st.ok()) {
+    LogEvent(LogLevel::kError,
+             absl::StrCat("cannot load ", kOffsetsTopic, "-", index, ": ", st.message(),
+                          "; the groups stored there are unavailable"));
+    partition_status_[index] = st;
+  }
+}
+
+void OffsetStore::ForgetLocked(int32_t index) {
+  for (auto it = offsets_.begin(); it != offsets_.end();) {
+    it = record::PartitionForKey(it->first, partitions_) == index ? offsets_.erase(it)
+                                                                  : std::next(it);
+  }
+}
+
 int32_t OffsetStore::PartitionFor(const std::string& group) const {
   absl::MutexLock lock(&mu_);
   return record::PartitionForKey(group, partitions_);
@@ -121,6 +150,9 @@ absl::Status OffsetStore::EnsureTopic() {
   {
     absl::MutexLock lock(&mu_);
     if (topic_exists_) return absl::OkStatus();
+    if (clustered_) {
+      return absl::UnavailableError(absl::StrCat(kOffsetsTopic, " is not served here yet"));
+    }
   }
   partition::TopicConfig config;
   {
@@ -146,6 +178,15 @@ absl::Status OffsetStore::EnsureTopic() {
 
 GroupResult OffsetStore::Available(const std::string& group) const {
   absl::MutexLock lock(&mu_);
+  if (clustered_) {
+    const int32_t p = topic_exists_ ? record::PartitionForKey(group, partitions_) : -1;
+    if (p < 0 || p >= static_cast<int32_t>(led_.size()) || !led_[p]) {
+      return {GroupError::kNotCoordinator,
+              absl::StrCat("this broker does not coordinate group ", group, " (another broker "
+                           "leads its partition of ", kOffsetsTopic, "); find the coordinator "
+                           "again")};
+    }
+  }
   if (!topic_exists_) return GroupResult::Ok();
   const int32_t p = record::PartitionForKey(group, partitions_);
   if (p < static_cast<int32_t>(partition_status_.size()) && !partition_status_[p].ok()) {
@@ -187,6 +228,11 @@ void OffsetStore::Write(const std::string& group, std::vector<OffsetWrite> write
   auto batch = builder.Build();
   if (!batch.ok()) return fail(batch.status());
   auto appended = (*part)->Append(*batch);
+  if (!appended.ok() && appended.error().code == partition::AppendErrorCode::kNotLeader) {
+    return done({GroupError::kNotCoordinator,
+                 absl::StrCat("this broker stopped coordinating group ", group,
+                              "; find the coordinator again and retry the commit")});
+  }
   if (!appended.ok()) {
     return done({GroupError::kStorageError,
                  absl::StrCat("could not store the offsets of group ", group, ": ",
@@ -196,6 +242,13 @@ void OffsetStore::Write(const std::string& group, std::vector<OffsetWrite> write
   const int64_t base = appended->base_offset;
   auto apply = [this, group, writes = std::move(writes), base,
                 done = std::move(done)](absl::Status st) mutable {
+    if (absl::IsUnavailable(st)) {
+      // partition.h: the leadership moved before the commit was replicated.
+      done({GroupError::kNotCoordinator,
+            absl::StrCat("this broker stopped coordinating group ", group, " before the commit "
+                         "was replicated; find the coordinator again and retry the commit")});
+      return;
+    }
     if (!st.ok()) {
       done({GroupError::kStorageError, absl::StrCat("the offsets of group ", group,
                                                     " were not made durable: ", st.message())});

@@ -58,15 +58,24 @@ class OffsetStore {
  public:
   // Loads the partitions of __consumer_offsets if the topic exists. Fails only for an I/O error
   // on the topic manager itself; an unloadable partition is reported by Available().
+  // `clustered`: the broker is one of a cluster, where the topic is created through the cluster
+  // and each partition is served only by the broker that leads it: nothing is loaded here, and
+  // SetLeadership loads or forgets a partition as its leadership comes and goes.
   static absl::StatusOr<std::unique_ptr<OffsetStore>> Open(partition::TopicManager* topics,
-                                                           OffsetsTopicConfig config);
+                                                           OffsetsTopicConfig config,
+                                                           bool clustered = false);
+  // A cluster: this broker now leads (or no longer leads) partition `index` of the topic, which
+  // has `partitions` partitions. Leading, it replays the partition (its log is the group's truth
+  // from now on); not leading, it forgets the groups stored there.
+  void SetLeadership(int32_t index, int32_t partitions, bool leader);
 
   // The partition of __consumer_offsets that holds `group`'s offsets.
   int32_t PartitionFor(const std::string& group) const;
   // Creates the topic if it does not exist yet. Idempotent and thread-safe.
   absl::Status EnsureTopic();
   // kNone when `group`'s partition is loaded and online; kCoordinatorNotAvailable with why
-  // otherwise (not created yet counts as available: EnsureTopic creates it).
+  // otherwise (not created yet counts as available: EnsureTopic creates it); in a cluster,
+  // kNotCoordinator when another broker leads the partition.
   GroupResult Available(const std::string& group) const;
 
   // Appends `writes` for `group` as one batch stamped `now_ms`, and calls `done` once it is durable
@@ -91,8 +100,10 @@ class OffsetStore {
     OffsetValue value;
     int64_t log_offset = -1;  // of the record that set it
   };
-  OffsetStore(partition::TopicManager* topics, OffsetsTopicConfig config)
-      : topics_(topics), config_(config), partitions_(config.partitions) {}
+  OffsetStore(partition::TopicManager* topics, OffsetsTopicConfig config, bool clustered)
+      : topics_(topics), config_(config), clustered_(clustered), partitions_(config.partitions) {}
+  // Drops the offsets of the groups stored in partition `index`.
+  void ForgetLocked(int32_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replays partition `index` into the table.
   absl::Status Load(int32_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Apply(const OffsetKey& key, const std::optional<OffsetValue>& value, int64_t log_offset)
@@ -100,6 +111,7 @@ class OffsetStore {
 
   partition::TopicManager* const topics_;
   const OffsetsTopicConfig config_;
+  const bool clustered_;
 
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // serializes EnsureTopic
   mutable absl::Mutex mu_;
@@ -108,6 +120,8 @@ class OffsetStore {
   int32_t partitions_ ABSL_GUARDED_BY(mu_);
   // One per partition of the topic once it exists: why it cannot serve, or OK.
   std::vector<absl::Status> partition_status_ ABSL_GUARDED_BY(mu_);
+  // In a cluster: which partitions this broker leads (and so serves).
+  std::vector<bool> led_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<TopicPartitionId, Stored>> offsets_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -248,6 +248,7 @@ void CheckGroupResponse(uint16_t api_key, std::span<const std::byte> request,
       if (req.ok()) CheckAnswers(r->error_code(), Count(r->results()), Count((*req)->groups()));
       break;
     }
+    case ApiKey::kDescribeCluster: Verified<fb::DescribeClusterResponse>(response); break;
     default: break;
   }
 }

@@ -239,6 +239,11 @@ void GroupRequests(std::vector<Request>& out) {
     b.Finish(fb::CreateDeleteGroupsRequest(b, b.CreateVectorOfStrings({"g", "s", "missing"})));
     out.push_back({ApiKey::kDeleteGroups, "delete_groups", Finished(b)});
   }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateDescribeClusterRequest(b, 10));
+    out.push_back({ApiKey::kDescribeCluster, "describe_cluster", Finished(b)});
+  }
 }
 
 std::vector<Request> Requests(const std::vector<Bytes>& batches) {

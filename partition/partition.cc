@@ -164,7 +164,7 @@ absl::Status Partition::WhenCommitted(int64_t offset, Acks acks, log::DurableCal
   if (ReplicationNeeded(acks)) {
     absl::MutexLock lock(&hw_mu_);
     if (role() != Role::kLeader) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return absl::UnavailableError(absl::StrCat(
           "this broker no longer leads ", DirName(topic_, index_)));
     }
     if (offset >= high_watermark_.load(std::memory_order_acquire)) {
@@ -218,7 +218,7 @@ absl::Status Partition::BecomeFollower(int32_t epoch) {
     orphaned.swap(hw_waiters_);
   }
   for (auto& [offset, done] : orphaned) {
-    done(absl::FailedPreconditionError(
+    done(absl::UnavailableError(
         absl::StrCat("this broker no longer leads ", DirName(topic_, index_),
                      "; the batch may still be committed by the new leader")));
   }

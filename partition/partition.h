@@ -147,8 +147,9 @@ class Partition {
   // FailedPrecondition if the log holds batches of a newer epoch (data from another cluster).
   absl::Status BecomeLeader(int32_t epoch);
   // This replica follows a leader at `epoch`: producers are refused (kNotLeader), and acks=all
-  // waits still pending fail with FailedPrecondition (their batches may still be committed by
-  // the new leader; an idempotent retry there finds them).
+  // waits still pending fail with Unavailable (their batches may still be committed by the new
+  // leader; an idempotent retry there finds them). WhenCommitted(kAll) on a replica that does
+  // not lead fails the same way.
   absl::Status BecomeFollower(int32_t epoch);
   // A follower's append of one of the leader's batches, keeping its offsets and epoch (the
   // leader's compacted batches too). Returns the new log end. kCorruptBatch/kInvalidBatch for

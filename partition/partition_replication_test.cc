@@ -120,8 +120,8 @@ TEST_CASE("acks=all on a replicated leader waits for the high watermark") {
   REQUIRE(leader->WhenCommitted(4, Acks::kAll, [&](absl::Status st) { orphan = st; }).ok());
   REQUIRE(leader->BecomeFollower(2).ok());
   REQUIRE(orphan.has_value());
-  CHECK(absl::IsFailedPrecondition(*orphan));
-  CHECK(absl::IsFailedPrecondition(
+  CHECK(absl::IsUnavailable(*orphan));
+  CHECK(absl::IsUnavailable(
       leader->WhenCommitted(4, Acks::kAll, [](absl::Status) { FAIL("called"); })));
 }
 

@@ -43,7 +43,7 @@ using Requests = TypeList<
     fb::ProduceRequest, fb::FetchRequest, fb::ListOffsetsRequest, fb::FindCoordinatorRequest,
     fb::JoinGroupRequest, fb::SyncGroupRequest, fb::HeartbeatRequest, fb::LeaveGroupRequest,
     fb::OffsetCommitRequest, fb::OffsetFetchRequest, fb::ListGroupsRequest,
-    fb::DescribeGroupsRequest, fb::DeleteGroupsRequest>;
+    fb::DescribeGroupsRequest, fb::DeleteGroupsRequest, fb::DescribeClusterRequest>;
 
 template <typename... Tables, typename F>
 void ForEachRequest(TypeList<Tables...>, F f) {

@@ -1,8 +1,15 @@
 #include "replication/leader_state.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace strata::replication {
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 LeaderState::LeaderState(std::shared_ptr<partition::Partition> partition, int32_t self,
                          cluster::PartitionState state, int32_t min_insync_replicas,

@@ -35,6 +35,10 @@
 
 namespace strata::replication {
 
+// Milliseconds of the monotonic clock: the time base of lag and caught-up times (never the wall
+// clock, which may jump).
+int64_t SteadyNowMs();
+
 struct FollowerLag {
   int32_t broker = 0;
   bool in_isr = false;

@@ -8,12 +8,6 @@
 namespace strata::replication {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 bool HasReplica(const cluster::PartitionState& state, int32_t broker) {
   return std::find(state.replicas.begin(), state.replicas.end(), broker) != state.replicas.end();
 }
@@ -48,7 +42,7 @@ void ReplicaManager::Tick() {
         if (r.state) leaders.push_back(r.state);
       }
     }
-    const int64_t now = NowMs();
+    const int64_t now = SteadyNowMs();
     for (auto& state : leaders) state->CheckLag(now);
   }
 }
@@ -135,7 +129,7 @@ void ReplicaManager::ApplyOne(const cluster::ClusterView& view,
     };
     auto leader_state = std::make_shared<LeaderState>(partition, options_.self, state,
                                                       topic.min_insync_replicas,
-                                                      options_.replica_lag_max_ms, NowMs(),
+                                                      options_.replica_lag_max_ms, SteadyNowMs(),
                                                       std::move(propose), std::move(on_hw));
     {
       absl::MutexLock lock(&mu_);
