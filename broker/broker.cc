@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include "broker/cluster_metrics.h"
 #include "broker/group_metrics.h"
 
 #include "absl/strings/str_cat.h"
@@ -138,7 +139,11 @@ absl::Status Broker::Open() {
                                   "# TYPE strata_segment_mappings_open gauge\n"
                                   "strata_segment_mappings_open ", map_cache_->size(), "\n",
                                   "strata_segment_mappings_open_max ", map_cache_->capacity(),
-                                  "\n");
+                                  "\n",
+                                  replicas_ != nullptr
+                                      ? RenderClusterMetrics(replicas_->view().get(), *replicas_,
+                                                             config_.node_id)
+                                      : std::string());
                             }));
   }
 
