@@ -194,6 +194,9 @@ absl::Status Partition::CheckEpochLocked(int32_t epoch) const {
 absl::Status Partition::BecomeLeader(int32_t epoch) {
   absl::MutexLock lock(&mu_);
   STRATA_RETURN_IF_ERROR(CheckEpochLocked(epoch));
+  // What this replica copied as a follower may be in its page cache only; from now on it is the
+  // record others copy, so it goes to disk first (docs/cluster.md#what-each-acks-setting-guarantees).
+  STRATA_RETURN_IF_ERROR(log_->Flush());
   SetLeaderEpoch(epoch);
   epochs_.Assign(epoch, log_->log_end_offset());
   absl::MutexLock hw_lock(&hw_mu_);

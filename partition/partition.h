@@ -142,8 +142,9 @@ class Partition {
 
   // --- Replication (see the header comment) ---
   Role role() const { return role_.load(std::memory_order_acquire); }
-  // This replica leads from `epoch` on: the epoch begins at the log end, appends are accepted
-  // and stamped with it. The high watermark stays where it was until replication/ moves it.
+  // This replica leads from `epoch` on: its log is fsynced, the epoch begins at the log end,
+  // appends are accepted and stamped with it. The high watermark stays where it was until
+  // replication/ moves it.
   // FailedPrecondition if the log holds batches of a newer epoch (data from another cluster).
   absl::Status BecomeLeader(int32_t epoch);
   // This replica follows a leader at `epoch`: producers are refused (kNotLeader), and acks=all
