@@ -160,7 +160,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::ConnectAny(
     if (!absl::IsUnavailable(conn.status()) && code == absl::StatusCode::kUnavailable) {
       code = conn.status().code();
     }
-    failures.push_back(absl::StrCat("  ", address, ": ", conn.status().message()));
+    failures.push_back(absl::StrCat("  ", conn.status().message()));  // it names the address
   }
   return absl::Status(code, absl::StrCat("cannot reach any of the ", addresses.size(),
                                          " bootstrap brokers (", std::string(bootstrap),
