@@ -38,8 +38,19 @@ absl::Status TopicResultStatus(const flatbuffers::Vector<flatbuffers::Offset<fb:
 
 }  // namespace
 
+namespace {
+ClusterClientOptions ClusterOptions(const std::string& bootstrap, const ConnectionOptions& options) {
+  ClusterClientOptions out;
+  out.bootstrap = bootstrap;
+  out.connection = options;
+  return out;
+}
+}  // namespace
+
 Admin::Admin(std::string bootstrap, ConnectionOptions options)
-    : bootstrap_(std::move(bootstrap)), options_(std::move(options)) {}
+    : bootstrap_(std::move(bootstrap)),
+      options_(std::move(options)),
+      cluster_(ClusterOptions(bootstrap_, options_)) {}
 
 absl::StatusOr<std::unique_ptr<Admin>> Admin::Connect(std::string_view bootstrap,
                                                       ConnectionOptions options) {
@@ -51,21 +62,16 @@ absl::StatusOr<std::unique_ptr<Admin>> Admin::Connect(std::string_view bootstrap
   return admin;
 }
 
-absl::StatusOr<Connection*> Admin::Conn() {
-  if (conn_ == nullptr || !conn_->ok()) {
-    conn_.reset();
-    STRATA_ASSIGN_OR_RETURN(conn_, Connection::Connect(bootstrap_, options_));
-  }
-  return conn_.get();
-}
+absl::StatusOr<Connection*> Admin::Conn() { return cluster_.Any(); }
 
-absl::Status Admin::CreateTopic(const std::string& name, int32_t partitions,
-                                const ConfigList& configs, bool validate_only) {
+absl::Status Admin::CreateTopic(const NewTopic& topic, bool validate_only) {
+  const std::string& name = topic.name;
   STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
   flatbuffers::FlatBufferBuilder fbb;
-  auto entries = Entries(fbb, configs);
-  std::vector<flatbuffers::Offset<fb::CreatableTopic>> topics{
-      fb::CreateCreatableTopicDirect(fbb, name.c_str(), partitions, &entries)};
+  auto entries = Entries(fbb, topic.configs);
+  std::vector<flatbuffers::Offset<fb::CreatableTopic>> topics{fb::CreateCreatableTopicDirect(
+      fbb, name.c_str(), topic.partitions, &entries, topic.replication_factor,
+      topic.min_insync_replicas)};
   fbb.Finish(fb::CreateCreateTopicsRequestDirect(fbb, &topics, validate_only));
   STRATA_ASSIGN_OR_RETURN(Response response,
                           conn->Call(protocol::ApiKey::kCreateTopics, protocol::BuilderBytes(fbb)));
@@ -88,6 +94,11 @@ absl::Status Admin::DeleteTopic(const std::string& name) {
                           CheckResponse<fb::DeleteTopicsResponse>(
                               response.body, "DeleteTopicsResponse", context));
   return TopicResultStatus(body->topics(), name, context);
+}
+
+absl::StatusOr<ClusterStatus> Admin::DescribeCluster(int32_t issues_max) {
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  return client::DescribeCluster(*conn, issues_max);
 }
 
 absl::StatusOr<ClusterMetadata> Admin::Metadata(const std::vector<std::string>& topics) {
@@ -156,12 +167,12 @@ absl::Status Admin::AlterConfigs(const std::string& name, const ConfigList& conf
 absl::StatusOr<std::vector<PartitionOffset>> Admin::ListOffsets(const std::string& topic,
                                                                 std::vector<int32_t> partitions,
                                                                 int64_t timestamp_ms) {
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
+  STRATA_ASSIGN_OR_RETURN(ClusterMetadata md, cluster_.Refresh({topic}));
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, TopicFrom(md, topic));
   if (partitions.empty()) {
-    STRATA_ASSIGN_OR_RETURN(TopicInfo info, FetchTopicMetadata(*conn, topic));
     for (const PartitionInfo& p : info.partitions) partitions.push_back(p.index);
   }
-  return client::ListOffsets(*conn, topic, partitions, timestamp_ms);
+  return cluster_.ListOffsets(topic, partitions, timestamp_ms);
 }
 
 absl::StatusOr<Connection*> Admin::GroupConn(const std::string& group) {
@@ -169,12 +180,13 @@ absl::StatusOr<Connection*> Admin::GroupConn(const std::string& group) {
   STRATA_ASSIGN_OR_RETURN(CoordinatorReply found, FindCoordinatorCall(*conn, group));
   STRATA_RETURN_IF_ERROR(
       GroupStatus(found, absl::StrCat("finding the coordinator of group '", group, "'")));
-  auto hp = ParseHostPort(bootstrap_);
+  auto hp = ParseHostPort(conn->address());
   if (hp.ok() && hp->host == found.host && hp->port == found.port) return conn;
-  if (group_conn_ == nullptr || !group_conn_->ok() || group_conn_address_ != found.address()) {
+  const std::string address = FormatAddress(found.host, found.port);
+  if (group_conn_ == nullptr || !group_conn_->ok() || group_conn_address_ != address) {
     group_conn_.reset();
-    STRATA_ASSIGN_OR_RETURN(group_conn_, Connection::Connect(found.address(), options_));
-    group_conn_address_ = found.address();
+    STRATA_ASSIGN_OR_RETURN(group_conn_, Connection::Connect(address, options_));
+    group_conn_address_ = address;
   }
   return group_conn_.get();
 }

@@ -1,7 +1,10 @@
-// Admin: topic and consumer-group management against one broker. Create, delete, list and
-// describe topics, read and change their configs, look up offsets; list, describe and delete
-// consumer groups and read or reset their committed offsets. Each call is one request/response on the Admin's own
-// connection, reconnecting first if an earlier call lost it.
+// Admin: topic, consumer-group and cluster management. Create, delete, list and describe topics
+// (with their replicas, ISR and leaders in a cluster), read and change their configs, look up
+// offsets; list, describe and delete consumer groups and read or reset their committed offsets;
+// describe the cluster (DescribeCluster). Requests any broker answers go to one connection
+// (ClusterClient::Any: the first bootstrap broker that answers, reconnecting if an earlier call
+// lost it); ListOffsets goes to each partition's leader, group requests to the group's
+// coordinator.
 //
 // Not thread-safe: use one Admin per thread, or serialise calls.
 #pragma once
@@ -13,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/cluster_client.h"
 #include "client/connection.h"
 #include "client/group_requests.h"
 #include "client/metadata.h"
@@ -22,6 +26,16 @@ namespace strata::client {
 
 // key=value settings in the broker's order (docs/partition.md lists the keys).
 using ConfigList = std::vector<std::pair<std::string, std::string>>;
+
+// A topic to create. 0 for replication_factor or min_insync_replicas: the cluster's defaults (a
+// single broker accepts only 0 or 1).
+struct NewTopic {
+  std::string name;
+  int32_t partitions = 1;
+  int32_t replication_factor = 0;
+  int32_t min_insync_replicas = 0;
+  ConfigList configs;
+};
 
 struct GroupListing {
   std::string group_id;
@@ -53,9 +67,13 @@ class Admin {
   static absl::StatusOr<std::unique_ptr<Admin>> Connect(std::string_view bootstrap,
                                                         ConnectionOptions options = {});
 
-  // AlreadyExists, InvalidArgument (bad name, partitions or config; the message names it).
+  // AlreadyExists, InvalidArgument (bad name, partitions, replication or config; the message
+  // names it).
+  absl::Status CreateTopic(const NewTopic& topic, bool validate_only = false);
   absl::Status CreateTopic(const std::string& name, int32_t partitions,
-                           const ConfigList& configs = {}, bool validate_only = false);
+                           const ConfigList& configs = {}, bool validate_only = false) {
+    return CreateTopic(NewTopic{name, partitions, 0, 0, configs}, validate_only);
+  }
   // NotFound if there is no such topic. Its data is removed.
   absl::Status DeleteTopic(const std::string& name);
   // Every topic name, sorted.
@@ -64,6 +82,9 @@ class Admin {
   absl::StatusOr<TopicInfo> DescribeTopic(const std::string& name);
   // Brokers and topics (empty `topics`: every topic).
   absl::StatusOr<ClusterMetadata> Metadata(const std::vector<std::string>& topics = {});
+  // The cluster as a broker sees it: brokers, controller, partition health and up to
+  // `issues_max` partitions with a problem.
+  absl::StatusOr<ClusterStatus> DescribeCluster(int32_t issues_max = 100);
   // Every config key of the topic with its value as text.
   absl::StatusOr<ConfigList> DescribeConfigs(const std::string& name);
   // Changes only the given keys. InvalidArgument for a bad key or value or lowering partitions.
@@ -90,12 +111,12 @@ class Admin {
 
  private:
   Admin(std::string bootstrap, ConnectionOptions options);
-  // The connection, reconnected if an earlier call lost it.
+  // A connection to any broker, reconnected if an earlier call lost it.
   absl::StatusOr<Connection*> Conn();
 
   const std::string bootstrap_;
   const ConnectionOptions options_;
-  std::unique_ptr<Connection> conn_;
+  ClusterClient cluster_;
   // The connection to `group`'s coordinator: conn_ when the bootstrap broker coordinates it.
   absl::StatusOr<Connection*> GroupConn(const std::string& group);
   std::unique_ptr<Connection> group_conn_;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/error_status.h"
 #include "common/endian.h"
 #include "common/limits.h"
@@ -71,6 +72,32 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
   return hp;
 }
 
+absl::StatusOr<std::vector<std::string>> ParseBootstrap(std::string_view bootstrap) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= bootstrap.size()) {
+    size_t end = bootstrap.find(',', begin);
+    if (end == std::string_view::npos) end = bootstrap.size();
+    std::string_view part = bootstrap.substr(begin, end - begin);
+    begin = end + 1;
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.front()))) {
+      part.remove_prefix(1);
+    }
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back()))) {
+      part.remove_suffix(1);
+    }
+    if (part.empty()) continue;  // "h1:p1," is a list of one
+    STRATA_RETURN_IF_ERROR(ParseHostPort(part).status());
+    out.emplace_back(part);
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no broker address in '", std::string(bootstrap),
+        "'. Write HOST:PORT, or several separated by commas: 10.0.0.1:9292,10.0.0.2:9292"));
+  }
+  return out;
+}
+
 std::string CannotReachMessage(std::string_view address, std::string_view reason) {
   return absl::StrCat("cannot reach ", std::string(address), " (", std::string(reason),
                       "): is stratad running? Start it with ./scripts/run.sh, or pass "
@@ -117,6 +144,28 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(std::string_view
   STRATA_RETURN_IF_ERROR(conn->ConnectSocket(hp));
   STRATA_RETURN_IF_ERROR(conn->Handshake());
   return conn;
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::ConnectAny(
+    std::string_view bootstrap, const ConnectionOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> addresses, ParseBootstrap(bootstrap));
+  if (addresses.size() == 1) return Connect(addresses[0], options);
+  std::vector<std::string> failures;
+  absl::StatusCode code = absl::StatusCode::kUnavailable;
+  for (const std::string& address : addresses) {
+    absl::StatusOr<std::unique_ptr<Connection>> conn = Connect(address, options);
+    if (conn.ok()) return conn;
+    // A broker that answers but refuses (no API in common) is a different problem from one that
+    // is down; report the first such refusal's code rather than Unavailable.
+    if (!absl::IsUnavailable(conn.status()) && code == absl::StatusCode::kUnavailable) {
+      code = conn.status().code();
+    }
+    failures.push_back(absl::StrCat("  ", conn.status().message()));  // it names the address
+  }
+  return absl::Status(code, absl::StrCat("cannot reach any of the ", addresses.size(),
+                                         " bootstrap brokers (", std::string(bootstrap),
+                                         "); is the cluster running? Each one said:\n",
+                                         absl::StrJoin(failures, "\n")));
 }
 
 absl::Status Connection::ConnectSocket(const HostPort& hp) {
@@ -328,6 +377,21 @@ absl::StatusOr<Response> Connection::Read(protocol::ApiKey key, uint32_t correla
 
 absl::StatusOr<Response> Connection::Call(protocol::ApiKey key, std::span<const std::byte> body,
                                           int64_t timeout_ms) {
+  STRATA_ASSIGN_OR_RETURN(Pending pending, Start(key, body, timeout_ms));
+  return Finish(pending);
+}
+
+absl::StatusOr<Response> Connection::Finish(const Pending& pending) {
+  if (broken_) {
+    return absl::UnavailableError(
+        absl::StrCat("the connection to ", address_, " was lost; reconnect"));
+  }
+  return Read(pending.key, pending.correlation_id, pending.deadline);
+}
+
+absl::StatusOr<Connection::Pending> Connection::Start(protocol::ApiKey key,
+                                                      std::span<const std::byte> body,
+                                                      int64_t timeout_ms) {
   if (broken_) {
     return absl::UnavailableError(
         absl::StrCat("the connection to ", address_, " was lost; reconnect"));
@@ -338,10 +402,9 @@ absl::StatusOr<Response> Connection::Call(protocol::ApiKey key, std::span<const 
         "the broker at ", address_, " does not serve ", protocol::ApiName(uint16_t(key)),
         " in a version this client speaks: use a client and broker of matching versions"));
   }
-  const Clock::time_point deadline = Deadline(timeout_ms);
-  const uint32_t correlation_id = next_correlation_id_++;
-  STRATA_RETURN_IF_ERROR(Write(key, *version, correlation_id, body, deadline));
-  return Read(key, correlation_id, deadline);
+  Pending pending{key, next_correlation_id_++, Deadline(timeout_ms)};
+  STRATA_RETURN_IF_ERROR(Write(key, *version, pending.correlation_id, body, pending.deadline));
+  return pending;
 }
 
 absl::Status Connection::Send(protocol::ApiKey key, std::span<const std::byte> body,

@@ -41,6 +41,10 @@ struct HostPort {
 // of the expected form otherwise.
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
 
+// Splits a bootstrap list "h1:p1,h2:p2" (spaces around commas allowed) into its addresses, each
+// checked with ParseHostPort. InvalidArgument for an empty list or a bad address.
+absl::StatusOr<std::vector<std::string>> ParseBootstrap(std::string_view bootstrap);
+
 struct ConnectionOptions {
   std::string client_software_name = "strata-cpp";
   int64_t connect_timeout_ms = 5000;
@@ -84,6 +88,11 @@ class Connection {
  public:
   static absl::StatusOr<std::unique_ptr<Connection>> Connect(std::string_view address,
                                                              const ConnectionOptions& options = {});
+  // Connects to the first broker of a bootstrap list ("h1:p1,h2:p2") that answers, trying them in
+  // order. With one address the error is Connect's; with several it names each address and why
+  // it failed. Any broker of a cluster answers Metadata and FindCoordinator, so any one will do.
+  static absl::StatusOr<std::unique_ptr<Connection>> ConnectAny(std::string_view bootstrap,
+                                                                const ConnectionOptions& options = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -92,6 +101,18 @@ class Connection {
   // FailedPrecondition if the broker does not serve `key` in a version this client speaks.
   absl::StatusOr<Response> Call(protocol::ApiKey key, std::span<const std::byte> body,
                                 int64_t timeout_ms = 0);
+
+  // Call in two halves, so a client can write one request to each of several brokers before it
+  // reads any answer (the producer and consumer do, one request per partition leader). Between
+  // Start and Finish nothing else may be sent on this connection: still one request in flight.
+  struct Pending {
+    protocol::ApiKey key = protocol::ApiKey::kApiVersions;
+    uint32_t correlation_id = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  absl::StatusOr<Pending> Start(protocol::ApiKey key, std::span<const std::byte> body,
+                                int64_t timeout_ms = 0);
+  absl::StatusOr<Response> Finish(const Pending& pending);
 
   // Sends a request whose response never comes (Produce with acks=0) and returns once it is
   // written.

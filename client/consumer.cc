@@ -22,33 +22,33 @@ std::optional<std::string> Copy(const std::optional<std::string_view>& v) {
   return std::string(*v);
 }
 
+
+ClusterClientOptions ClusterOptions(const ConsumerConfig& config) {
+  ClusterClientOptions options;
+  options.bootstrap = config.bootstrap;
+  options.connection.client_software_name = config.client_name;
+  options.connection.connect_timeout_ms = config.connect_timeout_ms;
+  options.connection.request_timeout_ms = config.request_timeout_ms;
+  options.connection.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kFetch,
+                                      protocol::ApiKey::kListOffsets};
+  options.refresh_backoff_ms = config.retry_backoff_ms;
+  return options;
+}
+
 }  // namespace
 
-Consumer::Consumer(ConsumerConfig config) : config_(std::move(config)) {}
+Consumer::Consumer(ConsumerConfig config)
+    : config_(std::move(config)), cluster_(ClusterOptions(config_)) {}
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config) {
   std::unique_ptr<Consumer> consumer(new Consumer(std::move(config)));
-  STRATA_RETURN_IF_ERROR(consumer->Conn().status());
+  STRATA_RETURN_IF_ERROR(consumer->cluster_.Any().status());
   return consumer;
 }
 
-absl::StatusOr<Connection*> Consumer::Conn() {
-  if (conn_ == nullptr || !conn_->ok()) {
-    conn_.reset();
-    ConnectionOptions options;
-    options.client_software_name = config_.client_name;
-    options.connect_timeout_ms = config_.connect_timeout_ms;
-    options.request_timeout_ms = config_.request_timeout_ms;
-    options.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kFetch,
-                             protocol::ApiKey::kListOffsets};
-    STRATA_ASSIGN_OR_RETURN(conn_, Connection::Connect(config_.bootstrap, options));
-  }
-  return conn_.get();
-}
-
 absl::Status Consumer::Assign(const std::string& topic, std::vector<int32_t> partitions) {
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
-  STRATA_ASSIGN_OR_RETURN(TopicInfo info, FetchTopicMetadata(*conn, topic));
+  STRATA_ASSIGN_OR_RETURN(ClusterMetadata md, cluster_.Refresh({topic}));
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, TopicFrom(md, topic));
   const int32_t count = int32_t(info.partitions.size());
   if (partitions.empty()) {
     for (int32_t p = 0; p < count; ++p) partitions.push_back(p);
@@ -74,9 +74,8 @@ void Consumer::Unassign(const std::vector<TopicPartition>& partitions) {
 }
 
 absl::Status Consumer::SeekBy(const TopicPartition& tp, int64_t timestamp) {
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
   STRATA_ASSIGN_OR_RETURN(std::vector<PartitionOffset> offsets,
-                          ListOffsets(*conn, tp.topic, {tp.partition}, timestamp));
+                          cluster_.ListOffsets(tp.topic, {tp.partition}, timestamp));
   STRATA_RETURN_IF_ERROR(offsets.at(0).status);
   assigned_[tp].position = offsets[0].offset;
   return absl::OkStatus();
@@ -125,10 +124,9 @@ absl::Status Consumer::ResolvePositions() {
   const int64_t timestamp = config_.auto_offset_reset == OffsetReset::kEarliest
                                 ? kEarliestTimestamp
                                 : kLatestTimestamp;
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
   for (const auto& [topic, partitions] : missing) {
     STRATA_ASSIGN_OR_RETURN(std::vector<PartitionOffset> offsets,
-                            ListOffsets(*conn, topic, partitions, timestamp));
+                            cluster_.ListOffsets(topic, partitions, timestamp));
     for (const PartitionOffset& po : offsets) {
       STRATA_RETURN_IF_ERROR(po.status);
       assigned_[TopicPartition{topic, po.partition}].position = po.offset;
@@ -155,8 +153,7 @@ std::optional<int64_t> Consumer::HighWatermark(const std::string& topic, int32_t
 
 absl::StatusOr<std::vector<PartitionOffset>> Consumer::EndOffsets(
     const std::string& topic, const std::vector<int32_t>& partitions) {
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
-  return ListOffsets(*conn, topic, partitions, kLatestTimestamp);
+  return cluster_.ListOffsets(topic, partitions, kLatestTimestamp);
 }
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(int64_t timeout_ms) {
@@ -182,36 +179,121 @@ absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visi
     return absl::FailedPreconditionError("no partitions are assigned; call Assign before Poll");
   }
   timeout_ms = std::clamp<int64_t>(timeout_ms, 0, INT32_MAX);
-  STRATA_RETURN_IF_ERROR(ResolvePositions());
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Conn());
-
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::FetchTopic>> topics;
-  for (auto it = assigned_.begin(); it != assigned_.end();) {
-    const std::string& topic = it->first.topic;
-    std::vector<flatbuffers::Offset<fb::FetchPartition>> parts;
-    for (; it != assigned_.end() && it->first.topic == topic; ++it) {
-      parts.push_back(fb::CreateFetchPartition(fbb, it->first.partition, *it->second.position,
-                                               config_.partition_max_bytes));
-    }
-    topics.push_back(fb::CreateFetchTopicDirect(fbb, topic.c_str(), &parts));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+  for (;;) {
+    STRATA_RETURN_IF_ERROR(ResolvePositions());
+    // A failed refresh leaves the leaders as they were; the fetch then says what is wrong.
+    (void)cluster_.RefreshIfStale();
+    bool retry = false;
+    const int64_t wait_ms =
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()));
+    STRATA_ASSIGN_OR_RETURN(const size_t visited, FetchOnce(wait_ms, visit, &retry));
+    const absl::Duration left = deadline - absl::Now();
+    if (visited > 0 || !retry || left <= absl::ZeroDuration()) return visited;
+    // Some partition's leader moved or was unreachable: after a backoff (the refresh waits for
+    // it too), fetch again from the leader the metadata then names.
+    absl::SleepFor(std::min(left, absl::Milliseconds(config_.retry_backoff_ms)));
   }
-  fbb.Finish(fb::CreateFetchRequestDirect(fbb, int32_t(timeout_ms), 1, config_.fetch_max_bytes,
-                                          &topics));
-  STRATA_ASSIGN_OR_RETURN(Response response,
-                          conn->Call(protocol::ApiKey::kFetch, protocol::BuilderBytes(fbb),
-                                     timeout_ms + config_.request_timeout_ms));
-  STRATA_ASSIGN_OR_RETURN(protocol::FetchResponseView view,
-                          protocol::ParseFetchResponseBody(response.body));
-  STRATA_RETURN_IF_ERROR(ErrorToStatus(view.response->error_code(),
-                                       view.response->error_message(), "Fetch"));
+}
+
+absl::StatusOr<size_t> Consumer::FetchOnce(int64_t wait_ms, RecordVisitor visit, bool* retry) {
+  // The assigned partitions by leader; assigned_ is sorted, so each topic's are together.
+  std::map<int32_t, std::vector<std::pair<const TopicPartition*, int64_t>>> by_leader;
+  std::map<TopicPartition, int32_t> epochs;
+  for (const auto& [tp, state] : assigned_) {
+    const std::optional<LeaderInfo> leader = cluster_.Leader(tp);
+    if (!leader || leader->node_id < 0) {
+      cluster_.MarkStale();
+      *retry = true;
+      continue;
+    }
+    by_leader[leader->node_id].emplace_back(&tp, *state.position);
+    epochs[tp] = leader->epoch;
+  }
+  struct InFlight {
+    int32_t node;
+    Connection* conn;
+    Connection::Pending pending;
+  };
+  std::vector<InFlight> in_flight;
+  absl::Status unreachable;
+  for (const auto& [node, list] : by_leader) {
+    absl::StatusOr<Connection*> conn = cluster_.Node(node);
+    if (!conn.ok()) {
+      unreachable = conn.status();
+      *retry = true;
+      continue;
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<fb::FetchTopic>> topics;
+    for (size_t i = 0; i < list.size();) {
+      const std::string& topic = list[i].first->topic;
+      std::vector<flatbuffers::Offset<fb::FetchPartition>> parts;
+      for (; i < list.size() && list[i].first->topic == topic; ++i) {
+        parts.push_back(fb::CreateFetchPartition(fbb, list[i].first->partition, list[i].second,
+                                                 config_.partition_max_bytes,
+                                                 epochs[*list[i].first]));
+      }
+      topics.push_back(fb::CreateFetchTopicDirect(fbb, topic.c_str(), &parts));
+    }
+    fbb.Finish(fb::CreateFetchRequestDirect(fbb, int32_t(wait_ms), 1, config_.fetch_max_bytes,
+                                            &topics));
+    absl::StatusOr<Connection::Pending> pending =
+        (*conn)->Start(protocol::ApiKey::kFetch, protocol::BuilderBytes(fbb),
+                       wait_ms + config_.request_timeout_ms);
+    if (!pending.ok()) {
+      cluster_.ConnectionFailed(node);
+      unreachable = pending.status();
+      *retry = true;
+      continue;
+    }
+    in_flight.push_back({node, *conn, *pending});
+  }
+  std::vector<std::pair<Connection*, Response>> responses;
+  for (const InFlight& f : in_flight) {
+    absl::StatusOr<Response> response = f.conn->Finish(f.pending);
+    if (!response.ok()) {
+      if (!f.conn->ok()) {
+        cluster_.ConnectionFailed(f.node);
+        unreachable = response.status();
+        *retry = true;
+        continue;
+      }
+      return response.status();
+    }
+    responses.emplace_back(f.conn, *std::move(response));
+  }
+  // No leader answered because none could be reached: say so, as a single broker always did.
+  if (responses.empty() && !unreachable.ok()) return unreachable;
 
   // Work on a copy of the states: an error part-way visits nothing and moves no position. Every
   // returned record is decoded (as views) before the first is visited.
   std::map<TopicPartition, PartitionState> states = assigned_;
   readers_.clear();
+  decoded_.clear();
+  for (const auto& [conn, response] : responses) {
+    STRATA_ASSIGN_OR_RETURN(protocol::FetchResponseView view,
+                            protocol::ParseFetchResponseBody(response.body));
+    STRATA_RETURN_IF_ERROR(ErrorToStatus(view.response->error_code(),
+                                         view.response->error_message(), "Fetch"));
+    STRATA_RETURN_IF_ERROR(DecodeAnswer(view, states, retry));
+  }
+  for (const Decoded& d : decoded_) {
+    visit(RecordView{d.topic, d.partition, d.record.offset, d.record.timestamp_ms, d.record.key,
+                     d.record.value, d.record.headers});
+  }
+  assigned_ = std::move(states);
+  const size_t visited = decoded_.size();
+  decoded_.clear();
+  readers_.clear();
+  for (auto& [conn, response] : responses) conn->Recycle(std::move(response));
+  return visited;
+}
+
+absl::Status Consumer::DecodeAnswer(const protocol::FetchResponseView& view,
+                                    std::map<TopicPartition, PartitionState>& states,
+                                    bool* retry) {
   std::vector<Decoded>& decoded = decoded_;
-  decoded.clear();
   size_t records_pos = 0;
   if (view.response->topics() != nullptr) {
     for (const fb::FetchTopicResponse* t : *view.response->topics()) {
@@ -237,6 +319,13 @@ absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visi
           const bool earliest = config_.auto_offset_reset == OffsetReset::kEarliest;
           const int64_t reset = earliest ? p->log_start_offset() : p->high_watermark();
           state->second.position = reset >= 0 ? std::optional<int64_t>(reset) : std::nullopt;
+          continue;
+        }
+        if (IsLeaderError(code)) {
+          // The position stays; the partition is fetched again from the leader the hint names
+          // (when newer than what is known) or the next metadata refresh finds.
+          if (!cluster_.ApplyHint(tp, p->leader_id(), p->leader_epoch())) cluster_.MarkStale();
+          *retry = true;
           continue;
         }
         if (IsRetriable(code)) continue;  // try again on the next Poll
@@ -282,16 +371,7 @@ absl::StatusOr<size_t> Consumer::PollEach(int64_t timeout_ms, RecordVisitor visi
       }
     }
   }
-  for (const Decoded& d : decoded) {
-    visit(RecordView{d.topic, d.partition, d.record.offset, d.record.timestamp_ms, d.record.key,
-                     d.record.value, d.record.headers});
-  }
-  assigned_ = std::move(states);
-  const size_t visited = decoded.size();
-  decoded.clear();
-  readers_.clear();
-  conn->Recycle(std::move(response));
-  return visited;
+  return absl::OkStatus();
 }
 
 }  // namespace strata::client

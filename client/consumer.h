@@ -8,8 +8,16 @@
 // Each partition has a position: the offset of the next record to return. A partition without one
 // (just assigned, or reset after OFFSET_OUT_OF_RANGE) gets it from `auto_offset_reset` (earliest
 // or latest) or, with kNone, makes Poll fail with FailedPrecondition until Seek sets it.
-// Poll sends one Fetch for every assigned partition (max_wait_ms = the poll timeout,
-// min_bytes 1), so it returns as soon as any record arrives or the timeout passes. Every batch whose
+// Poll sends one Fetch to each broker that leads assigned partitions (all written before any
+// answer is read; max_wait_ms = the poll timeout, min_bytes 1), each partition with the leader
+// epoch the metadata gave (current_leader_epoch). With one leader it returns as soon as any
+// record arrives or the timeout passes; with several it returns when all have answered, each as
+// soon as it has data or at the timeout. A partition whose leader moved (NOT_LEADER,
+// FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, LEADER_NOT_AVAILABLE) or whose leader could not be
+// reached keeps its position: the consumer takes the answer's leader hint or refreshes its
+// metadata (at most once per retry_backoff_ms) and fetches it again from the new leader within
+// the same Poll, until the timeout. ListOffsets (Seek, auto_offset_reset, EndOffsets) also goes
+// to each partition's leader. Every batch whose
 // records are returned is verified (structure and checksum, once, by record::BatchReader::Open)
 // before they are read; a batch that fails is DataLoss. The broker returns whole batches starting with the one holding the fetch
 // offset, so records below the position inside the first batch are skipped.
@@ -29,10 +37,12 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "client/cluster_client.h"
 #include "client/connection.h"
 #include "client/metadata.h"
 #include "client/types.h"
 #include "common/status.h"
+#include "protocol/fetch_body.h"
 #include "record/batch.h"
 
 namespace strata::client {
@@ -79,13 +89,16 @@ struct RecordView {
 using RecordVisitor = absl::FunctionRef<void(const RecordView&)>;
 
 struct ConsumerConfig {
-  std::string bootstrap = kDefaultBootstrap;
+  std::string bootstrap = kDefaultBootstrap;  // "host:port", or several: "h1:p1,h2:p2"
   std::string client_name = "strata-cpp-consumer";
   OffsetReset auto_offset_reset = OffsetReset::kEarliest;
   int32_t fetch_max_bytes = 50 << 20;     // per Fetch response (at least one batch comes anyway)
   int32_t partition_max_bytes = 1 << 20;  // per partition per Fetch
   int64_t connect_timeout_ms = 5000;
   int64_t request_timeout_ms = 30000;     // beyond a Fetch's own wait
+  // After a leader error or a lost broker: the pause before fetching the partition again, and
+  // the shortest time between two metadata refreshes.
+  int64_t retry_backoff_ms = 100;
 };
 
 class Consumer {
@@ -109,7 +122,8 @@ class Consumer {
   //   DataLoss            a batch failed verification (the data or the broker is damaged)
   //   OutOfRange          OFFSET_OUT_OF_RANGE with auto_offset_reset = kNone
   //   FailedPrecondition  nothing assigned, or a partition without a position and kNone
-  //   Unavailable         the connection was lost (the next Poll reconnects)
+  //   Unavailable         no leader of an assigned partition could be reached (the next Poll
+  //                       reconnects)
   absl::StatusOr<std::vector<ConsumerRecord>> Poll(int64_t timeout_ms);
 
   // Poll without copies: hands each record to `visit` as views into the fetched bytes, valid only
@@ -136,13 +150,18 @@ class Consumer {
   };
 
   explicit Consumer(ConsumerConfig config);
-  absl::StatusOr<Connection*> Conn();
+  // One Fetch to each leader of assigned partitions, waiting up to wait_ms. Sets *retry when a
+  // partition could not be fetched for a reason a metadata refresh and a retry should cure.
+  absl::StatusOr<size_t> FetchOnce(int64_t wait_ms, RecordVisitor visit, bool* retry);
+  // Decodes one leader's Fetch answer into `states` (positions) and decoded_.
+  absl::Status DecodeAnswer(const protocol::FetchResponseView& view,
+                            std::map<TopicPartition, PartitionState>& states, bool* retry);
   // Gives every assigned partition without a position one, by auto_offset_reset.
   absl::Status ResolvePositions();
   absl::Status SeekBy(const TopicPartition& tp, int64_t timestamp);
 
   const ConsumerConfig config_;
-  std::unique_ptr<Connection> conn_;
+  ClusterClient cluster_;  // leaders, and a connection per broker
   // One poll's batches and the records they return (views into them and into the answer), kept
   // between polls so that their memory is reused.
   struct Decoded {

@@ -24,6 +24,19 @@ bool IsRetriable(ErrorCode code) {
     case ErrorCode::SHUTTING_DOWN:
     case ErrorCode::COORDINATOR_NOT_AVAILABLE:
     case ErrorCode::NOT_COORDINATOR:
+    case ErrorCode::NOT_ENOUGH_REPLICAS:
+      return true;
+    default:
+      return IsLeaderError(code);
+  }
+}
+
+bool IsLeaderError(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::NOT_LEADER:
+    case ErrorCode::FENCED_LEADER_EPOCH:
+    case ErrorCode::UNKNOWN_LEADER_EPOCH:
+    case ErrorCode::LEADER_NOT_AVAILABLE:
       return true;
     default:
       return false;
@@ -75,6 +88,27 @@ absl::Status ErrorToStatus(ErrorCode code, std::string_view broker_message,
     case ErrorCode::COORDINATOR_NOT_AVAILABLE:
     case ErrorCode::NOT_COORDINATOR:
       return absl::UnavailableError(text);
+    // The leader errors are Unavailable, not FailedPrecondition, even the stale-epoch one: what
+    // the caller does is retry (after a metadata refresh), which is what Unavailable means to
+    // every retry loop of this library and of its callers.
+    case ErrorCode::NOT_LEADER:
+    case ErrorCode::FENCED_LEADER_EPOCH:
+      return absl::UnavailableError(absl::StrCat(
+          text, ". The partition's leader moved; the client refreshes its metadata and retries at "
+                "the new leader."));
+    case ErrorCode::UNKNOWN_LEADER_EPOCH:
+      return absl::UnavailableError(absl::StrCat(
+          text, ". The broker has not caught up with the cluster's latest leader change; retry "
+                "shortly."));
+    case ErrorCode::LEADER_NOT_AVAILABLE:
+      return absl::UnavailableError(absl::StrCat(
+          text, ". The partition has no leader now (an election is under way, or every in-sync "
+                "replica is down); see `strata cluster status`."));
+    case ErrorCode::NOT_ENOUGH_REPLICAS:
+      return absl::UnavailableError(absl::StrCat(
+          text, ". acks=all was refused because too few replicas are in sync (below "
+                "min_insync_replicas); nothing was written. Retry once the replicas catch up "
+                "(see `strata cluster status`), or produce with acks=1."));
     case ErrorCode::ILLEGAL_GENERATION:
     case ErrorCode::UNKNOWN_MEMBER_ID:
     case ErrorCode::REBALANCE_IN_PROGRESS:

@@ -22,6 +22,9 @@
 //   OFFSET_METADATA_TOO_LARGE                 InvalidArgument
 //   GROUP_ID_NOT_FOUND                        NotFound
 //   GROUP_MAX_SIZE_REACHED                    ResourceExhausted
+//   NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, LEADER_NOT_AVAILABLE,
+//   NOT_ENOUGH_REPLICAS                       Unavailable    retriable; the first four after a
+//                                                            metadata refresh (IsLeaderError)
 // A code this build does not know is Unknown. Plain functions, safe from any thread.
 #pragma once
 
@@ -42,9 +45,17 @@ absl::Status ErrorToStatus(protocol::fb::ErrorCode code, std::string_view broker
 absl::Status ErrorToStatus(protocol::fb::ErrorCode code, const flatbuffers::String* broker_message,
                            std::string_view context);
 
-// True for the codes a client retries unchanged after a backoff: STORAGE_ERROR,
-// REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, COORDINATOR_NOT_AVAILABLE and NOT_COORDINATOR.
+// True for the codes a client retries after a backoff: STORAGE_ERROR, STORAGE_FULL,
+// REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
+// NOT_ENOUGH_REPLICAS, and the leader errors of IsLeaderError.
 bool IsRetriable(protocol::fb::ErrorCode code);
+
+// True for the codes that say the client's idea of a partition's leader is wrong or stale:
+// NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, LEADER_NOT_AVAILABLE. The client
+// refreshes its metadata (not more often than its backoff) and retries at the leader it then
+// knows, without losing its place (the producer resends the same bytes, the consumer fetches
+// the same offset).
+bool IsLeaderError(protocol::fb::ErrorCode code);
 
 // "UNKNOWN_TOPIC_OR_PARTITION", or "error <n>" for a code this build does not know.
 std::string ErrorCodeName(protocol::fb::ErrorCode code);

@@ -54,6 +54,11 @@ TEST_CASE("every error code maps to the status a caller acts on") {
       {ErrorCode::OFFSET_METADATA_TOO_LARGE, absl::StatusCode::kInvalidArgument, false},
       {ErrorCode::GROUP_MAX_SIZE_REACHED, absl::StatusCode::kResourceExhausted, false},
       {ErrorCode::STORAGE_FULL, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::NOT_LEADER, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::NOT_ENOUGH_REPLICAS, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::FENCED_LEADER_EPOCH, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::UNKNOWN_LEADER_EPOCH, absl::StatusCode::kUnavailable, true},
+      {ErrorCode::LEADER_NOT_AVAILABLE, absl::StatusCode::kUnavailable, true},
   };
   // Every code of the schema is covered.
   REQUIRE(std::size(cases) == size_t(ErrorCode::MAX) + 1);
@@ -66,6 +71,17 @@ TEST_CASE("every error code maps to the status a caller acts on") {
       CHECK_THAT(std::string(st.message()), Contains("ctx: broker says no"));
       CHECK_THAT(std::string(st.message()), Contains(ErrorCodeName(c.code)));
     }
+  }
+}
+
+TEST_CASE("the leader errors, and only they, ask for a metadata refresh") {
+  for (int c = int(ErrorCode::MIN); c <= int(ErrorCode::MAX); ++c) {
+    const auto code = static_cast<ErrorCode>(c);
+    INFO(ErrorCodeName(code));
+    const bool leader = code == ErrorCode::NOT_LEADER || code == ErrorCode::FENCED_LEADER_EPOCH ||
+                        code == ErrorCode::UNKNOWN_LEADER_EPOCH ||
+                        code == ErrorCode::LEADER_NOT_AVAILABLE;
+    CHECK(IsLeaderError(code) == leader);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "client/consumer_protocol.h"
 #include "client/error_status.h"
 #include "client/metadata.h"
+#include "client/metadata_cache.h"
 #include "common/logging.h"
 
 namespace strata::client {
@@ -84,6 +85,7 @@ absl::Status GroupConsumer::Start() {
   fc.partition_max_bytes = config_.partition_max_bytes;
   fc.connect_timeout_ms = config_.connect_timeout_ms;
   fc.request_timeout_ms = config_.request_timeout_ms;
+  fc.retry_backoff_ms = config_.retry_backoff_ms;
   STRATA_ASSIGN_OR_RETURN(fetcher_, Consumer::Create(fc));
   {
     absl::MutexLock lock(&mu_);
@@ -115,15 +117,18 @@ absl::StatusOr<std::unique_ptr<Connection>> GroupConsumer::ConnectToCoordinator(
   options.required_apis = {protocol::ApiKey::kFindCoordinator, protocol::ApiKey::kJoinGroup,
                            protocol::ApiKey::kSyncGroup, protocol::ApiKey::kHeartbeat,
                            protocol::ApiKey::kOffsetCommit, protocol::ApiKey::kOffsetFetch};
-  STRATA_ASSIGN_OR_RETURN(auto bootstrap, Connection::Connect(config_.bootstrap, options));
+  // Any broker of the cluster answers FindCoordinator; the coordinator may be another one, and
+  // may move when a broker dies (then NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or a lost
+  // connection, after which the caller comes back here).
+  STRATA_ASSIGN_OR_RETURN(auto bootstrap, Connection::ConnectAny(config_.bootstrap, options));
   STRATA_ASSIGN_OR_RETURN(CoordinatorReply found, FindCoordinatorCall(*bootstrap, config_.group_id));
   STRATA_RETURN_IF_ERROR(
       GroupStatus(found, absl::StrCat("finding the coordinator of group ", config_.group_id)));
-  auto bootstrap_hp = ParseHostPort(config_.bootstrap);
-  if (bootstrap_hp.ok() && bootstrap_hp->host == found.host && bootstrap_hp->port == found.port) {
-    return bootstrap;  // the bootstrap broker coordinates the group
+  auto connected = ParseHostPort(bootstrap->address());
+  if (connected.ok() && connected->host == found.host && connected->port == found.port) {
+    return bootstrap;  // the broker that answered coordinates the group
   }
-  return Connection::Connect(found.address(), options);
+  return Connection::Connect(FormatAddress(found.host, found.port), options);
 }
 
 absl::StatusOr<Connection*> GroupConsumer::Coordinator() {
@@ -505,11 +510,42 @@ absl::Status GroupConsumer::CommitOffsets(const std::map<TopicPartition, int64_t
   }
   std::map<TopicPartition, OffsetToCommit> request;
   for (const auto& [tp, offset] : offsets) request[tp] = OffsetToCommit{offset, ""};
-  STRATA_ASSIGN_OR_RETURN(Connection * conn, Coordinator());
-  STRATA_ASSIGN_OR_RETURN(CommitReply reply,
-                          OffsetCommitCall(*conn, config_.group_id, member,
-                                           config_.group_instance_id, generation, request));
   const std::string context = absl::StrCat("committing offsets of group ", config_.group_id);
+  // The coordinator may move (a broker died or is stopping): find it again and resend the same
+  // offsets until the request timeout, so a commit is not dropped on the way. Resending is safe:
+  // a commit stores the same offsets again.
+  const int64_t deadline = NowMs() + config_.request_timeout_ms;
+  int64_t backoff_ms = config_.retry_backoff_ms;
+  CommitReply reply;
+  for (;;) {
+    absl::StatusOr<Connection*> conn = Coordinator();
+    absl::StatusOr<CommitReply> got =
+        conn.ok() ? OffsetCommitCall(**conn, config_.group_id, member, config_.group_instance_id,
+                                     generation, request)
+                  : absl::StatusOr<CommitReply>(conn.status());
+    absl::Status moved;
+    if (!got.ok()) {
+      if (!absl::IsUnavailable(got.status()) && !absl::IsDeadlineExceeded(got.status())) {
+        return got.status();
+      }
+      moved = got.status();
+    } else if (CoordinatorMoved(got->code)) {
+      moved = GroupStatus(*got, context);
+    } else {
+      reply = *std::move(got);
+      break;
+    }
+    coordinator_.reset();
+    if (NowMs() + backoff_ms >= deadline) {
+      return absl::UnavailableError(absl::StrCat(
+          context, ": the group's coordinator could not be reached within ",
+          config_.request_timeout_ms, " ms (", moved.message(),
+          "); the offsets were not committed, so records after the last commit may be delivered "
+          "again. Check the brokers with `strata cluster status`."));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+  }
   if (MemberGone(reply.code) || reply.code == fb::ErrorCode::REBALANCE_IN_PROGRESS) {
     absl::MutexLock lock(&mu_);
     rejoin_needed_ = true;
@@ -629,6 +665,11 @@ void GroupConsumer::HeartbeatLoop() {
                          ? absl::StatusOr<CommitReply>(CommitReply{})
                          : OffsetCommitCall(*conn, config_.group_id, member,
                                             config_.group_instance_id, generation, request);
+        if (!reply.ok() || CoordinatorMoved(reply->code)) {
+          // The next heartbeat or commit finds the coordinator again; a later commit carries
+          // these offsets or newer ones, so at-least-once holds.
+          conn.reset();
+        }
         if (!reply.ok()) {
           st = reply.status();
         } else {

@@ -29,6 +29,12 @@
 // not called Poll for max_poll_interval_ms (it then leaves the group, so that the partitions go to
 // live members; the next Poll rejoins).
 //
+// In a cluster the group's coordinator is one broker (FindCoordinator, asked of any broker); the
+// fetches go to each partition's leader (Consumer). When the coordinator moves (NOT_COORDINATOR,
+// COORDINATOR_NOT_AVAILABLE, SHUTTING_DOWN or a lost connection) the member finds it again:
+// joins retry, commits are resent to the new coordinator until request_timeout_ms, heartbeats
+// reconnect.
+//
 // Poll may take longer than its timeout while the group rebalances: JoinGroup waits until every
 // member has rejoined (at most the members' rebalance timeout, max_poll_interval_ms).
 //
@@ -59,7 +65,7 @@
 namespace strata::client {
 
 struct GroupConsumerConfig {
-  std::string bootstrap = kDefaultBootstrap;
+  std::string bootstrap = kDefaultBootstrap;  // "host:port", or several: "h1:p1,h2:p2"
   std::string group_id;
   // Static membership: a stable name for this instance. A restart within session_timeout_ms
   // keeps its partitions without a rebalance; Close does not leave the group.

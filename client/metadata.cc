@@ -13,6 +13,11 @@ namespace fb = protocol::fb;
 
 namespace {
 std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+
+std::vector<int32_t> Ints(const flatbuffers::Vector<int32_t>* v) {
+  if (v == nullptr) return {};
+  return {v->begin(), v->end()};
+}
 }  // namespace
 
 absl::StatusOr<ClusterMetadata> FetchMetadata(Connection& conn,
@@ -39,6 +44,8 @@ absl::StatusOr<ClusterMetadata> FetchMetadata(Connection& conn,
       topic.name = Str(t->name());
       topic.status = ErrorToStatus(t->error_code(), t->error_message(),
                                    absl::StrCat("topic '", topic.name, "'"));
+      topic.replication_factor = t->replication_factor();
+      topic.min_insync_replicas = t->min_insync_replicas();
       if (t->partitions() != nullptr) {
         for (const fb::PartitionMetadata* p : *t->partitions()) {
           PartitionInfo info;
@@ -47,6 +54,8 @@ absl::StatusOr<ClusterMetadata> FetchMetadata(Connection& conn,
           info.leader_epoch = p->leader_epoch();
           info.log_start_offset = p->log_start_offset();
           info.high_watermark = p->high_watermark();
+          info.replicas = Ints(p->replicas());
+          info.isr = Ints(p->isr());
           info.status = ErrorToStatus(p->error_code(), p->error_message(),
                                       absl::StrCat("partition ", topic.name, "-", p->index()));
           topic.partitions.push_back(std::move(info));
@@ -62,7 +71,11 @@ absl::StatusOr<ClusterMetadata> FetchMetadata(Connection& conn,
 
 absl::StatusOr<TopicInfo> FetchTopicMetadata(Connection& conn, const std::string& topic) {
   STRATA_ASSIGN_OR_RETURN(ClusterMetadata md, FetchMetadata(conn, {topic}));
-  for (TopicInfo& t : md.topics) {
+  return TopicFrom(md, topic);
+}
+
+absl::StatusOr<TopicInfo> TopicFrom(const ClusterMetadata& md, const std::string& topic) {
+  for (const TopicInfo& t : md.topics) {
     if (t.name != topic) continue;
     if (absl::IsNotFound(t.status)) {
       return absl::NotFoundError(absl::StrCat("topic '", topic,
@@ -74,7 +87,7 @@ absl::StatusOr<TopicInfo> FetchTopicMetadata(Connection& conn, const std::string
     if (t.partitions.empty()) {
       return absl::UnavailableError(absl::StrCat("topic '", topic, "' has no partitions yet"));
     }
-    return std::move(t);
+    return t;
   }
   return absl::DataLossError(
       absl::StrCat("the broker's Metadata answer does not mention topic '", topic, "'"));
@@ -109,12 +122,48 @@ absl::StatusOr<std::vector<PartitionOffset>> ListOffsets(Connection& conn, const
         for (const fb::ListOffsetsPartitionResponse* pr : *tr->partitions()) {
           if (pr->index() != p) continue;
           po.offset = pr->offset();
+          po.error_code = pr->error_code();
           po.status = ErrorToStatus(pr->error_code(), pr->error_message(),
                                     absl::StrCat("ListOffsets ", topic, "-", p));
         }
       }
     }
     out.push_back(std::move(po));
+  }
+  return out;
+}
+
+absl::StatusOr<ClusterStatus> DescribeCluster(Connection& conn, int32_t issues_max) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(fb::CreateDescribeClusterRequest(fbb, issues_max));
+  STRATA_ASSIGN_OR_RETURN(Response response, conn.Call(protocol::ApiKey::kDescribeCluster,
+                                                       protocol::BuilderBytes(fbb)));
+  STRATA_ASSIGN_OR_RETURN(const fb::DescribeClusterResponse* body,
+                          CheckResponse<fb::DescribeClusterResponse>(
+                              response.body, "DescribeClusterResponse", "DescribeCluster"));
+  ClusterStatus out;
+  out.cluster_name = Str(body->cluster_name());
+  out.controller_id = body->controller_id();
+  out.controller_epoch = body->controller_epoch();
+  if (body->brokers() != nullptr) {
+    for (const fb::ClusterBroker* b : *body->brokers()) {
+      out.brokers.push_back({b->node_id(), Str(b->host()), b->port(), b->alive(),
+                             b->shutting_down(), b->epoch()});
+    }
+  }
+  std::sort(out.brokers.begin(), out.brokers.end(),
+            [](const ClusterBrokerStatus& a, const ClusterBrokerStatus& b) {
+              return a.node_id < b.node_id;
+            });
+  out.partitions = body->partitions();
+  out.under_replicated = body->under_replicated();
+  out.below_min_isr = body->below_min_isr();
+  out.offline = body->offline();
+  if (body->issues() != nullptr) {
+    for (const fb::PartitionIssue* i : *body->issues()) {
+      out.issues.push_back({Str(i->topic()), i->index(), Str(i->state()), i->leader(),
+                            i->leader_epoch(), Ints(i->replicas()), Ints(i->isr())});
+    }
   }
   return out;
 }

@@ -45,19 +45,34 @@ int32_t AddSequence(int32_t sequence, int32_t count) {
 
 enum class Action { kDone, kRetry, kFail };
 
-struct Outcome {
+ClusterClientOptions ClusterOptions(const ProducerConfig& config) {
+  ClusterClientOptions options;
+  options.bootstrap = config.bootstrap;
+  options.connection.client_software_name = config.client_name;
+  options.connection.connect_timeout_ms = config.connect_timeout_ms;
+  options.connection.request_timeout_ms = config.request_timeout_ms + kResponseGraceMs;
+  options.connection.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kProduce};
+  if (config.idempotent && config.acks != 0) {
+    options.connection.required_apis.push_back(protocol::ApiKey::kInitProducerId);
+  }
+  options.refresh_backoff_ms = config.retry_backoff_ms;
+  return options;
+}
+
+}  // namespace
+
+struct Producer::Outcome {
   std::unique_ptr<ProducerBatch> batch;
   Action action = Action::kFail;
   int64_t base_offset = -1;
   absl::Status status;
 };
 
-}  // namespace
-
 Producer::Producer(ProducerConfig config)
     : config_(std::move(config)),
       accumulator_(RecordAccumulator::Options{config_.batch_bytes, config_.linger_ms,
-                                              config_.buffer_bytes, config_.compression}) {
+                                              config_.buffer_bytes, config_.compression}),
+      cluster_(ClusterOptions(config_)) {
   absl::MutexLock lock(&conn_mu_);
   drop_responses_ = config_.TEST_drop_responses;
 }
@@ -97,24 +112,15 @@ int64_t Producer::producer_id() const {
   return producer_id_;
 }
 
-absl::Status Producer::EnsureConnectedLocked() {
-  if (conn_ != nullptr && conn_->ok()) return absl::OkStatus();
-  conn_.reset();
-  ConnectionOptions options;
-  options.client_software_name = config_.client_name;
-  options.connect_timeout_ms = config_.connect_timeout_ms;
-  options.request_timeout_ms = config_.request_timeout_ms + kResponseGraceMs;
-  options.required_apis = {protocol::ApiKey::kMetadata, protocol::ApiKey::kProduce};
-  if (idempotent()) options.required_apis.push_back(protocol::ApiKey::kInitProducerId);
-  STRATA_ASSIGN_OR_RETURN(conn_, Connection::Connect(config_.bootstrap, options));
-  return absl::OkStatus();
-}
+absl::Status Producer::EnsureConnectedLocked() { return cluster_.Any().status(); }
 
 absl::Status Producer::InitProducerIdLocked() {
+  // Any broker hands out producer ids (they are unique across the cluster).
+  STRATA_ASSIGN_OR_RETURN(Connection * conn, cluster_.Any());
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(fb::CreateInitProducerIdRequest(fbb));
   STRATA_ASSIGN_OR_RETURN(
-      Response response, conn_->Call(protocol::ApiKey::kInitProducerId, protocol::BuilderBytes(fbb)));
+      Response response, conn->Call(protocol::ApiKey::kInitProducerId, protocol::BuilderBytes(fbb)));
   STRATA_ASSIGN_OR_RETURN(const fb::InitProducerIdResponse* body,
                           CheckResponse<fb::InitProducerIdResponse>(
                               response.body, "InitProducerIdResponse", "InitProducerId"));
@@ -135,8 +141,8 @@ void Producer::ResetProducerIdLocked() {
 }
 
 absl::Status Producer::RefreshMetadataLocked(const std::string& topic) {
-  STRATA_RETURN_IF_ERROR(EnsureConnectedLocked());
-  STRATA_ASSIGN_OR_RETURN(TopicInfo info, FetchTopicMetadata(*conn_, topic));
+  STRATA_ASSIGN_OR_RETURN(ClusterMetadata md, cluster_.Refresh({topic}));
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, TopicFrom(md, topic));
   const int32_t partitions = int32_t(info.partitions.size());
   absl::MutexLock lock(&meta_mu_);
   TopicMeta& meta = topics_[topic];
@@ -342,27 +348,60 @@ absl::Status Producer::Seal(ProducerBatch& batch) {
 
 void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) {
   std::vector<Outcome> outcomes;
-  auto all = [&](Action action, const absl::Status& st) {
-    for (auto& b : batches) {
+  auto all = [&](std::vector<std::unique_ptr<ProducerBatch>>& list, Action action,
+                 const absl::Status& st) {
+    for (auto& b : list) {
       if (b != nullptr) outcomes.push_back({std::move(b), action, -1, st});
     }
   };
   {
     absl::MutexLock lock(&conn_mu_);
+    // A failed refresh leaves the cache as it was: batches go to the leaders known, and those
+    // that cannot be routed wait for the next round.
+    (void)cluster_.RefreshIfStale();
     absl::Status st = EnsureConnectedLocked();
     if (st.ok() && idempotent() && producer_id_ < 0) st = InitProducerIdLocked();
     if (!st.ok()) {
-      all(Action::kRetry, st);
-    } else {
-      // Seal, and group by topic for the request.
-      std::map<std::string, std::vector<ProducerBatch*>> by_topic;
+      all(batches, Action::kRetry, st);
+      batches.clear();
+    }
+    // Route each batch to its partition's leader.
+    std::map<int32_t, std::vector<std::unique_ptr<ProducerBatch>>> by_leader;
+    for (auto& b : batches) {
+      const std::optional<LeaderInfo> leader = cluster_.Leader(b->tp);
+      if (!leader || leader->node_id < 0) {
+        cluster_.MarkStale();
+        absl::Status none = absl::UnavailableError(absl::StrCat(
+            "partition ", b->tp.topic, "-", b->tp.partition,
+            " has no leader now (an election is under way, or every in-sync replica is down); "
+            "see `strata cluster status`"));
+        outcomes.push_back({std::move(b), Action::kRetry, -1, std::move(none)});
+        continue;
+      }
+      absl::Status sealed = Seal(*b);
+      if (!sealed.ok()) {
+        outcomes.push_back({std::move(b), Action::kFail, -1, sealed});
+        continue;
+      }
+      by_leader[leader->node_id].push_back(std::move(b));
+    }
+    // Write one request to every leader before reading any answer, so the leaders work on them
+    // at the same time; still one request in flight per connection and per partition.
+    struct InFlight {
+      int32_t node;
+      Connection* conn;
+      Connection::Pending pending;
+    };
+    std::vector<InFlight> in_flight;
+    for (auto& [node, list] : by_leader) {
+      absl::StatusOr<Connection*> conn = cluster_.Node(node);
+      if (!conn.ok()) {
+        all(list, Action::kRetry, conn.status());
+        continue;
+      }
       size_t request_bytes = kRequestOverheadBytes;
-      for (auto& b : batches) {
-        absl::Status sealed = Seal(*b);
-        if (!sealed.ok()) {
-          outcomes.push_back({std::move(b), Action::kFail, -1, sealed});
-          continue;
-        }
+      std::map<std::string, std::vector<ProducerBatch*>> by_topic;
+      for (auto& b : list) {
         request_bytes += b->bytes.size() + b->tp.topic.size() + kRequestOverheadBytes;
         by_topic[b->tp.topic].push_back(b.get());
       }
@@ -370,9 +409,9 @@ void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) 
       // every batch again at each step and faulted in fresh pages each time.
       flatbuffers::FlatBufferBuilder fbb(request_bytes);
       std::vector<flatbuffers::Offset<fb::TopicProduceData>> topics;
-      for (const auto& [topic, list] : by_topic) {
+      for (const auto& [topic, batches_of_topic] : by_topic) {
         std::vector<flatbuffers::Offset<fb::PartitionProduceData>> parts;
-        for (ProducerBatch* b : list) {
+        for (ProducerBatch* b : batches_of_topic) {
           auto records = fbb.CreateVector(reinterpret_cast<const uint8_t*>(b->bytes.data()),
                                           b->bytes.size());
           parts.push_back(fb::CreatePartitionProduceData(fbb, b->tp.partition, records));
@@ -381,84 +420,25 @@ void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) 
       }
       fbb.Finish(fb::CreateProduceRequestDirect(fbb, int8_t(config_.acks),
                                                 int32_t(config_.request_timeout_ms), &topics));
-      for (auto& b : batches) {
-        if (b != nullptr) b->maybe_written = true;
-      }
-      if (by_topic.empty()) {
-        // Nothing left to send: every batch failed to seal.
-      } else if (config_.acks == 0) {
+      for (auto& b : list) b->maybe_written = true;
+      if (config_.acks == 0) {
         // The broker never answers acks=0: once written, the records count as sent.
-        st = conn_->Send(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
-        all(st.ok() ? Action::kDone : Action::kRetry, st);
-      } else {
-        absl::StatusOr<Response> response =
-            conn_->Call(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
-        if (response.ok() && drop_responses_ > 0) {
-          --drop_responses_;
-          conn_->Close();
-          response = absl::UnavailableError(
-              "TEST_drop_responses: the Produce response was discarded as if the connection "
-              "dropped");
-        }
-        absl::StatusOr<const fb::ProduceResponse*> body =
-            response.ok() ? CheckResponse<fb::ProduceResponse>(response->body, "ProduceResponse",
-                                                               "Produce")
-                          : absl::StatusOr<const fb::ProduceResponse*>(response.status());
-        if (!body.ok()) {
-          const bool retry = absl::IsUnavailable(body.status()) ||
-                             absl::IsDeadlineExceeded(body.status());
-          all(retry ? Action::kRetry : Action::kFail, body.status());
-        } else {
-          for (auto& b : batches) {
-            if (b == nullptr) continue;
-            Outcome out{std::move(b), Action::kRetry, -1,
-                        absl::UnavailableError("the Produce answer left out this partition")};
-            const TopicPartition tp = out.batch->tp;
-            const fb::PartitionProduceResponse* result = nullptr;
-            if ((*body)->topics() != nullptr) {
-              for (const fb::TopicProduceResponse* t : *(*body)->topics()) {
-                if (t->name() == nullptr || t->name()->string_view() != tp.topic) continue;
-                if (t->partitions() == nullptr) continue;
-                for (const fb::PartitionProduceResponse* p : *t->partitions()) {
-                  if (p->index() == tp.partition) result = p;
-                }
-              }
-            }
-            if (result != nullptr) {
-              const fb::ErrorCode code = result->error_code();
-              out.status = ErrorToStatus(code, result->error_message(),
-                                         absl::StrCat("producing to ", tp.topic, "-", tp.partition));
-              if (code == fb::ErrorCode::NONE) {
-                out.action = Action::kDone;
-                out.base_offset = result->base_offset();
-              } else if (IsRetriable(code)) {
-                out.action = Action::kRetry;
-              } else if (code == fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
-                // Metadata may be stale (a topic being created); retry unless it is truly gone.
-                absl::Status refreshed = RefreshMetadataLocked(tp.topic);
-                bool exists = refreshed.ok();
-                if (exists) {
-                  absl::MutexLock meta_lock(&meta_mu_);
-                  exists = tp.partition < topics_[tp.topic].partitions;
-                }
-                out.action = exists || absl::IsUnavailable(refreshed) ? Action::kRetry
-                                                                      : Action::kFail;
-              } else if (code == fb::ErrorCode::OUT_OF_ORDER_SEQUENCE ||
-                         code == fb::ErrorCode::PRODUCER_FENCED) {
-                out.action = Action::kFail;
-                ResetProducerIdLocked();
-              } else {
-                // Not written: the next batch of this partition takes this one's sequences.
-                out.action = Action::kFail;
-                if (idempotent() && out.batch->producer_id == producer_id_ && producer_id_ >= 0) {
-                  next_sequence_[tp] = out.batch->base_sequence;
-                }
-              }
-            }
-            outcomes.push_back(std::move(out));
-          }
-        }
+        absl::Status sent = (*conn)->Send(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
+        if (!sent.ok()) cluster_.ConnectionFailed(node);
+        all(list, sent.ok() ? Action::kDone : Action::kRetry, sent);
+        continue;
       }
+      absl::StatusOr<Connection::Pending> pending =
+          (*conn)->Start(protocol::ApiKey::kProduce, protocol::BuilderBytes(fbb));
+      if (!pending.ok()) {
+        cluster_.ConnectionFailed(node);
+        all(list, Action::kRetry, pending.status());
+        continue;
+      }
+      in_flight.push_back({node, *conn, *pending});
+    }
+    for (const InFlight& f : in_flight) {
+      HandleAnswer(f.node, f.conn->Finish(f.pending), by_leader[f.node], outcomes);
     }
   }
   // Callbacks run without the connection lock, so they may Send.
@@ -474,6 +454,84 @@ void Producer::SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches) 
         Fail(std::move(out.batch), std::move(out.status));
         break;
     }
+  }
+}
+
+void Producer::HandleAnswer(int32_t node, absl::StatusOr<Response> response,
+                            std::vector<std::unique_ptr<ProducerBatch>>& batches,
+                            std::vector<Outcome>& outcomes) {
+  if (response.ok() && drop_responses_ > 0) {
+    --drop_responses_;
+    cluster_.ConnectionFailed(node);
+    response = absl::UnavailableError(
+        "TEST_drop_responses: the Produce response was discarded as if the connection dropped");
+  }
+  absl::StatusOr<const fb::ProduceResponse*> body =
+      response.ok()
+          ? CheckResponse<fb::ProduceResponse>(response->body, "ProduceResponse", "Produce")
+          : absl::StatusOr<const fb::ProduceResponse*>(response.status());
+  if (!body.ok()) {
+    const bool retry = absl::IsUnavailable(body.status()) || absl::IsDeadlineExceeded(body.status());
+    // The connection closed itself on an I/O error or a timeout: the broker may be gone, and its
+    // partitions with it.
+    if (!response.ok()) cluster_.ConnectionFailed(node);
+    for (auto& b : batches) {
+      outcomes.push_back({std::move(b), retry ? Action::kRetry : Action::kFail, -1, body.status()});
+    }
+    return;
+  }
+  for (auto& b : batches) {
+    Outcome out{std::move(b), Action::kRetry, -1,
+                absl::UnavailableError("the Produce answer left out this partition")};
+    const TopicPartition tp = out.batch->tp;
+    const fb::PartitionProduceResponse* result = nullptr;
+    if ((*body)->topics() != nullptr) {
+      for (const fb::TopicProduceResponse* t : *(*body)->topics()) {
+        if (t->name() == nullptr || t->name()->string_view() != tp.topic) continue;
+        if (t->partitions() == nullptr) continue;
+        for (const fb::PartitionProduceResponse* p : *t->partitions()) {
+          if (p->index() == tp.partition) result = p;
+        }
+      }
+    }
+    if (result != nullptr) {
+      const fb::ErrorCode code = result->error_code();
+      out.status = ErrorToStatus(code, result->error_message(),
+                                 absl::StrCat("producing to ", tp.topic, "-", tp.partition));
+      if (code == fb::ErrorCode::NONE) {
+        out.action = Action::kDone;
+        out.base_offset = result->base_offset();
+      } else if (IsLeaderError(code)) {
+        // Retried with the same bytes at the leader named by the hint (when it is newer than
+        // what the cache knows and routable), else at the one the next refresh finds.
+        if (!cluster_.ApplyHint(tp, result->leader_id(), result->leader_epoch())) {
+          cluster_.MarkStale();
+        }
+        out.action = Action::kRetry;
+      } else if (IsRetriable(code)) {
+        out.action = Action::kRetry;
+      } else if (code == fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
+        // Metadata may be stale (a topic being created); retry unless it is truly gone.
+        absl::Status refreshed = RefreshMetadataLocked(tp.topic);
+        bool exists = refreshed.ok();
+        if (exists) {
+          absl::MutexLock meta_lock(&meta_mu_);
+          exists = tp.partition < topics_[tp.topic].partitions;
+        }
+        out.action = exists || absl::IsUnavailable(refreshed) ? Action::kRetry : Action::kFail;
+      } else if (code == fb::ErrorCode::OUT_OF_ORDER_SEQUENCE ||
+                 code == fb::ErrorCode::PRODUCER_FENCED) {
+        out.action = Action::kFail;
+        ResetProducerIdLocked();
+      } else {
+        // Not written: the next batch of this partition takes this one's sequences.
+        out.action = Action::kFail;
+        if (idempotent() && out.batch->producer_id == producer_id_ && producer_id_ >= 0) {
+          next_sequence_[tp] = out.batch->base_sequence;
+        }
+      }
+    }
+    outcomes.push_back(std::move(out));
   }
 }
 

@@ -8,16 +8,22 @@
 // Send picks the partition (an explicit one; else XXH3(key) mod partitions; a null key sticks to
 // one partition per batch), appends the record to that partition's batch in a bounded
 // RecordAccumulator and returns. A background sender thread sends ready batches (full at
-// batch_bytes, or linger_ms old) in one Produce request with at most one batch per partition,
-// keeping ONE request in flight on its one connection: the next request goes out when the
-// previous one is answered. That keeps each partition's batches in order without extra
-// bookkeeping, at the cost of throughput over long round trips.
+// batch_bytes, or linger_ms old) in rounds: each round takes at most one batch per partition,
+// groups them by the partition's leader (ClusterClient's metadata cache), writes one Produce
+// request to each leader and only then reads the answers. The next round starts when every
+// answer of this one is in, so there is at most ONE request in flight per partition (and per
+// connection). That keeps each partition's batches in order without extra bookkeeping, at the
+// cost of throughput over long round trips.
 //
 // Idempotence (default, with acks=1 or -1): Create gets a producer id (InitProducerId); each
 // partition's batches carry consecutive sequence numbers, assigned on the first send. A batch that
 // fails retriably (REQUEST_TIMED_OUT, BROKER_BUSY, SHUTTING_DOWN, STORAGE_ERROR, a lost
-// connection, a timeout) is resent with the same id, epoch and sequence after an exponential
-// backoff, so the broker appends it once and answers a duplicate with the original offsets.
+// connection, a timeout, and in a cluster NOT_LEADER, LEADER_NOT_AVAILABLE, FENCED_LEADER_EPOCH,
+// UNKNOWN_LEADER_EPOCH, NOT_ENOUGH_REPLICAS) is resent with the same id, epoch and sequence
+// after an exponential backoff, so the broker appends it once and answers a duplicate with the
+// original offsets. A new leader rebuilds the producers' state from its log, so it deduplicates
+// a batch the old leader appended. The leader errors and lost connections also make the
+// producer refresh its metadata (at most once per retry_backoff_ms) before the retry.
 // Retries stop after delivery_timeout_ms. After a batch fails in a way that leaves the broker's
 // view of the sequences unknown (OUT_OF_ORDER_SEQUENCE, PRODUCER_FENCED, or a batch that expired
 // after being sent), the producer takes a new producer id and starts its sequences over.
@@ -45,6 +51,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/cluster_client.h"
 #include "client/connection.h"
 #include "client/record_accumulator.h"
 #include "client/types.h"
@@ -93,7 +100,7 @@ struct RetryNotice {
 };
 
 struct ProducerConfig {
-  std::string bootstrap = kDefaultBootstrap;
+  std::string bootstrap = kDefaultBootstrap;  // "host:port", or several: "h1:p1,h2:p2"
   std::string client_name = "strata-cpp-producer";
   int acks = -1;            // 0: no answer; 1: after the leader's append; -1: durable (all)
   bool idempotent = true;   // ignored (off) with acks=0, which cannot retry
@@ -190,6 +197,11 @@ class Producer {
                        std::set<TopicPartition>* muted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(send_mu_);
   void SendBatches(std::vector<std::unique_ptr<ProducerBatch>> batches)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(send_mu_);
+  struct Outcome;
+  // Reads one leader's answer to a Produce request and decides each of its batches.
+  void HandleAnswer(int32_t node, absl::StatusOr<Response> response,
+                    std::vector<std::unique_ptr<ProducerBatch>>& batches,
+                    std::vector<Outcome>& outcomes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   absl::Status Seal(ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(conn_mu_);
   void Complete(std::unique_ptr<ProducerBatch> batch, int64_t base_offset);
   void Fail(std::unique_ptr<ProducerBatch> batch, absl::Status status);
@@ -204,9 +216,10 @@ class Producer {
   absl::Mutex meta_mu_;
   std::map<std::string, TopicMeta, std::less<>> topics_ ABSL_GUARDED_BY(meta_mu_);
 
-  // The connection is shared by the sender thread and by Send (metadata on a topic's first use).
+  // The connections are shared by the sender thread and by Send (metadata on a topic's first
+  // use).
   mutable absl::Mutex conn_mu_;
-  std::unique_ptr<Connection> conn_ ABSL_GUARDED_BY(conn_mu_);
+  ClusterClient cluster_ ABSL_GUARDED_BY(conn_mu_);
   int64_t producer_id_ ABSL_GUARDED_BY(conn_mu_) = -1;
   int16_t producer_epoch_ ABSL_GUARDED_BY(conn_mu_) = -1;
   std::map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(conn_mu_);

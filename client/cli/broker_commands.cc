@@ -14,6 +14,7 @@
 #include "client/admin.h"
 #include "client/cli/command_util.h"
 #include "client/cli/output.h"
+#include "client/metadata_cache.h"
 #include "client/producer.h"
 
 namespace strata::cli {
@@ -40,17 +41,28 @@ client::SeekTarget DefaultFrom(bool follow) {
 // --- topic -----------------------------------------------------------------------------------
 
 absl::Status TopicCreate(const BrokerOptions& options, const std::string& name, int32_t partitions,
-                         const std::vector<std::string>& configs, std::ostream& out) {
+                         const std::vector<std::string>& configs, std::ostream& out,
+                         int32_t replication_factor, int32_t min_insync_replicas) {
   STRATA_ASSIGN_OR_RETURN(client::ConfigList list, ParseConfigs(configs));
+  if (replication_factor > 0 && min_insync_replicas > replication_factor) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--min-insync-replicas ", min_insync_replicas, " is more than --replication-factor ",
+        replication_factor, ": acks=all could never succeed. Use at most ", replication_factor,
+        " (commonly replication factor 3 with min in-sync replicas 2)"));
+  }
   STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
-  absl::Status st = admin->CreateTopic(name, partitions, list);
+  absl::Status st = admin->CreateTopic(
+      client::NewTopic{name, partitions, replication_factor, min_insync_replicas, list});
   if (absl::IsAlreadyExists(st)) {
     return absl::AlreadyExistsError(absl::StrCat(
         st.message(), ". See it with: strata topic describe ", name,
         "; to start over: strata topic delete ", name));
   }
   STRATA_RETURN_IF_ERROR(st);
-  out << "created topic " << name << " with " << Plural(partitions, "partition") << "\n";
+  out << "created topic " << name << " with " << Plural(partitions, "partition");
+  if (replication_factor > 0) out << ", replication factor " << replication_factor;
+  if (min_insync_replicas > 0) out << ", min in-sync replicas " << min_insync_replicas;
+  out << "\n";
   return absl::OkStatus();
 }
 
@@ -61,27 +73,135 @@ absl::Status TopicList(const BrokerOptions& options, std::ostream& out) {
   return absl::OkStatus();
 }
 
-absl::Status TopicDescribe(const BrokerOptions& options, const std::string& name,
-                           std::ostream& out) {
-  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
-  STRATA_ASSIGN_OR_RETURN(client::TopicInfo info, admin->DescribeTopic(name));
-  STRATA_ASSIGN_OR_RETURN(client::ConfigList configs, admin->DescribeConfigs(name));
-  out << "topic " << name << ": " << Plural(int64_t(info.partitions.size()), "partition") << "\n";
-  out << std::left << std::setw(11) << "partition" << std::setw(8) << "leader" << std::setw(12)
-      << "log_start" << std::setw(12) << "log_end" << "records\n";
+namespace {
+
+// "1,2,3", or "-" for none.
+std::string NodeList(const std::vector<int32_t>& nodes) {
+  if (nodes.empty()) return "-";
+  std::string out;
+  for (int32_t n : nodes) absl::StrAppend(&out, out.empty() ? "" : ",", n);
+  return out;
+}
+
+}  // namespace
+
+void PrintTopicPartitions(const client::TopicInfo& info, std::ostream& out) {
+  bool replicated = false;
+  for (const client::PartitionInfo& p : info.partitions) replicated |= !p.replicas.empty();
+  out << "topic " << info.name << ": " << Plural(int64_t(info.partitions.size()), "partition");
+  if (replicated) {
+    out << ", replication factor " << info.replication_factor << ", min in-sync replicas "
+        << info.min_insync_replicas;
+  }
+  out << "\n";
+  out << std::left << std::setw(11) << "partition" << std::setw(8) << "leader" << std::setw(7)
+      << "epoch";
+  if (replicated) out << std::setw(12) << "replicas" << std::setw(12) << "isr";
+  out << std::setw(12) << "log_start" << std::setw(12) << "log_end" << "records\n";
   for (const client::PartitionInfo& p : info.partitions) {
-    out << std::left << std::setw(11) << p.index << std::setw(8) << p.leader << std::setw(12)
-        << p.log_start_offset << std::setw(12) << p.high_watermark;
+    out << std::left << std::setw(11) << p.index << std::setw(8)
+        << (p.leader < 0 ? std::string("none") : std::to_string(p.leader)) << std::setw(7)
+        << p.leader_epoch;
+    if (replicated) out << std::setw(12) << NodeList(p.replicas) << std::setw(12) << NodeList(p.isr);
+    out << std::setw(12) << p.log_start_offset << std::setw(12) << p.high_watermark;
     if (p.status.ok()) {
       out << (p.high_watermark - p.log_start_offset);
+      if (replicated && p.isr.size() < size_t(info.min_insync_replicas)) {
+        out << "  (below min ISR: acks=all refused)";
+      } else if (replicated && p.isr.size() < p.replicas.size()) {
+        out << "  (under-replicated)";
+      }
     } else {
       out << "OFFLINE: " << p.status.message();
     }
     out << "\n";
   }
+}
+
+absl::Status TopicDescribe(const BrokerOptions& options, const std::string& name,
+                           std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  STRATA_ASSIGN_OR_RETURN(client::TopicInfo info, admin->DescribeTopic(name));
+  STRATA_ASSIGN_OR_RETURN(client::ConfigList configs, admin->DescribeConfigs(name));
+  PrintTopicPartitions(info, out);
   out << "configs:\n";
   for (const auto& [k, v] : configs) out << "  " << k << "=" << v << "\n";
   return absl::OkStatus();
+}
+
+bool PrintClusterStatus(const client::ClusterStatus& status, std::ostream& out) {
+  out << "cluster " << (status.cluster_name.empty() ? "(single broker)" : status.cluster_name)
+      << ": controller ";
+  if (status.controller_id < 0) {
+    out << (status.cluster_name.empty()
+                ? "none (not needed on one broker)"
+                : "NONE (an election is under way, or etcd is unreachable)");
+  } else {
+    out << status.controller_id << " (epoch " << status.controller_epoch << ")";
+  }
+  out << "\nbrokers:\n";
+  out << "  " << std::left << std::setw(6) << "id" << std::setw(24) << "address" << "state\n";
+  for (const client::ClusterBrokerStatus& b : status.brokers) {
+    std::string state = b.alive ? "alive" : "DOWN";
+    if (b.shutting_down) state += ", shutting down";
+    if (b.node_id == status.controller_id) state += ", controller";
+    out << "  " << std::left << std::setw(6) << b.node_id << std::setw(24)
+        << (b.host.empty() ? std::string("-") : client::FormatAddress(b.host, b.port)) << state
+        << "\n";
+  }
+  out << "partitions: " << status.partitions << " total, " << status.under_replicated
+      << " under-replicated, " << status.below_min_isr << " below min ISR, " << status.offline
+      << " offline\n";
+  if (!status.issues.empty()) {
+    out << "issues:\n";
+    out << "  " << std::left << std::setw(28) << "partition" << std::setw(18) << "state"
+        << std::setw(8) << "leader" << std::setw(7) << "epoch" << std::setw(12) << "replicas"
+        << "isr\n";
+    for (const client::PartitionIssue& i : status.issues) {
+      out << "  " << std::left << std::setw(28) << absl::StrCat(i.topic, "-", i.index)
+          << std::setw(18) << i.state << std::setw(8)
+          << (i.leader < 0 ? std::string("none") : std::to_string(i.leader)) << std::setw(7)
+          << i.leader_epoch << std::setw(12) << NodeList(i.replicas) << NodeList(i.isr) << "\n";
+    }
+    const int64_t listed = int64_t(status.issues.size());
+    const int64_t total =
+        int64_t(status.under_replicated) + status.below_min_isr + status.offline;
+    if (total > listed) out << "  ... and more; raise --issues-max to list them\n";
+  }
+  const bool healthy = status.offline == 0 && status.below_min_isr == 0;
+  if (!healthy) {
+    out << "UNHEALTHY: ";
+    if (status.offline > 0) {
+      out << Plural(status.offline, "partition") << " offline (no reads or writes; start the "
+          << "brokers of their ISR)";
+    }
+    if (status.offline > 0 && status.below_min_isr > 0) out << "; ";
+    if (status.below_min_isr > 0) {
+      out << Plural(status.below_min_isr, "partition")
+          << " below min in-sync replicas (acks=all refused; bring their replicas back)";
+    }
+    out << "\n";
+  } else if (status.under_replicated > 0) {
+    out << "degraded: " << Plural(status.under_replicated, "partition")
+        << " under-replicated (still serving; a replica is down or catching up)\n";
+  } else {
+    out << "healthy\n";
+  }
+  return healthy;
+}
+
+absl::StatusOr<bool> ShowClusterStatus(const BrokerOptions& options, int32_t issues_max,
+                                   std::ostream& out) {
+  STRATA_ASSIGN_OR_RETURN(auto admin, ConnectAdmin(options));
+  absl::StatusOr<client::ClusterStatus> status = admin->DescribeCluster(issues_max);
+  if (absl::IsUnimplemented(status.status()) || absl::IsFailedPrecondition(status.status())) {
+    return absl::Status(status.status().code(),
+                        absl::StrCat(status.status().message(),
+                                     " (this broker predates `strata cluster status`; upgrade it, "
+                                     "or use `strata topic describe` per topic)"));
+  }
+  STRATA_RETURN_IF_ERROR(status.status());
+  return PrintClusterStatus(*status, out);
 }
 
 absl::Status TopicDelete(const BrokerOptions& options, const std::string& name,

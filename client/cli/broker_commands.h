@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/consumer.h"
+#include "client/metadata.h"
 #include "common/status.h"
 #include "record/batch.h"
 
@@ -25,14 +26,27 @@ struct BrokerOptions {
   bool progress = false;  // show progress on the error stream (main: only when it is a terminal)
 };
 
-// `strata topic create NAME --partitions N [--config k=v ...]`
+// `strata topic create NAME --partitions N [--replication-factor R] [--min-insync-replicas M]
+// [--config k=v ...]`. 0 for R or M: the cluster's defaults.
 absl::Status TopicCreate(const BrokerOptions& options, const std::string& name, int32_t partitions,
-                         const std::vector<std::string>& configs, std::ostream& out);
+                         const std::vector<std::string>& configs, std::ostream& out,
+                         int32_t replication_factor = 0, int32_t min_insync_replicas = 0);
 // `strata topic list`: one name per line.
 absl::Status TopicList(const BrokerOptions& options, std::ostream& out);
-// `strata topic describe NAME`: partitions (leader, log start, log end) and configs.
+// `strata topic describe NAME`: partitions (leader, epoch, replicas, ISR, log start, log end)
+// and configs.
 absl::Status TopicDescribe(const BrokerOptions& options, const std::string& name,
                            std::ostream& out);
+// What TopicDescribe prints for a topic's metadata (without the configs). On a single broker
+// (no partition has replicas) the replica columns are left out.
+void PrintTopicPartitions(const client::TopicInfo& info, std::ostream& out);
+
+// `strata cluster status`: brokers, controller, partition counts and the issues list. Healthy
+// (true) unless a partition is offline or below min_insync_replicas.
+absl::StatusOr<bool> ShowClusterStatus(const BrokerOptions& options, int32_t issues_max,
+                                   std::ostream& out);
+// What ClusterStatus prints; returns the same health.
+bool PrintClusterStatus(const client::ClusterStatus& status, std::ostream& out);
 // `strata topic delete NAME`
 absl::Status TopicDelete(const BrokerOptions& options, const std::string& name, std::ostream& out);
 // `strata topic alter NAME --config k=v ...`

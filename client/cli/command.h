@@ -83,6 +83,7 @@ void AddTopicCommand(Commands& commands);
 void AddProduceCommand(Commands& commands);
 void AddConsumeCommand(Commands& commands);
 void AddGroupCommand(Commands& commands);
+void AddClusterCommand(Commands& commands);
 void AddBenchCommand(Commands& commands);
 
 // Ends a broker command: flushes standard output and, on an error, prints "`command`: message" on

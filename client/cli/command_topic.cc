@@ -30,17 +30,27 @@ constexpr const char* kTopicCreateHelp =
     "partitions, repeatable: segment_bytes, segment_ms, retention_ms, retention_bytes,\n"
     "flush_always, flush_bytes, flush_ms, cleanup_policy, delete_retention_ms (docs/partition.md\n"
     "lists their ranges).\n"
+    "In a cluster, --replication-factor R keeps R copies of each partition on R brokers, and\n"
+    "--min-insync-replicas M is how many of them must hold a record before acks=all succeeds:\n"
+    "with R=3 and M=2 a partition keeps taking acks=all writes with one broker down and loses no\n"
+    "acknowledged record. Left out, the cluster's defaults apply (min(3, brokers); M=2 when R is\n"
+    "3 or more, else 1). A single broker accepts only 1.\n"
     "Names are 1 to 249 of a-z A-Z 0-9 . _ -";
 
 constexpr const char* kTopicCreateExamples =
     "Examples:\n"
     "  strata topic create orders --partitions 8\n"
+    "  strata topic create payments --partitions 6 --replication-factor 3 --min-insync-replicas 2\n"
     "  strata topic create audit --partitions 3 --config flush_always=true --config "
     "retention_ms=-1\n";
 
 constexpr const char* kTopicDescribeHelp =
-    "Show a topic's partitions (leader, log start offset, log end offset = high watermark, and\n"
-    "the number of records between them) and every config value.";
+    "Show a topic's partitions (leader broker, leader epoch, log start offset, log end offset =\n"
+    "high watermark, and the number of records between them) and every config value. In a\n"
+    "cluster also the topic's replication factor and min in-sync replicas, and per partition its\n"
+    "replicas (the preferred leader first) and the in-sync ones (ISR); a partition whose ISR is\n"
+    "smaller than its replicas is marked under-replicated, one below min in-sync replicas refuses\n"
+    "acks=all writes, and one with leader 'none' is offline (see `strata cluster status`).";
 
 constexpr const char* kTopicAlterHelp =
     "Change topic settings. Raising partitions adds partitions at once (keys then map\n"
@@ -60,6 +70,8 @@ void AddTopicCommand(Commands& commands) {
   struct Args {
     std::string name;
     int32_t partitions = 1;
+    int32_t replication_factor = 0;  // 0: the cluster's default
+    int32_t min_insync_replicas = 0;
     std::vector<std::string> configs;
   };
   auto args = std::make_shared<Args>();
@@ -72,13 +84,23 @@ void AddTopicCommand(Commands& commands) {
   create->add_option("--partitions,-p", args->partitions, "Number of partitions (default 1)")
       ->type_name("N")
       ->check(Positive());
+  create->add_option("--replication-factor,-r", args->replication_factor,
+                     "Copies of each partition, on that many brokers (default: the cluster's)")
+      ->type_name("R")
+      ->check(Positive());
+  create->add_option("--min-insync-replicas", args->min_insync_replicas,
+                     "Copies that must have a record before acks=all succeeds (default: the "
+                     "cluster's)")
+      ->type_name("M")
+      ->check(Positive());
   create->add_option("--config,-c", args->configs, "A topic setting; repeatable")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false)
       ->check(KeyValue());
   commands.OnRun(create, [args, &broker] {
     return Finish("strata topic create",
-                  TopicCreate(broker, args->name, args->partitions, args->configs, std::cout));
+                  TopicCreate(broker, args->name, args->partitions, args->configs, std::cout,
+                              args->replication_factor, args->min_insync_replicas));
   });
 
   CLI::App* list = topic->add_subcommand("list", "List topic names, one per line");

@@ -20,9 +20,11 @@ using strata::cli::kExitUsage;
 
 constexpr const char* kStrataHelp =
     "strata: the command-line tool of Strata, a Kafka-like partitioned record log.\n"
-    "  topic, produce, consume, group, bench\n"
+    "  topic, produce, consume, group, cluster, bench\n"
     "                           talk to a running broker (stratad) at --bootstrap HOST:PORT\n"
-    "                           (or $STRATA_BOOTSTRAP; default 127.0.0.1:9292).\n"
+    "                           (or $STRATA_BOOTSTRAP; default 127.0.0.1:9292). For a cluster,\n"
+    "                           list several, comma separated: the first that answers is used,\n"
+    "                           and each partition is then read and written at its leader.\n"
     "  log                      works offline, straight on the files of one partition's log,\n"
     "                           without a broker. It only reads: it never repairs, truncates\n"
     "                           or rewrites anything.\n"
@@ -36,6 +38,7 @@ constexpr const char* kStrataExamples =
     "  strata consume orders --group billing --follow   consume as a member of group billing\n"
     "  strata group describe billing                    its members, offsets and lag\n"
     "  strata --bootstrap 10.0.0.5:9292 topic list\n"
+    "  strata --bootstrap 10.0.0.5:9292,10.0.0.6:9292 cluster status   brokers and partition health\n"
     "  strata bench produce --acks all --duration 10   measure the broker's throughput\n"
     "  strata log verify /var/lib/strata/orders-0      check every batch and index\n"
     "  strata log dump /var/lib/strata/orders-0        list segments and batches\n"
@@ -109,9 +112,10 @@ int main(int argc, char** argv) {
 
   strata::cli::BrokerOptions broker;
   app.add_option("--bootstrap", broker.bootstrap,
-                 "The broker to talk to (default 127.0.0.1:9292, or $STRATA_BOOTSTRAP)")
+                 "The broker to talk to, or several brokers of a cluster comma separated (default "
+                 "127.0.0.1:9292, or $STRATA_BOOTSTRAP)")
       ->envname("STRATA_BOOTSTRAP")
-      ->type_name("HOST:PORT");
+      ->type_name("HOST:PORT[,HOST:PORT...]");
 
   strata::cli::Commands commands(app, *formatter, broker);
   strata::cli::AddLogCommand(commands);
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   strata::cli::AddProduceCommand(commands);
   strata::cli::AddConsumeCommand(commands);
   strata::cli::AddGroupCommand(commands);
+  strata::cli::AddClusterCommand(commands);
   strata::cli::AddBenchCommand(commands);
 
   try {

@@ -1,8 +1,10 @@
 // Tests for the CLI's text helpers (output.h): JSON escaping of arbitrary bytes, the JSON and
-// text record lines, and parsing of --from, --acks, --compression and KEY=VALUE.
+// text record lines, and parsing of --from, --acks, --compression and KEY=VALUE; and what
+// `strata topic describe` and `strata cluster status` print for a single broker and a cluster.
 #include "client/cli/output.h"
 
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "client/cli/broker_commands.h"
 
@@ -96,6 +98,78 @@ TEST_CASE("--acks, --compression and KEY=VALUE") {
 TEST_CASE("consume starts at earliest, or latest when following") {
   CHECK(DefaultFrom(false) == SeekTarget::Earliest());
   CHECK(DefaultFrom(true) == SeekTarget::Latest());
+}
+
+
+using Catch::Matchers::Contains;
+
+client::TopicInfo Topic(bool replicated) {
+  client::TopicInfo t;
+  t.name = "orders";
+  t.replication_factor = replicated ? 3 : 1;
+  t.min_insync_replicas = replicated ? 2 : 1;
+  for (int32_t i = 0; i < 3; ++i) {
+    client::PartitionInfo p;
+    p.index = i;
+    p.leader = replicated ? i + 1 : 0;
+    p.leader_epoch = 4;
+    p.high_watermark = 10;
+    if (replicated) {
+      p.replicas = {1, 2, 3};
+      p.isr = i == 0 ? std::vector<int32_t>{1, 2, 3} : std::vector<int32_t>{i + 1};
+    }
+    t.partitions.push_back(p);
+  }
+  return t;
+}
+
+TEST_CASE("topic describe shows replicas and ISR in a cluster, and not on one broker") {
+  std::ostringstream one;
+  PrintTopicPartitions(Topic(false), one);
+  CHECK_THAT(one.str(), Contains("topic orders: 3 partitions\n"));
+  CHECK_THAT(one.str(), !Contains("replicas"));
+  CHECK_THAT(one.str(), Contains("partition  leader  epoch  log_start   log_end     records"));
+
+  std::ostringstream many;
+  PrintTopicPartitions(Topic(true), many);
+  CHECK_THAT(many.str(),
+             Contains("topic orders: 3 partitions, replication factor 3, min in-sync replicas 2"));
+  CHECK_THAT(many.str(), Contains("1,2,3       1,2,3"));
+  CHECK_THAT(many.str(), Contains("1,2,3       2 "));
+  CHECK_THAT(many.str(), Contains("below min ISR"));
+}
+
+TEST_CASE("cluster status lists brokers and issues, and is unhealthy when a partition is offline") {
+  client::ClusterStatus status;
+  status.cluster_name = "prod";
+  status.controller_id = 1;
+  status.controller_epoch = 7;
+  status.brokers = {{1, "10.0.0.1", 9292, true, false, 3},
+                    {2, "10.0.0.2", 9292, true, true, 4},
+                    {3, "", 0, false, false, 0}};
+  status.partitions = 12;
+  status.under_replicated = 1;
+  std::ostringstream healthy;
+  status.issues = {{"orders", 0, "under-replicated", 1, 4, {1, 2, 3}, {1, 2}}};
+  CHECK(PrintClusterStatus(status, healthy));
+  CHECK_THAT(healthy.str(), Contains("controller 1 (epoch 7)"));
+  CHECK_THAT(healthy.str(), Contains("10.0.0.2:9292           alive, shutting down"));
+  CHECK_THAT(healthy.str(), Contains("DOWN"));
+  CHECK_THAT(healthy.str(), Contains("orders-0"));
+  CHECK_THAT(healthy.str(), Contains("degraded: 1 partition under-replicated"));
+
+  status.offline = 1;
+  status.issues.push_back({"orders", 5, "offline", -1, 6, {3}, {}});
+  std::ostringstream offline;
+  CHECK_FALSE(PrintClusterStatus(status, offline));
+  CHECK_THAT(offline.str(), Contains("UNHEALTHY: 1 partition offline"));
+  CHECK_THAT(offline.str(), Contains("none"));
+
+  status.offline = 0;
+  status.below_min_isr = 2;
+  std::ostringstream below;
+  CHECK_FALSE(PrintClusterStatus(status, below));
+  CHECK_THAT(below.str(), Contains("below min in-sync replicas"));
 }
 
 }  // namespace
