@@ -98,7 +98,9 @@ Txn ControllerTxn(const Keys& keys, int64_t controller_epoch,
   for (const PartitionChange& change : changes) {
     std::string key = keys.partition(change.id.topic, change.id.partition);
     txn.compares.push_back(Compare::ModRevision(key, change.before.mod_revision));
-    txn.success.push_back(Op::Put(key, EncodePartition(change.after)));
+    PartitionState after = change.after;
+    after.controller_epoch = controller_epoch;
+    txn.success.push_back(Op::Put(key, EncodePartition(after)));
   }
   return txn;
 }

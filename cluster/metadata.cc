@@ -144,7 +144,8 @@ std::string EncodePartition(const PartitionState& state) {
               {"leader", state.leader},
               {"leader_epoch", state.leader_epoch},
               {"isr", state.isr},
-              {"partition_epoch", state.partition_epoch}}
+              {"partition_epoch", state.partition_epoch},
+              {"controller_epoch", state.controller_epoch}}
       .dump();
 }
 
@@ -156,6 +157,7 @@ absl::StatusOr<PartitionState> DecodePartition(absl::string_view text) {
     state.leader_epoch = json.at("leader_epoch").get<int32_t>();
     state.isr = json.at("isr").get<std::vector<int32_t>>();
     state.partition_epoch = json.at("partition_epoch").get<int32_t>();
+    state.controller_epoch = json.value("controller_epoch", int64_t{-1});
     return state;
   });
 }

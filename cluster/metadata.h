@@ -70,11 +70,15 @@ struct PartitionState {
   int32_t partition_epoch = 0;
   // Set from etcd, not stored in the value: the key's mod_revision, for compare-and-set.
   int64_t mod_revision = 0;
+  // The epoch of the controller that last wrote the record (a leader's ISR change keeps it), so
+  // that anyone reading etcd can tell which controller made each decision (-1: none yet).
+  int64_t controller_epoch = -1;
 
   bool InIsr(int32_t broker) const;
   bool operator==(const PartitionState& o) const {
     return replicas == o.replicas && leader == o.leader && leader_epoch == o.leader_epoch &&
-           isr == o.isr && partition_epoch == o.partition_epoch;
+           isr == o.isr && partition_epoch == o.partition_epoch &&
+           controller_epoch == o.controller_epoch;
   }
 };
 

@@ -24,6 +24,7 @@
 namespace strata::cli {
 
 // Process exit codes of the log tools, shared by the `strata` commands (command.h) and the tests.
+// compare uses kExitCorrupt for "the replicas differ".
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCorrupt = 1;  // verify found a problem
 inline constexpr int kExitUsage = 2;    // bad arguments, or the directory cannot be read
@@ -82,5 +83,22 @@ std::string FormatVerifyReport(const VerifyReport& report);
 
 // "512 B", "1.2 KiB", "3.0 MiB", ... for humans.
 std::string FormatBytes(uint64_t bytes);
+
+// What CompareLogs found: two replicas of one partition agree when every batch below `below`
+// is byte-for-byte the same (offsets, leader epochs, producer fields, records and checksum).
+struct CompareReport {
+  int64_t compared_below = 0;  // the offset the comparison stopped at
+  int64_t batches = 0;         // batches found equal
+  int64_t end_a = 0;           // each log's end (the offset after its last batch)
+  int64_t end_b = 0;
+  std::optional<std::string> difference;  // the first difference, for a human
+};
+
+// Compares the batches of two partition directories (replicas of one partition, read offline)
+// below `below`, or below the shorter log's end when `below` is negative.
+//   NotFound / PermissionDenied / FailedPrecondition  a directory cannot be read
+absl::StatusOr<CompareReport> CompareLogs(const std::string& dir_a, const std::string& dir_b,
+                                          int64_t below, io::FileSystem* fs = nullptr);
+std::string FormatCompareReport(const CompareReport& report);
 
 }  // namespace strata::cli

@@ -497,5 +497,49 @@ TEST_CASE("FormatBytes") {
   CHECK(FormatBytes(3ull << 30) == "3.0 GiB");
 }
 
+TEST_CASE("compare finds replicas identical, and names the first batch that differs") {
+  // A replica is a byte-for-byte copy (the records' timestamps included).
+  TempDir a, b;
+  WriteLog(a.path(), 2000);
+  fs::copy(a.path(), b.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  auto same = CompareLogs(a.path(), b.path(), -1);
+  REQUIRE(same.ok());
+  CHECK_FALSE(same->difference.has_value());
+  CHECK(same->compared_below == 2000);
+  CHECK(same->batches == 200);
+  CHECK(FormatCompareReport(*same) == "identical below offset 2000: 200 batches (log ends 2000 and 2000)");
+
+  // One more batch on a: still identical below 2000, and "a ends too soon" the other way round.
+  {
+    auto lg = log::Log::Open(Options(a.path()));
+    REQUIRE(lg.ok());
+    AppendRecords(**lg, 2000, 10);
+    REQUIRE((*lg)->Close().ok());
+  }
+  CHECK_FALSE(CompareLogs(a.path(), b.path(), 2000)->difference.has_value());
+  auto short_b = CompareLogs(a.path(), b.path(), 2010);
+  REQUIRE(short_b.ok());
+  REQUIRE(short_b->difference.has_value());
+  CHECK(short_b->difference->find("ends at 2000") != std::string::npos);
+
+  // A different record at the same offsets differs.
+  {
+    // The first 1000 records as b has them, then a different batch.
+    auto lg = log::Log::Open(Options(b.path()));
+    REQUIRE(lg.ok());
+    REQUIRE((*lg)->TruncateTo(1000).ok());
+    record::BatchBuilder builder;
+    for (int j = 0; j < kRecordsPerBatch; ++j) builder.Add(record::RecordInput{.value = "other"});
+    auto batch = builder.Build();
+    REQUIRE(batch.ok());
+    REQUIRE((*lg)->Append(*batch, 3).ok());
+    REQUIRE((*lg)->Close().ok());
+  }
+  auto differ = CompareLogs(a.path(), b.path(), -1);
+  REQUIRE(differ.ok());
+  REQUIRE(differ->difference.has_value());
+  CHECK(differ->difference->find("batch 100 differs") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace strata::cli
