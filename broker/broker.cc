@@ -105,18 +105,6 @@ absl::Status Broker::Open() {
   if (!config_.advertised_listen.empty()) {
     STRATA_ASSIGN_OR_RETURN(services.advertised, ParseHostPort(config_.advertised_listen));
   }
-  if (config_.clustered()) {
-    // Before serving: the first view gives every local replica its role. Other brokers that
-    // fetch from this one meanwhile wait in the listen backlog.
-    STRATA_RETURN_IF_ERROR(JoinCluster(services.advertised));
-    services.replicas = replicas_.get();
-    services.cluster = member_.get();
-    producer_ids_->UseBlockSource(
-        [member = member_.get()](int64_t count) { return member->ReserveProducerIds(count); });
-    services.offsets_topic_partitions = config_.offsets_topic_partitions;
-    services.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
-    services.offsets_topic_segment_bytes = config_.offsets_topic_segment_bytes;
-  }
   *handler_ = RequestHandler(services);
   if (config_.metrics_enabled) {
     STRATA_ASSIGN_OR_RETURN(metrics_server_,
@@ -145,6 +133,21 @@ absl::Status Broker::Open() {
                                                              config_.node_id)
                                       : std::string());
                             }));
+  }
+
+  if (config_.clustered()) {
+    // With both listeners bound (a configuration mistake fails before the broker registers) and
+    // before serving: the first view gives every local replica its role. Other brokers that
+    // fetch from this one meanwhile wait in the listen backlog.
+    STRATA_RETURN_IF_ERROR(JoinCluster(services.advertised));
+    services.replicas = replicas_.get();
+    services.cluster = member_.get();
+    producer_ids_->UseBlockSource(
+        [member = member_.get()](int64_t count) { return member->ReserveProducerIds(count); });
+    services.offsets_topic_partitions = config_.offsets_topic_partitions;
+    services.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
+    services.offsets_topic_segment_bytes = config_.offsets_topic_segment_bytes;
+    *handler_ = RequestHandler(services);
   }
 
   for (const std::string& name : topics_->List()) {

@@ -34,7 +34,6 @@ LeaderState::LeaderState(std::shared_ptr<partition::Partition> partition, int32_
 
 void LeaderState::UpdateState(const cluster::PartitionState& state, int32_t min_insync_replicas) {
   std::optional<int64_t> hw;
-  std::optional<std::vector<int32_t>> expansion;
   {
     absl::MutexLock lock(&mu_);
     state_ = state;
@@ -42,13 +41,17 @@ void LeaderState::UpdateState(const cluster::PartitionState& state, int32_t min_
     std::erase_if(proposed_additions_, [&](int32_t b) { return state_.InIsr(b); });
     if (!proposal_in_flight_) proposed_additions_.clear();
     for (int32_t replica : state_.replicas) {
-      if (replica != self_ && !followers_.contains(replica)) followers_[replica] = {};
+      if (replica == self_) continue;
+      Follower& f = followers_[replica];
+      // Out of the ISR (a dead broker the controller dropped, or a laggard): what it reported
+      // before no longer counts; it rejoins on the strength of a fetch it makes from now on.
+      const bool proposed = std::find(proposed_additions_.begin(), proposed_additions_.end(),
+                                      replica) != proposed_additions_.end();
+      if (!state_.InIsr(replica) && !proposed) f.log_end = -1;
     }
     hw = HighWatermarkLocked();
-    expansion = ExpansionLocked();
   }
   Advance(hw);
-  if (expansion) Propose(std::move(*expansion), /*shrink=*/false);
 }
 
 void LeaderState::OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t now_ms) {
@@ -69,7 +72,7 @@ void LeaderState::OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t
     f.last_fetch_leader_end = leader_end;
     f.last_fetch_ms = now_ms;
     hw = HighWatermarkLocked();
-    expansion = ExpansionLocked();
+    expansion = ExpansionLocked(replica);
   }
   Advance(hw);
   if (expansion) Propose(std::move(*expansion), /*shrink=*/false);
@@ -122,18 +125,15 @@ std::optional<int64_t> LeaderState::HighWatermarkLocked() const {
   return hw;
 }
 
-std::optional<std::vector<int32_t>> LeaderState::ExpansionLocked() {
-  if (proposal_in_flight_) return std::nullopt;
-  const int64_t hw = partition_->high_watermark();
-  std::vector<int32_t> additions;
-  for (const auto& [b, f] : followers_) {
-    if (state_.InIsr(b)) continue;
-    if (f.log_end >= hw && f.log_end >= epoch_start_offset_) additions.push_back(b);
-  }
-  if (additions.empty()) return std::nullopt;
+std::optional<std::vector<int32_t>> LeaderState::ExpansionLocked(int32_t replica) {
+  if (proposal_in_flight_ || state_.InIsr(replica)) return std::nullopt;
+  auto it = followers_.find(replica);
+  if (it == followers_.end()) return std::nullopt;
+  const int64_t log_end = it->second.log_end;
+  if (log_end < partition_->high_watermark() || log_end < epoch_start_offset_) return std::nullopt;
   std::vector<int32_t> isr = state_.isr;
-  isr.insert(isr.end(), additions.begin(), additions.end());
-  proposed_additions_ = std::move(additions);
+  isr.push_back(replica);
+  proposed_additions_ = {replica};
   proposal_in_flight_ = true;
   return isr;
 }

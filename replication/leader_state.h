@@ -6,8 +6,9 @@
 //  - the high watermark: the smallest log end over the ISR (the leader's own included), moved
 //    only forward, and only while the ISR has at least min_insync_replicas members (Kafka's
 //    KIP-966: below that, nothing new becomes committed, not even acks=1 writes);
-//  - ISR expansion: a follower outside the ISR whose log end has reached the high watermark and
-//    the start of the current leader epoch is proposed for the ISR;
+//  - ISR expansion: a follower outside the ISR whose fetch shows its log end has reached the high
+//    watermark and the start of the current leader epoch is proposed for the ISR (only on a
+//    fetch: what a follower reported before it left the ISR is forgotten when it leaves);
 //  - ISR shrink: a follower in the ISR that has not caught up with the leader's log end within
 //    replica_lag_max_ms is proposed for removal. "Caught up" is Kafka's: its fetch reached the
 //    leader's log end as of that fetch, or as of its previous fetch.
@@ -90,8 +91,11 @@ class LeaderState : public std::enable_shared_from_this<LeaderState> {
   };
   // The high watermark the ISR allows, if it is past the partition's.
   std::optional<int64_t> HighWatermarkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A proposal to make, if one is due and none is in flight.
-  std::optional<std::vector<int32_t>> ExpansionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The ISR with `replica` added, if its fetch just showed it belongs (and no proposal is in
+  // flight). Only a fetch can add a follower: progress it reported before leaving the ISR does
+  // not count, so a dead broker the controller dropped is not added straight back.
+  std::optional<std::vector<int32_t>> ExpansionLocked(int32_t replica)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Propose(std::vector<int32_t> isr, bool shrink) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves the partition's high watermark to `hw`, if set, and tells on_high_watermark_.
   void Advance(std::optional<int64_t> hw) ABSL_LOCKS_EXCLUDED(mu_);

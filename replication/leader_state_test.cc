@@ -137,5 +137,21 @@ TEST_CASE("A follower fetching behind, but reaching the leader's end of its prev
   CHECK(f.proposals.size() == 1);
 }
 
+TEST_CASE("A follower dropped from the ISR is not added back until it fetches again") {
+  Fixture f;
+  auto state = f.Make({1, 2, 3}, 2);
+  f.Append(5);
+  state->OnFollowerFetch(2, 5, 1);
+  state->OnFollowerFetch(3, 5, 1);
+  CHECK(f.leader->high_watermark() == 5);
+  // The controller drops 3 (its broker's lease is gone). Its old progress must not bring it back.
+  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1, 2}, 1, 11}, 2);
+  state->OnFollowerFetch(2, 5, 2);
+  CHECK(f.proposals.empty());
+  state->OnFollowerFetch(3, 5, 3);  // it is back and caught up
+  REQUIRE(f.proposals.size() == 1);
+  CHECK(f.proposals[0].isr == std::vector<int32_t>{1, 2, 3});
+}
+
 }  // namespace
 }  // namespace strata::replication

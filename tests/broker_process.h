@@ -54,6 +54,8 @@ class BrokerProcess {
   // Starts again on the same data directory and ports.
   void Restart();
   bool running() const { return pid_ > 0; }
+  // The child's pid (-1 when not running), for tests that send it signals (SIGSTOP, SIGCONT).
+  pid_t pid() const { return pid_; }
   std::string ReadLog() const;
 
  private:
