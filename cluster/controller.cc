@@ -72,8 +72,9 @@ std::vector<PartitionChange> PlanPartitionChanges(const ClusterView& view,
     }
     // The leader is fine. Dead followers leave the ISR (never the last member).
     PartitionState after = state;
+    const int32_t leader = state.leader;
     std::erase_if(after.isr,
-                  [&](int32_t b) { return b != state.leader && !view.brokers.contains(b); });
+                  [&](int32_t b) { return b != leader && !view.brokers.contains(b); });
     if (after.isr.empty()) after.isr = state.isr;
     if (after.isr != state.isr) {
       after.partition_epoch++;

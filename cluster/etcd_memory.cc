@@ -162,8 +162,8 @@ absl::StatusOr<TxnResult> MemoryEtcd::Commit(const Txn& txn) {
     }
   }
   TxnResult result;
-  result.succeeded = std::all_of(txn.compares.begin(), txn.compares.end(),
-                                 [&](const Compare& c) { return HoldsLocked(c); });
+  result.succeeded = true;
+  for (const Compare& c : txn.compares) result.succeeded = result.succeeded && HoldsLocked(c);
   const std::vector<Op>& ops = result.succeeded ? txn.success : txn.failure;
   // Like etcd, a transaction that writes moves the revision by one, whatever it writes.
   bool writes =
@@ -238,7 +238,8 @@ void MemoryEtcd::ExpireLease(int64_t lease_id) {
 void MemoryEtcd::Compact(int64_t revision) {
   absl::MutexLock lock(&mu_);
   compacted_ = std::max(compacted_, std::min(revision, revision_));
-  std::erase_if(history_, [&](const Event& e) { return e.revision <= compacted_; });
+  const int64_t compacted = compacted_;
+  std::erase_if(history_, [compacted](const Event& e) { return e.revision <= compacted; });
 }
 
 void MemoryEtcd::SetAvailable(bool available) {

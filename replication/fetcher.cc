@@ -73,7 +73,9 @@ void Fetcher::Run() {
       }
     }
     if (round.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms / 4 + 1));
+      // Every partition is paused: look again when the shortest pause may have ended.
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::max<int64_t>(1, options_.leader_change_backoff_ms / 2)));
       continue;
     }
     ReplicaFetchRequest request;
@@ -96,7 +98,7 @@ void Fetcher::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms));
       continue;
     }
-    std::vector<cluster::TopicPartitionId> paused;
+    std::vector<std::pair<cluster::TopicPartitionId, int64_t>> paused;  // and for how long
     for (const ReplicaFetchResult& result : response->partitions) {
       cluster::TopicPartitionId id{result.topic, result.index};
       auto it = round.find(id);
@@ -109,14 +111,19 @@ void Fetcher::Run() {
           continue;
         }
       }
-      if (!Apply(id, it->second, result, *response)) paused.push_back(id);
+      if (!Apply(id, it->second, result, *response)) {
+        const bool leader_change = result.error == ReplicaFetchError::kNotLeader ||
+                                   result.error == ReplicaFetchError::kUnknownEpoch;
+        paused.emplace_back(id, leader_change ? options_.leader_change_backoff_ms
+                                              : options_.backoff_ms);
+      }
     }
     absl::MutexLock lock(&mu_);
     stats_.rounds++;
-    for (const auto& id : paused) {
+    for (const auto& [id, pause_ms] : paused) {
       auto it = partitions_.find(id);
       if (it != partitions_.end() && it->second.generation == round[id].generation) {
-        it->second.paused_until = Clock::now() + std::chrono::milliseconds(options_.backoff_ms);
+        it->second.paused_until = Clock::now() + std::chrono::milliseconds(pause_ms);
       }
     }
   }

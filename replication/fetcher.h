@@ -33,10 +33,17 @@ namespace strata::replication {
 
 struct FetcherOptions {
   int32_t self = 0;
-  int32_t max_wait_ms = 500;
+  // How long the leader may hold a fetch with nothing new. Short, because a partition added to
+  // this fetcher (a new leadership) waits for the fetch in flight to come back before it is
+  // fetched: this bounds how long a new leader waits for its followers, and so acks=all after a
+  // failover (docs/cluster.md#failover-and-leaving).
+  int32_t max_wait_ms = 100;
   int32_t max_bytes = 8 << 20;
   int32_t partition_max_bytes = 1 << 20;
   int64_t backoff_ms = 100;
+  // After "not leader" or "unknown epoch": the follower learned of the new leadership before
+  // the leader did, which catches up within milliseconds.
+  int64_t leader_change_backoff_ms = 10;
 };
 
 struct FetcherStats {

@@ -38,7 +38,11 @@ void LeaderState::UpdateState(const cluster::PartitionState& state, int32_t min_
     absl::MutexLock lock(&mu_);
     state_ = state;
     min_insync_replicas_ = min_insync_replicas;
-    std::erase_if(proposed_additions_, [&](int32_t b) { return state_.InIsr(b); });
+    std::vector<int32_t> pending;
+    for (int32_t b : proposed_additions_) {
+      if (!state_.InIsr(b)) pending.push_back(b);
+    }
+    proposed_additions_ = std::move(pending);
     if (!proposal_in_flight_) proposed_additions_.clear();
     for (int32_t replica : state_.replicas) {
       if (replica == self_) continue;
@@ -92,12 +96,12 @@ void LeaderState::CheckLag(int64_t now_ms) {
   {
     absl::MutexLock lock(&mu_);
     if (proposal_in_flight_) return;
-    isr = state_.isr;
-    std::erase_if(isr, [&](int32_t b) {
-      if (b == self_) return false;
+    for (int32_t b : state_.isr) {
       auto it = followers_.find(b);
-      return it != followers_.end() && now_ms - it->second.last_caught_up_ms > replica_lag_max_ms_;
-    });
+      const bool lagging = b != self_ && it != followers_.end() &&
+                           now_ms - it->second.last_caught_up_ms > replica_lag_max_ms_;
+      if (!lagging) isr.push_back(b);
+    }
     if (isr.size() == state_.isr.size()) return;
     proposal_in_flight_ = true;
   }
@@ -108,18 +112,13 @@ std::optional<int64_t> LeaderState::HighWatermarkLocked() const {
   // KIP-966: below min_insync_replicas nothing new becomes committed.
   if (static_cast<int32_t>(state_.isr.size()) < min_insync_replicas_) return std::nullopt;
   int64_t hw = partition_->log_end_offset();
-  auto include = [&](int32_t b) {
-    if (b == self_) return true;
+  std::vector<int32_t> members = state_.isr;
+  members.insert(members.end(), proposed_additions_.begin(), proposed_additions_.end());
+  for (int32_t b : members) {
+    if (b == self_) continue;
     auto it = followers_.find(b);
-    if (it == followers_.end() || it->second.log_end < 0) return false;  // not heard from yet
+    if (it == followers_.end() || it->second.log_end < 0) return std::nullopt;  // not heard from
     hw = std::min(hw, it->second.log_end);
-    return true;
-  };
-  for (int32_t b : state_.isr) {
-    if (!include(b)) return std::nullopt;
-  }
-  for (int32_t b : proposed_additions_) {
-    if (!include(b)) return std::nullopt;
   }
   if (hw <= partition_->high_watermark()) return std::nullopt;
   return hw;
