@@ -226,6 +226,14 @@ acks_file=$raw/acks.txt
 writer_pid=$!
 : >"$raw/trials.jsonl"
 
+# Whether PID still runs. A zombie has exited: this VM's init reaps orphans 1-2 s late, and
+# kill -0 succeeds on a zombie.
+running() {
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 last_ack_us() { tail -n 1 "$acks_file" | awk '$1 == "A" {print $3}'; }
 
 trial() {  # trial SIGNAL N
@@ -255,7 +263,7 @@ trial() {  # trial SIGNAL N
   # leader); at most 60 s.
   local t_exit="" t_ack="" deadline=$(($(now_us) + 60000000))
   while [ "$(now_us)" -lt "$deadline" ]; do
-    if [ -z "$t_exit" ] && ! kill -0 "$pid" 2>/dev/null; then t_exit=$(now_us); fi
+    if [ -z "$t_exit" ] && ! running "$pid"; then t_exit=$(now_us); fi
     if [ -n "$t_exit" ]; then
       local last
       last=$(last_ack_us)
