@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/endian.h"
+#include "common/limits.h"
 #include "protocol/api.h"
 #include "protocol/fetch_body.h"
 #include "protocol/frame.h"
@@ -184,26 +185,35 @@ absl::StatusOr<replication::ReplicaFetchResponse> TcpReplicaChannel::Fetch(
     }
     return broken(n == 0 ? "closed" : strerror(errno));
   }
-  std::vector<std::byte> in;
-  in.reserve(64 << 10);
-  while (true) {
-    auto parsed = protocol::ParseFrame(in);
-    if (!parsed.ok()) return broken(parsed.status().message());
-    if (parsed->has_value()) break;
-    if (absl::Status st = WaitFor(fd, POLLIN, deadline); !st.ok()) {
-      return broken(st.message());
-    }
-    size_t have = in.size();
-    in.resize(have + (1 << 20));
-    ssize_t n = ::recv(fd, in.data() + have, in.size() - have, 0);
-    if (n <= 0) {
-      in.resize(have);
+  // The frame's size first, then the whole frame into one buffer of exactly that size, which
+  // the answer keeps (the records are appended from it, not copied out).
+  replication::ReplicaFetchResponse out;
+  std::vector<std::byte>& in = out.buffer;
+  in.resize(4);
+  size_t have = 0;
+  auto read_into = [&](size_t want) -> absl::Status {
+    while (have < want) {
+      if (absl::Status st = WaitFor(fd, POLLIN, deadline); !st.ok()) return st;
+      ssize_t n = ::recv(fd, in.data() + have, want - have, 0);
+      if (n > 0) {
+        have += n;
+        continue;
+      }
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      return broken(n == 0 ? "the leader closed the connection" : strerror(errno));
+      return absl::UnavailableError(n == 0 ? "the leader closed the connection"
+                                           : strerror(errno));
     }
-    in.resize(have + n);
+    return absl::OkStatus();
+  };
+  if (absl::Status st = read_into(4); !st.ok()) return broken(st.message());
+  const uint64_t frame_size = 4 + uint64_t(GetU32(in.data()));
+  if (frame_size < protocol::kFrameHeaderBytes || frame_size > limits::frame_bytes_max + 4) {
+    return broken(absl::StrCat("an answer of impossible size ", frame_size));
   }
+  in.resize(frame_size);
+  if (absl::Status st = read_into(frame_size); !st.ok()) return broken(st.message());
   auto frame_in = protocol::ParseFrame(in);
+  if (!frame_in.ok() || !frame_in->has_value()) return broken("a malformed answer");
   const protocol::Frame& f = **frame_in;
   if (f.correlation_id != correlation_id) return broken("answer to another request");
   auto view = protocol::ParseFetchResponseBody(f.body);
@@ -213,9 +223,7 @@ absl::StatusOr<replication::ReplicaFetchResponse> TcpReplicaChannel::Fetch(
         "the leader at ", host_, ":", port_, " refused the fetch: ",
         view->response->error_message() ? view->response->error_message()->str() : ""));
   }
-  replication::ReplicaFetchResponse out;
-  out.buffer.assign(view->records.begin(), view->records.end());
-  size_t records_pos = 0;
+  size_t records_pos = static_cast<size_t>(view->records.data() - in.data());
   if (view->response->topics() != nullptr) {
     for (const fb::FetchTopicResponse* t : *view->response->topics()) {
       if (t->partitions() == nullptr) continue;

@@ -162,21 +162,42 @@ absl::Status Partition::WhenCommitted(int64_t offset, Acks acks, log::DurableCal
     return absl::OkStatus();
   }
   if (ReplicationNeeded(acks)) {
-    absl::MutexLock lock(&hw_mu_);
+    absl::ReleasableMutexLock lock(&hw_mu_);
     if (role() != Role::kLeader) {
       return absl::UnavailableError(absl::StrCat(
           "this broker no longer leads ", DirName(topic_, index_)));
     }
     if (offset >= high_watermark_.load(std::memory_order_acquire)) {
-      // Replicated first, then (usually long since) fsynced here.
-      hw_waiters_.emplace(offset, [this, offset, done = std::move(done)](absl::Status st) mutable {
-        if (!st.ok()) return done(std::move(st));
-        // WhenDurable either calls its callback or refuses it (too many waiters, a failed log);
-        // `done` must hear either way.
-        auto shared = std::make_shared<log::DurableCallback>(std::move(done));
-        st = log_->WhenDurable(offset, [shared](absl::Status s) { (*shared)(std::move(s)); });
-        if (!st.ok()) (*shared)(std::move(st));
-      });
+      // Two waits at once, the fsync here and the followers' copies, so that the slower one is
+      // the whole wait rather than their sum; `done` hears once, after both or the first error.
+      struct Both {
+        absl::Mutex mu;
+        int pending ABSL_GUARDED_BY(mu) = 2;
+        log::DurableCallback done ABSL_GUARDED_BY(mu);
+      };
+      auto both = std::make_shared<Both>();
+      {
+        absl::MutexLock both_lock(&both->mu);
+        both->done = std::move(done);
+      }
+      auto arrive = [both](absl::Status st) {
+        log::DurableCallback done;
+        {
+          absl::MutexLock both_lock(&both->mu);
+          if (both->done == nullptr) return;  // an error already ended the wait
+          if (st.ok() && --both->pending > 0) return;
+          done = std::move(both->done);
+          both->done = nullptr;
+        }
+        done(std::move(st));
+      };
+      hw_waiters_.emplace(offset, arrive);
+      // WhenDurable may complete inline (already durable, or this thread leads the fsync): not
+      // under hw_mu_, which a completion path may need. It refuses (too many waiters, a failed
+      // log) by returning an error instead of calling.
+      lock.Release();
+      absl::Status st = log_->WhenDurable(offset, arrive);
+      if (!st.ok()) arrive(std::move(st));
       return absl::OkStatus();
     }
   }

@@ -529,5 +529,37 @@ TEST_CASE("a controller paused past its lease writes nothing to etcd after a new
   CHECK(after->controller_epoch > old_epoch);
 }
 
+TEST_CASE("the cluster rides out an etcd restart: writes go on, and failover still works after",
+          "[cluster]") {
+  Cluster cluster(3);
+  cluster.CreateTopic("etcd", 1);
+  auto producer = client::Producer::Create(AcksAllProducer(cluster.bootstrap()));
+  REQUIRE(producer.ok());
+  Acked acked;
+  Stream(**producer, "etcd", 0, 100, acked);
+  (*producer)->Flush();
+  // etcd dies and comes back on its data: leases and records survive; brokers' watches end and
+  // are read again, keepalives fail and then succeed.
+  cluster.etcd().Kill();
+  Stream(**producer, "etcd", 100, 200, acked);  // the data path does not need etcd
+  (*producer)->Flush();
+  std::this_thread::sleep_for(500ms);
+  cluster.etcd().Restart();
+  REQUIRE(Eventually([&] { return cluster.LiveBrokers() == 3; }));
+  // The cluster still reacts: a leader's death is noticed and its partition fails over.
+  const int32_t leader = cluster.Partition("etcd", 0).leader;
+  cluster.broker(leader).Kill();
+  cluster.WaitForNewLeader("etcd", 0, leader);
+  Stream(**producer, "etcd", 200, 300, acked);
+  (*producer)->Flush();
+  {
+    absl::MutexLock lock(&acked.mu);
+    CHECK(acked.values.size() == 300);
+  }
+  auto read = ReadAll(cluster.bootstrap(leader), "etcd", 300);
+  CheckAckedReadBackOnce(acked, read);
+  CHECK(read.size() == 300);
+}
+
 }  // namespace
 }  // namespace strata::test
