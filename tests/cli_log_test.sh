@@ -62,7 +62,7 @@ expect_out "'strata log'"
 
 run "$strata" log frobnicate
 expect_rc 2
-expect_out "'strata log dump' or 'strata log verify'"
+expect_out "'strata log dump', 'strata log verify' or 'strata log compare'"
 
 run "$strata" log dump
 expect_rc 2
