@@ -67,15 +67,15 @@ std::vector<std::pair<std::string, std::string>> ConfigEntries(const TopicConfig
   return out;
 }
 
-std::map<std::string, std::string> Overrides(
+}  // namespace
+
+std::map<std::string, std::string> ConfigOverrides(
     const flatbuffers::Vector<flatbuffers::Offset<fb::ConfigEntry>>* entries) {
   std::map<std::string, std::string> out;
   if (entries == nullptr) return out;
   for (const auto* e : *entries) out[Str(e->key())] = Str(e->value());
   return out;
 }
-
-}  // namespace
 
 Response RequestHandler::Metadata(const protocol::Frame& frame, const fb::MetadataRequest* req) {
   ResponseBuilder b;
@@ -135,7 +135,7 @@ Response RequestHandler::CreateTopics(const protocol::Frame& frame, const fb::Cr
                                "replication factor of ", t->replication_factor(), " needs a "
                                "cluster (docs/cluster.md, scripts/cluster.sh)")};
         }
-        auto overrides = Overrides(t->configs());
+        auto overrides = ConfigOverrides(t->configs());
         if (overrides.count("partitions") != 0) {
           return {fb::ErrorCode::INVALID_CONFIG,
                   "partitions: set the partition count with the request's partitions field, "
@@ -247,7 +247,7 @@ Response RequestHandler::AlterConfigs(const protocol::Frame& frame, const fb::Al
   if (req->topics() != nullptr) {
     for (const auto* t : *req->topics()) {
       const std::string name = Str(t->name());
-      const auto overrides = Overrides(t->configs());
+      const auto overrides = ConfigOverrides(t->configs());
       fb::ErrorCode code = fb::ErrorCode::NONE;
       std::string message;
       auto info = s_.topics->Describe(name);

@@ -24,14 +24,6 @@ namespace {
 
 std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
 
-std::map<std::string, std::string> Overrides(
-    const flatbuffers::Vector<flatbuffers::Offset<fb::ConfigEntry>>* entries) {
-  std::map<std::string, std::string> out;
-  if (entries == nullptr) return out;
-  for (const auto* e : *entries) out[Str(e->key())] = Str(e->value());
-  return out;
-}
-
 // A cluster call's outcome as a wire code, by what the client should do.
 std::pair<fb::ErrorCode, std::string> ClusterError(const absl::Status& st) {
   std::string message(st.message());
@@ -53,6 +45,27 @@ std::pair<fb::ErrorCode, std::string> ClusterError(const absl::Status& st) {
 
 // How long a topic change may take to show in the cluster's view (etcd, then the controller).
 constexpr std::chrono::milliseconds kClusterChangeTimeout{10'000};
+
+// ClusterMember's topic changes, awaited. The member runs them on its thread and calls back
+// there; AwaitCallback brings the outcome back to the request's strand. The pointers must live
+// until the co_await returns (they are the caller's coroutine locals).
+asio::awaitable<absl::Status> AwaitCreateTopic(cluster::ClusterMember* member,
+                                               cluster::NewTopic* topic) {
+  return AwaitCallback<absl::Status>([member, topic](auto done) {
+    auto shared = std::make_shared<decltype(done)>(std::move(done));
+    member->CreateTopic(std::move(*topic), kClusterChangeTimeout,
+                        [shared](absl::Status s) { (*shared)(std::move(s)); });
+  });
+}
+
+asio::awaitable<absl::Status> AwaitDeleteTopic(cluster::ClusterMember* member,
+                                               const std::string* name) {
+  return AwaitCallback<absl::Status>([member, name](auto done) {
+    auto shared = std::make_shared<decltype(done)>(std::move(done));
+    member->DeleteTopic(*name, kClusterChangeTimeout,
+                        [shared](absl::Status s) { (*shared)(std::move(s)); });
+  });
+}
 
 }  // namespace
 
@@ -132,7 +145,7 @@ asio::awaitable<Response> RequestHandler::ClusterCreateTopics(const protocol::Fr
       topic.partitions = t->partitions();
       topic.replication_factor = t->replication_factor();
       topic.min_insync_replicas = t->min_insync_replicas();
-      topic.config = Overrides(t->configs());
+      topic.config = ConfigOverrides(t->configs());
       // The same checks as a single broker's: a name, a known config, a partition count.
       if (absl::Status st = partition::ValidateTopicName(name); !st.ok()) {
         result = {fb::ErrorCode::INVALID_TOPIC, std::string(st.message())};
@@ -155,13 +168,7 @@ asio::awaitable<Response> RequestHandler::ClusterCreateTopics(const protocol::Fr
                       absl::StrCat("topic `", name, "` already exists")};
           }
         } else {
-          cluster::ClusterMember* member = s_.cluster;
-          cluster::NewTopic* wanted = &topic;
-          absl::Status st = co_await AwaitCallback<absl::Status>([member, wanted](auto done) {
-            auto shared = std::make_shared<decltype(done)>(std::move(done));
-            member->CreateTopic(std::move(*wanted), kClusterChangeTimeout,
-                                [shared](absl::Status s) { (*shared)(std::move(s)); });
-          });
+          absl::Status st = co_await AwaitCreateTopic(s_.cluster, &topic);
           result = ClusterError(st);
         }
       }
@@ -188,13 +195,7 @@ asio::awaitable<Response> RequestHandler::ClusterDeleteTopics(const protocol::Fr
                   absl::StrCat(name, " is an internal topic of the broker and cannot be deleted "
                                "(delete consumer groups with DeleteGroups)")};
       } else {
-        cluster::ClusterMember* member = s_.cluster;
-        std::string* wanted = &name;
-        absl::Status st = co_await AwaitCallback<absl::Status>([member, wanted](auto done) {
-          auto shared = std::make_shared<decltype(done)>(std::move(done));
-          member->DeleteTopic(*wanted, kClusterChangeTimeout,
-                              [shared](absl::Status s) { (*shared)(std::move(s)); });
-        });
+        absl::Status st = co_await AwaitDeleteTopic(s_.cluster, &name);
         result = ClusterError(st);
       }
       has_error |= result.first != fb::ErrorCode::NONE;
@@ -236,13 +237,7 @@ asio::awaitable<Response> RequestHandler::ClusterFindCoordinator(
                     {"retention_ms", "-1"},
                     {"flush_always", "true"},
                     {"segment_bytes", std::to_string(s_.offsets_topic_segment_bytes)}};
-    cluster::ClusterMember* member = s_.cluster;
-    cluster::NewTopic* wanted = &topic;
-    absl::Status st = co_await AwaitCallback<absl::Status>([member, wanted](auto done) {
-      auto shared = std::make_shared<decltype(done)>(std::move(done));
-      member->CreateTopic(std::move(*wanted), kClusterChangeTimeout,
-                          [shared](absl::Status s) { (*shared)(std::move(s)); });
-    });
+    absl::Status st = co_await AwaitCreateTopic(s_.cluster, &topic);
     if (!st.ok() && !absl::IsAlreadyExists(st)) {
       co_return fail(fb::ErrorCode::COORDINATOR_NOT_AVAILABLE,
                      absl::StrCat("creating ", offsets_topic, ": ", st.message(), "; retry"));

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -121,6 +122,9 @@ protocol::fb::ErrorCode PartitionLookupError(const absl::Status& status, bool st
 // Topic names starting with "__" belong to the broker (__consumer_offsets): clients may read them
 // but not create, delete, alter or produce to them.
 bool IsInternalTopic(std::string_view name);
+// A request's config entries as key -> value (CreateTopics, AlterConfigs).
+std::map<std::string, std::string> ConfigOverrides(
+    const flatbuffers::Vector<flatbuffers::Offset<fb::ConfigEntry>>* entries);
 // The wire code of a coordinator error.
 protocol::fb::ErrorCode GroupErrorCode(consumer_offsets::GroupError error);
 
