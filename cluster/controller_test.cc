@@ -131,7 +131,12 @@ TEST_CASE("A controller's write fails once another controller has been elected")
 
   PartitionState after = state;
   after.leader = 2;
-  auto stale = etcd.Commit(ControllerTxn(keys, old_epoch, {{{"t", 0}, state, after, "x"}}));
+  PartitionChange change;
+  change.id = TopicPartitionId{"t", 0};
+  change.before = state;
+  change.after = after;
+  change.reason = "a decision of the old controller";
+  auto stale = etcd.Commit(ControllerTxn(keys, old_epoch, {change}));
   REQUIRE(stale.ok());
   CHECK_FALSE(stale->succeeded);
   CHECK(DecodePartition(etcd.Range(KeyRange::Exactly(keys.partition("t", 0)))->kvs[0].value)->leader == 1);

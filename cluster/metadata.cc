@@ -62,17 +62,23 @@ std::optional<Keys::Parsed> Keys::Parse(absl::string_view key) const {
     if (!absl::StartsWith(key, prefix)) return std::nullopt;
     return key.substr(prefix.size());
   };
-  if (key == "controller") return Parsed{Parsed::Kind::kController};
+  if (key == "controller") {
+    Parsed parsed;
+    parsed.kind = Parsed::Kind::kController;
+    return parsed;
+  }
   if (auto rest = after("brokers/")) {
     auto id = ParseInt(*rest);
     if (!id) return std::nullopt;
-    Parsed parsed{Parsed::Kind::kBroker};
+    Parsed parsed;
+    parsed.kind = Parsed::Kind::kBroker;
     parsed.broker_id = *id;
     return parsed;
   }
   if (auto rest = after("topics/")) {
     if (rest->empty()) return std::nullopt;
-    Parsed parsed{Parsed::Kind::kTopic};
+    Parsed parsed;
+    parsed.kind = Parsed::Kind::kTopic;
     parsed.partition.topic = std::string(*rest);
     return parsed;
   }
@@ -82,7 +88,8 @@ std::optional<Keys::Parsed> Keys::Parse(absl::string_view key) const {
     if (slash == absl::string_view::npos || slash == 0) return std::nullopt;
     auto index = ParseInt(rest->substr(slash + 1));
     if (!index) return std::nullopt;
-    Parsed parsed{Parsed::Kind::kPartition};
+    Parsed parsed;
+    parsed.kind = Parsed::Kind::kPartition;
     parsed.partition = {std::string(rest->substr(0, slash)), *index};
     return parsed;
   }

@@ -107,7 +107,7 @@ class Keys {
   // What a key under root() names. nullopt for keys Strata does not write.
   struct Parsed {
     enum class Kind { kBroker, kController, kTopic, kPartition };
-    Kind kind;
+    Kind kind = Kind::kBroker;
     int32_t broker_id = 0;
     TopicPartitionId partition;  // topic name for kTopic too
   };

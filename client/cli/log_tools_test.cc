@@ -529,7 +529,11 @@ TEST_CASE("compare finds replicas identical, and names the first batch that diff
     REQUIRE(lg.ok());
     REQUIRE((*lg)->TruncateTo(1000).ok());
     record::BatchBuilder builder;
-    for (int j = 0; j < kRecordsPerBatch; ++j) builder.Add(record::RecordInput{.value = "other"});
+    for (int j = 0; j < kRecordsPerBatch; ++j) {
+      record::RecordInput r;
+      r.value = "other";
+      builder.Add(r);
+    }
     auto batch = builder.Build();
     REQUIRE(batch.ok());
     REQUIRE((*lg)->Append(*batch, 3).ok());
