@@ -134,6 +134,17 @@ case "$cmd" in
     start_etcd
     for i in $(seq 1 "$n"); do start_broker "$i"; done
     b=$(bootstrap)
+    # After a restart of the whole cluster its partitions are offline until their last in-sync
+    # replicas are back and re-elected: wait for that (a fresh cluster is healthy at once).
+    for _ in $(seq 1 100); do
+      rc=0
+      "$strata" --bootstrap "$b" cluster status >/dev/null 2>&1 || rc=$?
+      [ "$rc" -ne 3 ] && break
+      sleep 0.2
+    done
+    if [ "${rc:-0}" -eq 3 ]; then
+      echo "cluster.sh: some partitions are still offline or below min ISR; see: $strata --bootstrap $b cluster status" >&2
+    fi
     cat <<TXT
 
 == A cluster of $n broker(s) is up; data and logs in $dir.
