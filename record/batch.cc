@@ -522,6 +522,13 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const std::byte> bytes) {
           int(h.compression())));
     }
   }
+  // Every offset in the batch is base_offset + offset_delta, and readers go on at last_offset + 1;
+  // a base_offset that would carry either past INT64_MAX is garbage, not a batch.
+  if (h.base_offset > std::numeric_limits<int64_t>::max() - 1 - h.last_offset_delta) {
+    return absl::DataLossError(
+        absl::StrFormat("base_offset %d with last_offset_delta %d runs past the largest offset",
+                        h.base_offset, h.last_offset_delta));
+  }
   if (h.max_timestamp < h.first_timestamp) {
     return absl::DataLossError(absl::StrFormat("max_timestamp %d is before first_timestamp %d",
                                                h.max_timestamp, h.first_timestamp));

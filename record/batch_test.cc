@@ -607,6 +607,20 @@ TEST_CASE("StampBatch rewrites offset and epoch without breaking the checksum", 
   CHECK(r[1].offset == 1'000'000'000'001);
 }
 
+TEST_CASE("a base_offset whose range runs past the largest offset is DataLoss", "[batch][header]") {
+  // A fuzzed fetch response carried such a batch; reading it summed past INT64_MAX.
+  Bytes b = SmallBatch();  // two records: last_offset_delta 1
+  // The next offset after the batch (last + 1) must fit too.
+  StampBatch(b, std::numeric_limits<int64_t>::max() - 2, 0);
+  REQUIRE(VerifyBatch(b).ok());
+  CHECK(MustReadAll(b).back().offset == std::numeric_limits<int64_t>::max() - 1);
+  StampBatch(b, std::numeric_limits<int64_t>::max() - 1, 0);
+  absl::StatusOr<BatchHeader> h = VerifyBatch(b);
+  CHECK(CodeOf(h) == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(h.status().message()), Catch::Contains("runs past the largest offset"));
+  CHECK(CodeOf(BatchReader::Open(b)) == absl::StatusCode::kDataLoss);
+}
+
 TEST_CASE("every flipped byte in [25, end) fails VerifyBatch", "[batch][checksum]") {
   const Bytes b = SmallBatch();
   REQUIRE(VerifyBatch(b).ok());
