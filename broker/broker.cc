@@ -1,5 +1,7 @@
 #include "broker/broker.h"
 
+#include <arpa/inet.h>
+
 #include "broker/cluster_metrics.h"
 #include "broker/group_metrics.h"
 
@@ -184,9 +186,15 @@ absl::Status Broker::Open() {
 
 absl::Status Broker::JoinCluster(const HostPort& advertised) {
   std::vector<std::string> endpoints = absl::StrSplit(config_.etcd, ',', absl::SkipWhitespace());
-  STRATA_ASSIGN_OR_RETURN(etcd_, cluster::EtcdHttpClient::Create(
-                                     endpoints, std::chrono::milliseconds(
-                                                    limits::etcd_request_timeout_ms)));
+  // Connections to etcd leave from the advertised address when it is a specific IPv4 address,
+  // like replica fetches (TcpReplicaChannel), so each broker's traffic has its own source.
+  in_addr parsed{};
+  const bool bind_etcd = advertised.host != "0.0.0.0" &&
+                         inet_pton(AF_INET, advertised.host.c_str(), &parsed) == 1;
+  STRATA_ASSIGN_OR_RETURN(
+      etcd_, cluster::EtcdHttpClient::Create(
+                 endpoints, std::chrono::milliseconds(limits::etcd_request_timeout_ms),
+                 bind_etcd ? advertised.host : std::string()));
   replication::ReplicaManagerOptions options;
   options.self = config_.node_id;
   options.replica_lag_max_ms = config_.replica_lag_max_ms;

@@ -300,11 +300,20 @@ absl::Status TransportError(CURLcode rc, const char* error_buffer, absl::string_
 // A watch's state, shared by its handle and its thread. A handle destroyed by its own callback
 // (so on the thread, which cannot join itself) leaves the thread to finish alone, and the state
 // must live as long as the thread.
+// Binds the handle's connections to `address` ("host!" makes curl take it as an address, never
+// an interface name); empty leaves the choice to the kernel.
+void SetLocalAddress(CURL* curl, const std::string& address) {
+  if (address.empty()) return;
+  const std::string local = absl::StrCat("host!", address);
+  curl_easy_setopt(curl, CURLOPT_INTERFACE, local.c_str());
+}
+
 struct WatchState {
   WatchState(std::vector<std::string> endpoints, size_t first_endpoint, std::string request,
              std::chrono::milliseconds timeout, int64_t start_revision,
-             std::function<void(WatchUpdate)> on_update)
-      : endpoints(std::move(endpoints)),
+             std::function<void(WatchUpdate)> on_update, std::string local_address)
+      : local_address(std::move(local_address)),
+        endpoints(std::move(endpoints)),
         first_endpoint(first_endpoint),
         request(std::move(request)),
         timeout(timeout),
@@ -325,6 +334,7 @@ struct WatchState {
   absl::Status start_status ABSL_GUARDED_BY(mu);
 
   // The rest belongs to the thread.
+  const std::string local_address;  // where connections leave from; empty: any
   const std::vector<std::string> endpoints;
   const size_t first_endpoint;
   const std::string request;
@@ -488,6 +498,7 @@ StreamEnd Stream(WatchState& s) {
   char error[CURL_ERROR_SIZE] = {0};
   const std::string url = absl::StrCat("http://", s.endpoint, kWatchPath);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  SetLocalAddress(curl, s.local_address);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, JsonHeaders());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, s.request.data());
@@ -585,7 +596,8 @@ class HttpWatchHandle final : public WatchHandle {
 // --- EtcdHttpClient ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<EtcdHttpClient>> EtcdHttpClient::Create(
-    std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout) {
+    std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout,
+    std::string local_address) {
   if (endpoints.empty()) return absl::InvalidArgumentError("no etcd endpoints");
   for (const std::string& endpoint : endpoints) {
     if (endpoint.empty() || endpoint.find('/') != std::string::npos) {
@@ -600,12 +612,16 @@ absl::StatusOr<std::unique_ptr<EtcdHttpClient>> EtcdHttpClient::Create(
     return absl::UnavailableError(
         absl::StrCat("curl_global_init failed: ", curl_easy_strerror(rc)));
   }
-  return std::unique_ptr<EtcdHttpClient>(new EtcdHttpClient(std::move(endpoints), request_timeout));
+  return std::unique_ptr<EtcdHttpClient>(
+      new EtcdHttpClient(std::move(endpoints), request_timeout, std::move(local_address)));
 }
 
 EtcdHttpClient::EtcdHttpClient(std::vector<std::string> endpoints,
-                               std::chrono::milliseconds request_timeout)
-    : endpoints_(std::move(endpoints)), request_timeout_(request_timeout) {}
+                               std::chrono::milliseconds request_timeout,
+                               std::string local_address)
+    : endpoints_(std::move(endpoints)),
+      request_timeout_(request_timeout),
+      local_address_(std::move(local_address)) {}
 
 EtcdHttpClient::~EtcdHttpClient() {
   absl::MutexLock lock(&mu_);
@@ -660,6 +676,7 @@ absl::StatusOr<EtcdHttpClient::Answer> EtcdHttpClient::Post(std::string_view pat
     // A reset handle keeps its open connection, which the next request to the endpoint reuses.
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    SetLocalAddress(curl, local_address_);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, JsonHeaders());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
@@ -808,7 +825,7 @@ absl::StatusOr<std::unique_ptr<WatchHandle>> EtcdHttpClient::Watch(
   request["create_request"] = std::move(create);
   auto state = std::make_shared<WatchState>(
       endpoints_, preferred_endpoint_.load(std::memory_order_relaxed), request.dump(),
-      request_timeout_, start_revision, std::move(on_update));
+      request_timeout_, start_revision, std::move(on_update), local_address_);
   if (state->multi == nullptr) return absl::ResourceExhaustedError("curl_multi_init failed");
   std::thread thread;
   try {

@@ -47,8 +47,12 @@ class EtcdHttpClient final : public EtcdClient {
  public:
   // InvalidArgument when `endpoints` is empty or the timeout is not positive. Does not contact
   // etcd: the first call does.
+  // `local_address` (an IP address, or empty for any) is where connections to etcd leave from: a
+  // broker binds them to its own address, as it does its replica fetches, so that each broker's
+  // traffic can be told apart on one machine (docs/fault-testing.md).
   static absl::StatusOr<std::unique_ptr<EtcdHttpClient>> Create(
-      std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout);
+      std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout,
+      std::string local_address = "");
   // Waits for no watch: each WatchHandle stops its own, and may outlive the client.
   ~EtcdHttpClient() override;
   EtcdHttpClient(const EtcdHttpClient&) = delete;
@@ -76,7 +80,8 @@ class EtcdHttpClient final : public EtcdClient {
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:
-  EtcdHttpClient(std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout);
+  EtcdHttpClient(std::vector<std::string> endpoints, std::chrono::milliseconds request_timeout,
+                 std::string local_address);
 
   // The body of a 200 answer, and where it came from ("etcd at host:port/path") for messages.
   struct Answer {
@@ -93,6 +98,7 @@ class EtcdHttpClient final : public EtcdClient {
 
   const std::vector<std::string> endpoints_;
   const std::chrono::milliseconds request_timeout_;
+  const std::string local_address_;  // empty: any
   // The endpoint that last answered, where the next call starts.
   std::atomic<size_t> preferred_endpoint_{0};
 

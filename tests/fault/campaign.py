@@ -1,0 +1,645 @@
+#!/usr/bin/env python3
+"""A seeded fault campaign against a real three-broker Strata cluster (docs/fault-testing.md).
+
+    tests/fault/campaign.py [--seed N] [--duration S] [--runs R] [--out DIR] [--build DIR]
+                            [--faults kill,pause,...] [--keep]
+
+Each run starts a real etcd and three `stratad` in a private network namespace (`unshare -n`, so
+loopback is private and nftables rules touch nothing else): etcd on 127.0.0.10, broker i on
+127.0.0.(i+1), each binding its outgoing connections (replica fetches, etcd) to its own address so
+a rule can cut one link. The workload (tests/fault/fault_client.cc) runs throughout: two
+idempotent acks=all producers with unique values, one plain consumer and a consumer group of two,
+on a topic of 3 partitions, 3 replicas, min ISR 2. Meanwhile the nemesis injects faults chosen
+and timed from the seed, one at a time, each healed before the next. Then every fault is healed,
+the cluster is waited on until every partition has its full ISR, the workload stops, a final
+read takes everything, and the brokers are stopped and every pair of replicas compared below the
+high watermark (`strata log compare`). tests/fault/checker.py checks the merged history; the
+summary is printed and the history, the checker's JSON and a timeline SVG stay in the run's
+folder.
+
+Exit status: 0 when every run is clean, 1 when a run found an anomaly or replicas differ, 2 when
+the harness itself failed (a process would not start, the cluster never healed).
+
+Needs root (network namespaces, nftables) and a build with stratad, strata and fault_client.
+Every process the campaign starts is stopped by pid, failure included.
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import checker  # noqa: E402
+import report  # noqa: E402
+
+BROKERS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
+ETCD_HOST = "127.0.0.10"
+ETCD = f"{ETCD_HOST}:2379"
+PORT = 9092
+METRICS_PORT = 9100
+CLUSTER = "fault"
+TOPIC = "jepsen"
+PARTITIONS = 3
+BOOTSTRAP = ",".join(f"{h}:{PORT}" for h in BROKERS.values())
+GROUP = "jepsen-group"
+# Faults and what each does; the nemesis picks among those enabled (--faults).
+FAULTS = {
+    "kill": "kill -9 a broker, restart it after 1-5 s",
+    "kill-leader": "kill -9 the leader of a partition, restart it after 1-5 s",
+    "kill-controller": "kill -9 the controller, restart it after 1-5 s",
+    "kill-etcd": "kill -9 etcd, restart it after 1-5 s",
+    "pause": "SIGSTOP a broker for 1-10 s, then SIGCONT",
+    "pause-kill": "SIGSTOP a partition's leader 2-6 s, kill -9 it while stopped, restart 1-4 s later",
+    "isolate": "cut one broker from every other process (nftables) for 2-10 s",
+    "cut-leader": "cut a partition's leader from the other brokers only (it still sees etcd) 2-10 s",
+    "one-way": "drop one broker's packets to another, one direction only, 2-10 s",
+    "loss": "drop 20% of one broker's packets at random, 3-10 s",
+}
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class HarnessError(Exception):
+    """The harness could not do its part (not an anomaly of the system under test)."""
+
+
+class Cluster:
+    """etcd and three brokers under one folder; every process is stopped by pid."""
+
+    def __init__(self, folder, build, t0_ms):
+        self.folder = folder
+        self.build = build
+        self.t0_ms = t0_ms
+        self.procs = {}  # name -> Popen ("etcd", "broker-1", ...)
+        self.stopped = set()  # names SIGSTOPped now
+        self._start_count = {}  # broker id -> times started in this folder (its log's lines)
+        self.strata = os.path.join(build, "client", "strata")
+        self.stratad = os.path.join(build, "broker", "stratad")
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def start_etcd(self):
+        d = os.path.join(self.folder, "etcd")
+        os.makedirs(d, exist_ok=True)
+        out = open(os.path.join(d, "etcd.log"), "a")
+        self.procs["etcd"] = subprocess.Popen(
+            ["etcd", "--name", "fault-etcd", "--data-dir", os.path.join(d, "data"),
+             "--listen-client-urls", f"http://{ETCD}",
+             "--advertise-client-urls", f"http://{ETCD}",
+             "--listen-peer-urls", f"http://{ETCD_HOST}:2380",
+             "--initial-advertise-peer-urls", f"http://{ETCD_HOST}:2380",
+             "--initial-cluster", f"fault-etcd=http://{ETCD_HOST}:2380",
+             "--auto-compaction-mode", "revision", "--auto-compaction-retention", "10000"],
+            stdout=out, stderr=subprocess.STDOUT)
+        self._wait(lambda: self._etcd_healthy(), 10, "etcd did not become healthy")
+
+    def _etcd_healthy(self):
+        try:
+            with urllib.request.urlopen(f"http://{ETCD}/health", timeout=1) as r:
+                return b"true" in r.read()
+        except OSError:
+            return False
+
+    def start_broker(self, i):
+        d = os.path.join(self.folder, f"broker-{i}")
+        os.makedirs(os.path.join(d, "data"), exist_ok=True)
+        conf = os.path.join(d, "stratad.toml")
+        if not os.path.exists(conf):
+            with open(conf, "w") as f:
+                f.write(f'node_id = {i}\ndata_dir = "{d}/data"\n'
+                        f'listen = "{BROKERS[i]}:{PORT}"\n'
+                        f'metrics_listen = "{BROKERS[i]}:{METRICS_PORT}"\n'
+                        f'etcd = "{ETCD}"\ncluster_name = "{CLUSTER}"\n'
+                        # Short enough that a stuck follower leaves the ISR within a fault.
+                        "replica_lag_max_ms = 4000\n")
+        logf = os.path.join(d, "stratad.log")
+        out = open(logf, "a")
+        self.procs[f"broker-{i}"] = subprocess.Popen([self.stratad, "--config", conf],
+                                                     stdout=out, stderr=subprocess.STDOUT)
+
+        def started():
+            p = self.procs[f"broker-{i}"]
+            if p.poll() is not None:
+                raise HarnessError(f"broker {i} exited ({p.returncode}); see {logf}")
+            with open(logf, errors="replace") as f:
+                return f.read().count("native protocol on") > self._starts(i)
+        self._wait(started, 30, f"broker {i} did not start; see {logf}")
+        self._start_count[i] = self._starts(i) + 1
+
+    def _starts(self, i):
+        return self._start_count.get(i, 0)
+
+    def alive(self, name):
+        p = self.procs.get(name)
+        return p is not None and p.poll() is None
+
+    def signal(self, name, sig):
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return False
+        os.kill(p.pid, sig)
+        if sig == signal.SIGSTOP:
+            self.stopped.add(name)
+        elif sig in (signal.SIGCONT, signal.SIGKILL):
+            self.stopped.discard(name)
+        if sig == signal.SIGKILL:
+            p.wait()
+        return True
+
+    def restart(self, name):
+        if self.alive(name):
+            return
+        if name == "etcd":
+            self.start_etcd()
+        else:
+            self.start_broker(int(name.split("-")[1]))
+
+    def stop_all(self):
+        for name in list(self.procs):
+            if name in self.stopped:
+                self.signal(name, signal.SIGCONT)
+        for name, p in self.procs.items():
+            if name != "etcd" and p.poll() is None:
+                p.terminate()
+        for name, p in self.procs.items():
+            if name != "etcd":
+                self._reap(p)
+        p = self.procs.get("etcd")
+        if p is not None and p.poll() is None:
+            p.terminate()
+            self._reap(p)
+
+    @staticmethod
+    def _reap(p):
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    @staticmethod
+    def _wait(predicate, seconds, what):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise HarnessError(what)
+
+    # --- what etcd says ------------------------------------------------------------------------
+
+    def etcd_range(self, key, prefix=False):
+        body = {"key": base64.b64encode(key.encode()).decode()}
+        if prefix:
+            end = key[:-1] + chr(ord(key[-1]) + 1)
+            body["range_end"] = base64.b64encode(end.encode()).decode()
+        req = urllib.request.Request(f"http://{ETCD}/v3/kv/range", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=2) as r:
+                kvs = json.loads(r.read()).get("kvs", [])
+        except (OSError, ValueError):
+            return None
+        return {base64.b64decode(kv["key"]).decode(): json.loads(base64.b64decode(kv["value"]))
+                for kv in kvs}
+
+    def controller(self):
+        got = self.etcd_range(f"/strata/{CLUSTER}/controller")
+        if not got:
+            return None
+        return next(iter(got.values())).get("broker_id")
+
+    def partitions(self):
+        got = self.etcd_range(f"/strata/{CLUSTER}/partitions/", prefix=True)
+        return got or {}
+
+    def leader(self, partition):
+        got = self.etcd_range(f"/strata/{CLUSTER}/partitions/{TOPIC}/{partition}")
+        if not got:
+            return None
+        leader = next(iter(got.values())).get("leader", -1)
+        return leader if leader in BROKERS else None
+
+    def healthy(self):
+        """Every broker registered and every partition led with its full ISR."""
+        brokers = self.etcd_range(f"/strata/{CLUSTER}/brokers/", prefix=True)
+        if not brokers or len(brokers) != len(BROKERS):
+            return False
+        parts = self.partitions()
+        if len([k for k in parts if f"/partitions/{TOPIC}/" in k]) != PARTITIONS:
+            return False
+        return all(s["leader"] >= 0 and sorted(s["isr"]) == sorted(s["replicas"])
+                   for s in parts.values())
+
+    # --- the client ------------------------------------------------------------------------------
+
+    def cli(self, *args, timeout=30):
+        return subprocess.run([self.strata, "--bootstrap", BOOTSTRAP, *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+
+class Net:
+    """nftables rules in a table of their own; heal() removes them all."""
+
+    TABLE = "strata_fault"
+
+    def __init__(self):
+        self._nft(f"add table inet {self.TABLE}")
+        self._nft(f"add chain inet {self.TABLE} out "
+                  "{ type filter hook output priority 0 ; policy accept ; }")
+
+    @staticmethod
+    def _nft(command):
+        r = subprocess.run(["nft", command], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise HarnessError(f"nft {command}: {r.stderr.strip()}")
+
+    def drop(self, src=None, dst=None, percent=None):
+        match = ""
+        if src:
+            match += f"ip saddr {src} "
+        if dst:
+            match += f"ip daddr {dst} "
+        if percent:
+            match += f"numgen random mod 100 < {percent} "
+        self._nft(f"add rule inet {self.TABLE} out {match}drop")
+
+    def heal(self):
+        self._nft(f"flush chain inet {self.TABLE} out")
+
+
+class Nemesis:
+    """Chooses and injects faults from the run's random generator; logs each window."""
+
+    def __init__(self, cluster, net, rng, faults, history):
+        self.cluster = cluster
+        self.net = net
+        self.rng = rng
+        self.faults = faults
+        self.history = history
+        self.counts = {}
+
+    def _event(self, kind, fault, target):
+        self.history.write(json.dumps({
+            "time_ms": int(time.time() * 1000) - self.cluster.t0_ms, "process": "nemesis",
+            "type": kind, "fault": fault, "target": target}) + "\n")
+        self.history.flush()
+
+    def _broker(self):
+        return self.rng.choice(sorted(BROKERS))
+
+    def _leader_or_any(self):
+        leader = self.cluster.leader(self.rng.randrange(PARTITIONS))
+        return leader if leader is not None else self._broker()
+
+    def _sleep(self, lo, hi):
+        time.sleep(self.rng.uniform(lo, hi))
+
+    def run_one(self):
+        fault = self.rng.choice(self.faults)
+        self.counts[fault] = self.counts.get(fault, 0) + 1
+        c, net = self.cluster, self.net
+        if fault in ("kill", "kill-leader", "kill-controller"):
+            if fault == "kill":
+                target = self._broker()
+            elif fault == "kill-leader":
+                target = self._leader_or_any()
+            else:
+                target = c.controller() or self._broker()
+            name = f"broker-{target}"
+            self._event("start", fault, name)
+            c.signal(name, signal.SIGKILL)
+            self._sleep(1, 5)
+            c.restart(name)
+            self._event("stop", fault, name)
+        elif fault == "kill-etcd":
+            self._event("start", fault, "etcd")
+            c.signal("etcd", signal.SIGKILL)
+            self._sleep(1, 5)
+            c.restart("etcd")
+            self._event("stop", fault, "etcd")
+        elif fault == "pause":
+            name = f"broker-{self._broker()}"
+            self._event("start", fault, name)
+            c.signal(name, signal.SIGSTOP)
+            self._sleep(1, 10)
+            c.signal(name, signal.SIGCONT)
+            self._event("stop", fault, name)
+        elif fault == "pause-kill":
+            name = f"broker-{self._leader_or_any()}"
+            self._event("start", fault, name)
+            c.signal(name, signal.SIGSTOP)
+            self._sleep(2, 6)
+            c.signal(name, signal.SIGKILL)
+            self._sleep(1, 4)
+            c.restart(name)
+            self._event("stop", fault, name)
+        elif fault == "isolate":
+            b = self._broker()
+            self._event("start", fault, f"broker-{b}")
+            net.drop(src=BROKERS[b])
+            net.drop(dst=BROKERS[b])
+            self._sleep(2, 10)
+            net.heal()
+            self._event("stop", fault, f"broker-{b}")
+        elif fault == "cut-leader":
+            b = self._leader_or_any()
+            self._event("start", fault, f"broker-{b}")
+            for other in BROKERS:
+                if other != b:
+                    net.drop(src=BROKERS[b], dst=BROKERS[other])
+                    net.drop(src=BROKERS[other], dst=BROKERS[b])
+            self._sleep(2, 10)
+            net.heal()
+            self._event("stop", fault, f"broker-{b}")
+        elif fault == "one-way":
+            a, b = self.rng.sample(sorted(BROKERS), 2)
+            self._event("start", fault, f"broker-{a}->broker-{b}")
+            net.drop(src=BROKERS[a], dst=BROKERS[b])
+            self._sleep(2, 10)
+            net.heal()
+            self._event("stop", fault, f"broker-{a}->broker-{b}")
+        elif fault == "loss":
+            b = self._broker()
+            self._event("start", fault, f"broker-{b}")
+            net.drop(src=BROKERS[b], percent=20)
+            net.drop(dst=BROKERS[b], percent=20)
+            self._sleep(3, 10)
+            net.heal()
+            self._event("stop", fault, f"broker-{b}")
+
+    def heal_all(self):
+        self.net.heal()
+        for name in list(self.cluster.stopped):
+            self.cluster.signal(name, signal.SIGCONT)
+        for name in ["etcd"] + [f"broker-{i}" for i in BROKERS]:
+            self.cluster.restart(name)
+
+
+def read_history(paths):
+    events = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    # A client killed mid-line leaves a torn last line; anything else is a bug.
+                    events.append({"time_ms": 0, "process": "harness", "type": "note",
+                                   "torn_line": f"{os.path.basename(path)}:{n}"})
+    events.sort(key=lambda e: e.get("time_ms", 0))
+    return events
+
+
+def compare_replicas(cluster, folder, ends):
+    """strata log compare for every pair of replicas of each partition, below the final read's
+    end (the high watermark then). Returns a list of differences (empty: identical)."""
+    diffs = []
+    for p in range(PARTITIONS):
+        dirs = [os.path.join(folder, f"broker-{i}", "data", f"{TOPIC}-{p}") for i in BROKERS]
+        below = ends.get(p)
+        for a, b in zip(dirs, dirs[1:]):
+            args = ["log", "compare", a, b] + (["--below", str(below)] if below else [])
+            r = subprocess.run([cluster.strata, *args], capture_output=True, text=True)
+            if r.returncode != 0:
+                diffs.append(f"{TOPIC}-{p}: {(r.stdout + r.stderr).strip()}")
+    return diffs
+
+
+def run_once(args, seed, run_dir):
+    rng = random.Random(seed)
+    os.makedirs(run_dir, exist_ok=True)
+    t0_ms = int(time.time() * 1000)
+    cluster = Cluster(run_dir, args.build, t0_ms)
+    net = Net()
+    nemesis_path = os.path.join(run_dir, "nemesis.jsonl")
+    history_paths = [nemesis_path]
+    clients = []
+    fault_client = os.path.join(args.build, "tests", "fault_client")
+    try:
+        cluster.start_etcd()
+        for i in BROKERS:
+            cluster.start_broker(i)
+        deadline = time.time() + 30
+        while True:
+            r = cluster.cli("topic", "create", TOPIC, "--partitions", str(PARTITIONS),
+                            "--replication-factor", "3", "--min-insync-replicas", "2")
+            if r.returncode == 0:
+                break
+            if time.time() > deadline:
+                raise HarnessError(f"creating the topic: {r.stdout}{r.stderr}")
+            time.sleep(0.5)
+        Cluster._wait(cluster.healthy, 30, "the new topic never had its full ISR")
+
+        def client(mode, name, *extra):
+            out = os.path.join(run_dir, f"{name}.jsonl")
+            history_paths.append(out)
+            p = subprocess.Popen([fault_client, mode, "--bootstrap", BOOTSTRAP, "--topic", TOPIC,
+                                  "--partitions", str(PARTITIONS), "--name", name, "--out", out,
+                                  "--t0-ms", str(t0_ms), *extra],
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=open(os.path.join(run_dir, f"{name}.log"), "a"))
+            clients.append((name, p))
+            return p
+
+        for n in range(2):
+            client("produce", f"producer-{n}", "--rate", str(args.rate))
+        client("consume", "consumer-0")
+        for n in range(2):
+            client("group", f"group-{n}", "--group", GROUP)
+
+        nemesis = Nemesis(cluster, net, rng, args.faults,
+                          open(nemesis_path, "a"))
+        end = time.time() + args.duration
+        time.sleep(rng.uniform(2, 4))
+        while time.time() < end:
+            nemesis.run_one()
+            time.sleep(rng.uniform(1, 4))
+        log(f"faults done ({sum(nemesis.counts.values())}): healing")
+        nemesis.heal_all()
+        Cluster._wait(cluster.healthy, 90, "the cluster did not heal: some partition is "
+                      "without a leader or its full ISR 90 s after the last fault")
+        # Let the consumers catch up with the producers before the workload stops.
+        time.sleep(5)
+        for name, p in clients:
+            if name.startswith("producer"):
+                p.terminate()
+        for name, p in clients:
+            if name.startswith("producer"):
+                Cluster._reap(p)
+        time.sleep(3)
+        for name, p in clients:
+            p.terminate()
+        for name, p in clients:
+            Cluster._reap(p)
+        Cluster._wait(cluster.healthy, 30, "the cluster was not healthy for the final read")
+        final_out = os.path.join(run_dir, "final.jsonl")
+        history_paths.append(final_out)
+        r = subprocess.run([fault_client, "final", "--bootstrap", BOOTSTRAP, "--topic", TOPIC,
+                            "--partitions", str(PARTITIONS), "--out", final_out,
+                            "--t0-ms", str(t0_ms), "--timeout-s", "60"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise HarnessError(f"the final read failed: {r.stderr.strip()}")
+        ends = {}
+        with open(final_out) as f:
+            for line in f:
+                e = json.loads(line)
+                if "ends" in e:
+                    ends = dict(enumerate(e["ends"]))
+        # Followers may still be a fetch behind the high watermark: give them a moment.
+        time.sleep(2)
+        cluster.stop_all()
+        diffs = compare_replicas(cluster, run_dir, ends)
+        counts = nemesis.counts
+    finally:
+        for _, p in clients:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        try:
+            net.heal()
+        except HarnessError:
+            pass
+        cluster.stop_all()
+    events = read_history(history_paths)
+    with open(os.path.join(run_dir, "history.jsonl"), "w") as f:
+        for e in events:
+            f.write(json.dumps(e) + "\n")
+    result = checker.check(events)
+    result["replicas_differ"] = diffs
+    result["faults"] = counts
+    with open(os.path.join(run_dir, "check.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    report.draw(events, os.path.join(run_dir, "timeline.svg"),
+                f"Strata fault campaign, seed {seed}")
+    return result
+
+
+def summary_row(seed, result):
+    anomalies = result["anomalies"]
+    stats = result.get("stats", {})
+    return {"seed": seed, "faults": sum(result["faults"].values()),
+            "acknowledged": stats.get("sends_ok", 0),
+            **{k: v["count"] for k, v in sorted(anomalies.items())},
+            "replicas_differ": len(result["replicas_differ"])}
+
+
+def print_table(rows):
+    if not rows:
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    print(" | ".join(k.rjust(widths[k]) for k in keys))
+    print("-|-".join("-" * widths[k] for k in keys))
+    for r in rows:
+        print(" | ".join(str(r.get(k, "")).rjust(widths[k]) for k in keys))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="faults:\n" + "\n".join(
+                                         f"  {k:16} {v}" for k, v in FAULTS.items()))
+    parser.add_argument("--seed", type=int, help="first run's seed (default: from the clock)")
+    parser.add_argument("--duration", type=float, default=60,
+                        help="seconds of faults per run (default 60)")
+    parser.add_argument("--runs", type=int, default=1, help="runs, seeds seed, seed+1, ...")
+    parser.add_argument("--rate", type=int, default=200,
+                        help="records per second per producer (default 200)")
+    parser.add_argument("--faults", default=",".join(FAULTS),
+                        help="comma-separated faults to choose from (default: all)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the runs (default: a new one under /tmp)")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"),
+                        help="build folder with stratad, strata and fault_client")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the brokers' data of clean runs too")
+    args = parser.parse_args()
+    args.faults = [f for f in args.faults.split(",") if f]
+    unknown = [f for f in args.faults if f not in FAULTS]
+    if unknown:
+        parser.error(f"unknown fault(s) {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
+    if args.seed is None:
+        args.seed = int(time.time() * 1000) % 1_000_000_007
+    args.build = os.path.abspath(args.build)
+    for exe in ("broker/stratad", "client/strata", "tests/fault_client"):
+        if not os.access(os.path.join(args.build, exe), os.X_OK):
+            parser.error(f"{args.build}/{exe} is missing: build it first "
+                         "(cmake --build build --target stratad strata fault_client)")
+
+    if os.environ.get("STRATA_FAULT_NETNS") != "1":
+        # Everything runs in a private network namespace: its loopback, its firewall.
+        if os.geteuid() != 0:
+            print("campaign.py: needs root, for a private network namespace and nftables",
+                  file=sys.stderr)
+            return 2
+        env = dict(os.environ, STRATA_FAULT_NETNS="1")
+        argv = [sys.executable, os.path.abspath(__file__), *sys.argv[1:]]
+        if "--seed" not in sys.argv:
+            argv += ["--seed", str(args.seed)]
+        return subprocess.call(["unshare", "-n", "--", *argv], env=env)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+    out = args.out or f"/tmp/strata-fault-{time.strftime('%Y%m%d-%H%M%S')}"
+    os.makedirs(out, exist_ok=True)
+    print(f"fault campaign: seed {args.seed}, {args.runs} run(s) of {args.duration:g} s, "
+          f"faults {','.join(args.faults)}; folder {out}", flush=True)
+    print(f"  replay: tests/fault/campaign.py --seed {args.seed} --duration {args.duration:g} "
+          f"--runs {args.runs} --faults {','.join(args.faults)}", flush=True)
+    rows, failed = [], False
+    for n in range(args.runs):
+        seed = args.seed + n
+        run_dir = os.path.join(out, f"run-{n + 1}-seed-{seed}")
+        log(f"run {n + 1}/{args.runs}: seed {seed}, folder {run_dir}")
+        try:
+            result = run_once(args, seed, run_dir)
+        except HarnessError as e:
+            print(f"campaign.py: run {n + 1} (seed {seed}): the harness failed: {e}",
+                  file=sys.stderr)
+            return 2
+        rows.append(summary_row(seed, result))
+        clean = result["valid"] and not result["replicas_differ"]
+        failed = failed or not clean
+        if not clean:
+            for kind, a in sorted(result["anomalies"].items()):
+                for ex in a["examples"][:3]:
+                    print(f"  {kind}: {json.dumps(ex)}")
+            for d in result["replicas_differ"]:
+                print(f"  replicas differ: {d}")
+            print(f"  history kept: {run_dir}/history.jsonl; timeline {run_dir}/timeline.svg")
+        elif not args.keep:
+            for i in BROKERS:
+                shutil.rmtree(os.path.join(run_dir, f"broker-{i}", "data"), ignore_errors=True)
+            shutil.rmtree(os.path.join(run_dir, "etcd", "data"), ignore_errors=True)
+        print_table(rows[-1:] if n else rows)
+    if args.runs > 1:
+        print()
+        print_table(rows)
+    totals = {}
+    for r in rows:
+        for k, v in r.items():
+            if k != "seed":
+                totals[k] = totals.get(k, 0) + v
+    print(f"\ntotal over {len(rows)} run(s): " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
