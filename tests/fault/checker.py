@@ -13,10 +13,11 @@ the line and the reason). In-process, `check(events)` returns the same result as
 History
 -------
 JSON Lines, one event per line; blank lines are skipped but still counted, so line numbers are
-those of the file. Every event has "time_ms" (integer >= 0, milliseconds since the campaign's
-start), "process" (string) and "type" (string). A process's kind is its name up to the first
-"-": "producer-0" is a producer, "consumer-0" a plain consumer, "group-0" a consumer-group
-member, "final" the read after the faults heal, "nemesis" the fault injector.
+those of the file. Every event has "time_ms" (integer, milliseconds since the campaign's start;
+a wall clock stepped back may make it negative), "process" (string) and "type" (string). A
+process's kind is its name up to the first "-": "producer-0" is a producer, "consumer-0" a plain
+consumer, "group-0" a consumer-group member, "final" the read after the faults heal, "nemesis"
+the fault injector.
 
   invoke   {"f":"send","value":"p0-17","partition":2}          a producer starts a send
   ok       {"f":"send","value":"p0-17","partition":2,"offset":123}
@@ -177,8 +178,12 @@ def process_kind(name):
     return "other"
 
 
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 def _is_index(x):
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+    return _is_int(x) and x >= 0
 
 
 SEND_FIELDS = (("value", "str"), ("partition", "index"))
@@ -201,13 +206,15 @@ def _field_error(event, name, kind):
         return f'"{name}" must be a string'
     if kind == "index" and not _is_index(event[name]):
         return f'"{name}" must be an integer >= 0'
+    if kind == "int" and not _is_int(event[name]):
+        return f'"{name}" must be an integer'
     return None
 
 
 def event_error(event):
     """Why one event breaks the format, or None. Sends with another "f" and unknown types pass
     (they are ignored)."""
-    for name, kind in (("time_ms", "index"), ("process", "str"), ("type", "str")):
+    for name, kind in (("time_ms", "int"), ("process", "str"), ("type", "str")):
         error = _field_error(event, name, kind)
         if error:
             return error
@@ -334,14 +341,14 @@ def fault_windows(events, line_numbers=None):
     A stop with no open start is ignored. Tolerates events it does not understand."""
     if line_numbers is None:
         line_numbers = range(1, len(events) + 1)
-    end_ms = max((e["time_ms"] for e in events if _is_index(e.get("time_ms"))), default=0)
+    end_ms = max((e["time_ms"] for e in events if _is_int(e.get("time_ms"))), default=0)
     open_windows = defaultdict(list)   # (fault, target) -> [(start_ms, start_line)]
     windows = []
     for line, event in zip(line_numbers, events):
         etype = event.get("type")
         if etype not in ("start", "stop") or not isinstance(event.get("fault"), str):
             continue
-        if not _is_index(event.get("time_ms")):
+        if not _is_int(event.get("time_ms")):
             continue
         key = (event["fault"], event.get("target", ""))
         if etype == "start":
@@ -627,12 +634,10 @@ def stats(history, windows):
         "events": history.lines,
         "ignored_events": history.ignored,
         "duration_ms": history.end_ms,
-        "sends": {
-            "invoked": len(sends),
-            "ok": sum(1 for s in sends if s.status == "ok"),
-            "info": sum(1 for s in sends if s.status != "ok"),
-            "never_completed": sum(1 for s in sends if s.status is None),
-        },
+        "sends_invoked": len(sends),
+        "sends_ok": sum(1 for s in sends if s.status == "ok"),
+        "sends_info": sum(1 for s in sends if s.status != "ok"),
+        "sends_never_completed": sum(1 for s in sends if s.status is None),
         "reads": reads,
         "commits": len(history.commits),
         "restarts": history.restarts,
@@ -643,7 +648,9 @@ def stats(history, windows):
 
 
 def malformed_result(malformed):
-    return {"anomalies": {}, "stats": {}, "valid": False, "warnings": [],
+    """The result for a malformed history: every anomaly kind at 0 (none was judged), not valid,
+    and "malformed" naming the line and the reason."""
+    return {"anomalies": Anomalies().as_dict(), "stats": {}, "valid": False, "warnings": [],
             "malformed": malformed._asdict()}
 
 
@@ -652,7 +659,7 @@ def check(events, line_numbers=None):
     {"anomalies": {kind: {"count", "examples"}}, "stats": {...}, "valid": bool,
      "warnings": [...], "malformed": None or {"line", "reason"}}.
     line_numbers gives each event's line in its file (default: 1, 2, ...). A malformed history
-    gives valid False, empty anomalies and stats, and "malformed" saying where and why."""
+    gives valid False, every count 0, empty stats, and "malformed" saying where and why."""
     history, malformed = index_history(events, line_numbers)
     if malformed:
         return malformed_result(malformed)
@@ -688,11 +695,10 @@ def summary(result):
         out.append(f"{kind:<26} {count:>7}  {DESCRIPTIONS[kind]}")
     out.append("")
     s = result["stats"]
-    sends = s["sends"]
     out.append(f"events {s['events']} ({s['ignored_events']} ignored), "
                f"{s['duration_ms'] / 1000:.1f} s, partitions {s['partitions']}")
-    out.append(f"sends: {sends['invoked']} invoked, {sends['ok']} ok, {sends['info']} info "
-               f"({sends['never_completed']} never completed)")
+    out.append(f"sends: {s['sends_invoked']} invoked, {s['sends_ok']} ok, {s['sends_info']} info "
+               f"({s['sends_never_completed']} never completed)")
     out.append("reads: " + ", ".join(f"{k} {n}" for k, n in s["reads"].items())
                + f"; commits {s['commits']}; restarts {s['restarts']}")
     faults = ", ".join(f"{k} {n}" for k, n in s["faults"].items()) or "none"

@@ -102,7 +102,8 @@ class CleanHistoryTest(unittest.TestCase):
         h = clean_history().invoke("v3", 1).info("v3", 1).invoke("v4", 1)
         h.fault("start", fault="pause", target="broker-1")
         stats = checker.check(h.events)["stats"]
-        self.assertEqual(stats["sends"], {"invoked": 5, "ok": 3, "info": 2, "never_completed": 1})
+        self.assertEqual((stats["sends_invoked"], stats["sends_ok"], stats["sends_info"],
+                          stats["sends_never_completed"]), (5, 3, 2, 1))
         self.assertEqual(stats["reads"], {"consumer": 3, "group": 3, "final": 3})
         self.assertEqual(stats["faults"], {"kill": 1, "pause": 1})
         self.assertEqual(stats["fault_windows"], 2)
@@ -301,6 +302,7 @@ class MalformedTest(unittest.TestCase):
     def check_malformed(self, events, line, reason_part):
         result = checker.check(events)
         self.assertFalse(result["valid"])
+        self.assertEqual(*only(result))
         self.assertEqual(result["malformed"]["line"], line)
         self.assertIn(reason_part, result["malformed"]["reason"])
 
@@ -329,6 +331,10 @@ class MalformedTest(unittest.TestCase):
 
     def test_group_read_without_group(self):
         self.check_malformed(History().read("group-0", 0, 0, "v0").events, 1, '"group"')
+
+    def test_time_must_be_an_integer(self):
+        self.check_malformed(History().add("final", "note").events + [
+            {"time_ms": 1.5, "process": "final", "type": "note"}], 2, '"time_ms"')
 
     def test_boolean_is_not_an_offset(self):
         self.check_malformed(History().read("final", 0, True, "v0").events, 1, "integer")

@@ -7,7 +7,8 @@ The history is the checker's (tests/fault/checker.py describes the format). The 
 in seconds since the campaign's start. Two panels share it:
 
   top     acknowledged sends per second: the "ok" send events of all producers, bucketed by
-          the second of their time_ms, drawn as bars.
+          the second of their time_ms, drawn as bars (a negative time_ms, from a wall clock
+          stepped back, counts as 0).
   bottom  acknowledgement latency per second bucket: for each "ok", its time_ms minus the
           time_ms of the same value's invoke, bucketed by the ok's second; the bucket's median
           (nearest rank) and maximum are drawn as two lines on a logarithmic axis with a tick
@@ -64,7 +65,7 @@ def ack_series(events):
         if e.get("type") == "invoke":
             invoked[e.get("value")] = e["time_ms"]
         elif e.get("type") == "ok":
-            second = e["time_ms"] // 1000
+            second = max(e["time_ms"], 0) // 1000
             acks[second] += 1
             if e.get("value") in invoked:
                 latencies[second].append(e["time_ms"] - invoked[e["value"]])
@@ -213,7 +214,7 @@ def fault_rects(x, windows, colours):
     """One translucent rectangle per fault window, across both panels."""
     out = []
     for w in windows:
-        x0, x1 = x(w.start_ms / 1000), x(w.end_ms / 1000)
+        x0, x1 = x(max(w.start_ms, 0) / 1000), x(max(w.end_ms, 0) / 1000)
         tip = f"{w.fault} {w.target}: {w.start_ms / 1000:g}-{w.end_ms / 1000:g} s".replace("  ",
                                                                                           " ")
         if w.stop_line is None:
