@@ -264,8 +264,10 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
         r.read.reset();
         r.error = {};
         std::shared_ptr<partition::Partition> part;
-        // Consumers read below the high watermark; followers up to the log end.
+        // Consumers read below the high watermark; followers up to the log end. Either is out of
+        // range only past the log end (see replication::ClassifyConsumerFetch).
         int64_t readable_end = 0;
+        int64_t log_end = 0;
         if (replica) {
           if (s_.replicas == nullptr) {
             r.error = {ErrorCode::INVALID_REQUEST,
@@ -295,6 +297,7 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
           }
           part = std::move(l.partition);
           readable_end = part->log_end_offset();
+          log_end = readable_end;
         } else {
           Served served = Serve(topic.name, r.index, stopping);
           r.leader_id = served.leader_id;
@@ -322,15 +325,19 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
           r.log_start_offset = part->log_start_offset();
           r.high_watermark = part->high_watermark();
           readable_end = r.high_watermark;
+          log_end = part->log_end_offset();
         }
-        if (asked.fetch_offset < r.log_start_offset || asked.fetch_offset > readable_end) {
+        using replication::ConsumerFetch;
+        const ConsumerFetch where = replication::ClassifyConsumerFetch(
+            asked.fetch_offset, r.log_start_offset, readable_end, log_end);
+        if (where == ConsumerFetch::kOutOfRange) {
           r.error = {ErrorCode::OFFSET_OUT_OF_RANGE,
                      absl::StrCat("offset ", asked.fetch_offset, " is outside the log [",
-                                  r.log_start_offset, ", ", readable_end,
+                                  r.log_start_offset, ", ", std::max(log_end, readable_end),
                                   "]; seek to earliest or latest")};
           continue;
         }
-        if (asked.fetch_offset == readable_end) continue;
+        if (where == ConsumerFetch::kWait) continue;
         // After the first data, respect max_bytes strictly; before it, return at least one batch
         // (the log always does) so a large batch cannot stall a consumer.
         const size_t budget =

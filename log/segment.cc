@@ -1,6 +1,10 @@
 #include "log/segment.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -353,7 +357,30 @@ absl::Status Segment::Append(std::span<const std::byte> batch, const record::Bat
 
 absl::Status Segment::Sync() {
   STRATA_ASSIGN_OR_RETURN(auto file, File());
-  return file->Sync();
+  // Appends publish end_ after their bytes are written, so this many bytes are in the file now
+  // and the sync below covers them.
+  const uint64_t synced = size_bytes();
+  STRATA_RETURN_IF_ERROR(file->Sync());
+  RecordSyncedForTests(log_path_, synced);
+  return absl::OkStatus();
+}
+
+// The fault campaign's "lost unsynced writes" (docs/fault-testing.md): with
+// STRATA_TEST_SYNCED_DIR set, every sync of a segment records how many of its bytes are durable in
+// a file of that folder named after the segment's path ('/' as '%'), so that after a kill -9 the
+// harness can cut the active segment back to what a power loss would have kept. Off (one getenv,
+// once) in normal runs.
+void Segment::RecordSyncedForTests(const std::string& log_path, uint64_t bytes) {
+  static const char* const dir = std::getenv("STRATA_TEST_SYNCED_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  std::string name = log_path;
+  std::replace(name.begin(), name.end(), '/', '%');
+  const std::string path = absl::StrCat(dir, "/", name);
+  const std::string text = absl::StrCat(bytes, "\n");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
 }
 
 absl::Status Segment::WriteIndexFiles() {
@@ -371,7 +398,11 @@ absl::Status Segment::RemoveIndexFiles() {
 
 absl::Status Segment::Seal(bool data_synced) {
   STRATA_ASSIGN_OR_RETURN(auto file, File());
-  if (!data_synced) STRATA_RETURN_IF_ERROR(file->Sync());
+  if (!data_synced) {
+    const uint64_t synced = size_bytes();
+    STRATA_RETURN_IF_ERROR(file->Sync());
+    RecordSyncedForTests(log_path_, synced);
+  }
   if (absl::Status st = WriteIndexFiles(); !st.ok()) {
     // Index files only save the next open a scan, but stale ones (from before this segment took
     // appends again) must not be trusted then: without new ones, none.

@@ -174,6 +174,8 @@ class Segment {
 
   SegmentEnv env_;
   const int64_t base_offset_;
+  static void RecordSyncedForTests(const std::string& log_path, uint64_t bytes);
+
   const std::string log_path_, index_path_, time_index_path_;
 
   // Serializes mapping the file with changing its size, so a mapping never covers bytes the

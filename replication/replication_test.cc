@@ -352,5 +352,20 @@ TEST_CASE("Replica managers copy a leader's appends to its followers and commit 
   Broker::StopAll({&b1, &b2, &b3});
 }
 
+
+TEST_CASE("A consumer ahead of a new leader's high watermark waits instead of going out of range") {
+  // The fault campaign found it: the old leader's high watermark was 3026 and a consumer had read
+  // up to it; the new leader had learned only 3025 (a fetch later it learns 3026), so the
+  // consumer's fetch at 3026 was OFFSET_OUT_OF_RANGE and a consumer group reset to earliest.
+  CHECK(ClassifyConsumerFetch(3026, 0, 3025, 3030) == ConsumerFetch::kWait);
+  CHECK(ClassifyConsumerFetch(3030, 0, 3025, 3030) == ConsumerFetch::kWait);
+  CHECK(ClassifyConsumerFetch(3031, 0, 3025, 3030) == ConsumerFetch::kOutOfRange);
+  CHECK(ClassifyConsumerFetch(3024, 0, 3025, 3030) == ConsumerFetch::kRead);
+  CHECK(ClassifyConsumerFetch(9, 10, 3025, 3030) == ConsumerFetch::kOutOfRange);
+  // On one broker the high watermark is the log end: reading at it waits, past it is out of range.
+  CHECK(ClassifyConsumerFetch(50, 0, 50, 50) == ConsumerFetch::kWait);
+  CHECK(ClassifyConsumerFetch(51, 0, 50, 50) == ConsumerFetch::kOutOfRange);
+}
+
 }  // namespace
 }  // namespace strata::replication

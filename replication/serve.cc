@@ -1,5 +1,7 @@
 #include "replication/serve.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace strata::replication {
@@ -53,6 +55,14 @@ void CheckReplicaFetch(const Leadership& leadership, int32_t replica,
   leadership.state->OnFollowerFetch(replica, asked.fetch_offset, now_ms);
   // The follower's fetch may have moved the high watermark: answer with the new one.
   result.high_watermark = p.high_watermark();
+}
+
+ConsumerFetch ClassifyConsumerFetch(int64_t offset, int64_t log_start, int64_t high_watermark,
+                                    int64_t log_end) {
+  if (offset < log_start || offset > std::max(log_end, high_watermark)) {
+    return ConsumerFetch::kOutOfRange;
+  }
+  return offset < high_watermark ? ConsumerFetch::kRead : ConsumerFetch::kWait;
 }
 
 }  // namespace strata::replication

@@ -24,4 +24,18 @@ void CheckReplicaFetch(const Leadership& leadership, int32_t replica,
                        const ReplicaFetchPartition& asked, int64_t now_ms,
                        ReplicaFetchResult& result);
 
+// Where a consumer's fetch offset stands on a leader. Consumers read below the high watermark,
+// but a new leader may learn the high watermark a fetch after its predecessor did, so a consumer
+// that read up to the old leader's high watermark can ask the new one for an offset above its
+// (older) high watermark. That offset is still in the log (every ISR member's log reaches the
+// high watermark), so the answer is "nothing yet", as Kafka gives: out of range is only below
+// the log start or past the log end. docs/cluster.md#consumers-after-a-failover.
+enum class ConsumerFetch {
+  kRead,        // records in [offset, high_watermark) may be read
+  kWait,        // high_watermark <= offset <= log_end: nothing to read yet
+  kOutOfRange,  // offset < log_start or offset > log_end
+};
+ConsumerFetch ClassifyConsumerFetch(int64_t offset, int64_t log_start, int64_t high_watermark,
+                                    int64_t log_end);
+
 }  // namespace strata::replication

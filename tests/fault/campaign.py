@@ -57,6 +57,8 @@ FAULTS = {
     "kill-leader": "kill -9 the leader of a partition, restart it after 1-5 s",
     "kill-controller": "kill -9 the controller, restart it after 1-5 s",
     "kill-etcd": "kill -9 etcd, restart it after 1-5 s",
+    "crash": "kill -9 a broker and cut its active segments back to their last fsync, as a power "
+             "loss would (half the time leaving a torn tail of up to 4 KiB); restart after 1-5 s",
     "pause": "SIGSTOP a broker for 1-10 s, then SIGCONT",
     "pause-kill": "SIGSTOP a partition's leader 2-6 s, kill -9 it while stopped, restart 1-4 s later",
     "isolate": "cut one broker from every other process (nftables) for 2-10 s",
@@ -125,8 +127,11 @@ class Cluster:
                         "replica_lag_max_ms = 4000\n")
         logf = os.path.join(d, "stratad.log")
         out = open(logf, "a")
-        self.procs[f"broker-{i}"] = subprocess.Popen([self.stratad, "--config", conf],
-                                                     stdout=out, stderr=subprocess.STDOUT)
+        synced = self.synced_dir(i)
+        os.makedirs(synced, exist_ok=True)
+        self.procs[f"broker-{i}"] = subprocess.Popen(
+            [self.stratad, "--config", conf], stdout=out, stderr=subprocess.STDOUT,
+            env=dict(os.environ, STRATA_TEST_SYNCED_DIR=synced))
 
         def started():
             p = self.procs[f"broker-{i}"]
@@ -139,6 +144,50 @@ class Cluster:
 
     def _starts(self, i):
         return self._start_count.get(i, 0)
+
+    def synced_dir(self, i):
+        """Where broker i records each segment's fsynced length (log/segment.cc)."""
+        return os.path.join(self.folder, f"broker-{i}", "synced")
+
+    def lose_unsynced(self, i, rng):
+        """After a kill -9 of broker i: cuts the last segment of each partition back to its last
+        fsynced length (0 if it never synced), as a power loss would; with `torn`, keeps up to
+        4 KiB more of what was written, a torn write. Returns (segments cut, bytes dropped)."""
+        synced = {}
+        for name in os.listdir(self.synced_dir(i)):
+            with open(os.path.join(self.synced_dir(i), name)) as f:
+                text = f.read().strip()
+            if text.isdigit():
+                synced[name.replace("%", "/")] = int(text)
+        data = os.path.join(self.folder, f"broker-{i}", "data")
+        cut, dropped = 0, 0
+        for part in sorted(os.listdir(data)):
+            pdir = os.path.join(data, part)
+            if not os.path.isdir(pdir):
+                continue
+            segments = sorted(n for n in os.listdir(pdir) if n.endswith(".log"))
+            if not segments:
+                continue
+            path = os.path.join(pdir, segments[-1])
+            size = os.path.getsize(path)
+            keep = synced.get(path, 0)
+            with open(path, "rb") as f:
+                f.seek(keep)
+                # The data's end: the file is preallocated, and zeros past the data are not data.
+                tail = f.read(16 << 20).rstrip(b"\0")
+            if not tail:
+                continue
+            if rng.random() < 0.5:
+                keep += rng.randint(1, min(4096, len(tail)))
+            if keep >= synced.get(path, 0) + len(tail):
+                continue
+            dropped += synced.get(path, 0) + len(tail) - keep
+            cut += 1
+            # Shrinking then growing back leaves zeros (a hole) where the lost bytes were, and the
+            # file keeps its preallocated size.
+            os.truncate(path, keep)
+            os.truncate(path, size)
+        return cut, dropped
 
     def alive(self, name):
         p = self.procs.get(name)
@@ -320,6 +369,19 @@ class Nemesis:
             name = f"broker-{target}"
             self._event("start", fault, name)
             c.signal(name, signal.SIGKILL)
+            self._sleep(1, 5)
+            c.restart(name)
+            self._event("stop", fault, name)
+        elif fault == "crash":
+            target = self._broker()
+            name = f"broker-{target}"
+            self._event("start", fault, name)
+            c.signal(name, signal.SIGKILL)
+            segments, dropped = c.lose_unsynced(target, self.rng)
+            self.history.write(json.dumps({
+                "time_ms": int(time.time() * 1000) - c.t0_ms, "process": "nemesis",
+                "type": "note", "fault": fault, "target": name, "segments_cut": segments,
+                "bytes_dropped": dropped}) + "\n")
             self._sleep(1, 5)
             c.restart(name)
             self._event("stop", fault, name)
@@ -579,6 +641,8 @@ def main():
     if args.seed is None:
         args.seed = int(time.time() * 1000) % 1_000_000_007
     args.build = os.path.abspath(args.build)
+    if args.out:
+        args.out = os.path.abspath(args.out)
     for exe in ("broker/stratad", "client/strata", "tests/fault_client"):
         if not os.access(os.path.join(args.build, exe), os.X_OK):
             parser.error(f"{args.build}/{exe} is missing: build it first "
