@@ -18,6 +18,7 @@ packages=(
   libcurl4-openssl-dev                     # HTTP to etcd's v3 JSON gateway (cluster/etcd_http.cc)
   nlohmann-json3-dev                       # the JSON bodies of that gateway
   nftables                                 # network partitions in the fault tests
+  iproute2 util-linux python3              # the fault campaign: ip, unshare -n, its driver
 )
 
 missing=()

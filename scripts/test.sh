@@ -6,6 +6,11 @@
 #   ./scripts/test.sh              everything
 #   STRATA_SKIP_SANITIZE=1 ./scripts/test.sh   skip the sanitizer suite (quicker local loops)
 #   STRATA_SKIP_FUZZ=1 ./scripts/test.sh       skip the fuzz run
+#   STRATA_SKIP_FAULTS=1 ./scripts/test.sh     skip the fault campaign
+#
+# After the Release tests, a short fault campaign (tests/fault/campaign.py, about 2 minutes, a new
+# seed each time, printed with the command that replays it) runs a three-broker cluster through
+# kills, pauses, power-loss cuts and network partitions and checks every acknowledged record.
 #
 # Randomized tests print their seed; STRATA_SEED=<n> replays one.
 set -euo pipefail
@@ -19,6 +24,16 @@ echo "== Release build and tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [ "${STRATA_SKIP_FAULTS:-0}" != "1" ]; then
+  echo "== fault campaign (tests/fault/campaign.py, about 2 minutes)"
+  # Root is needed for its private network namespace; where there is none, say so and go on.
+  if [ "$(id -u)" = 0 ]; then
+    python3 tests/fault/campaign.py --duration 75 --build build
+  else
+    echo "   skipped: the campaign needs root (unshare -n, nftables)"
+  fi
+fi
 
 if [ "${STRATA_SKIP_SANITIZE:-0}" != "1" ]; then
   # One clang build serves both the sanitizer pass and the fuzzers (scripts/fuzz.sh reuses it):
