@@ -8,15 +8,29 @@
 namespace strata::cluster {
 namespace {
 
-// The first replica, in preference order, that is in the ISR and can lead.
+// The broker's current registration epoch; 0 when it is not registered.
+int64_t EpochOf(const ClusterView& view, int32_t broker) {
+  auto it = view.brokers.find(broker);
+  return it == view.brokers.end() ? 0 : it->second.epoch;
+}
+
+bool Stale(const ClusterView& view, const PartitionState& state, int32_t broker) {
+  return view.StaleInIsr(state, broker);
+}
+
+// The first replica, in preference order, that is a current ISR member and can lead.
 int32_t ChooseLeader(const ClusterView& view, const PartitionState& state) {
   for (int32_t replica : state.replicas) {
-    if (state.InIsr(replica) && view.CanLead(replica)) return replica;
+    if (state.InIsr(replica) && view.CanLead(replica) && !Stale(view, state, replica)) {
+      return replica;
+    }
   }
   return kNoLeader;
 }
 
 PartitionState WithLeader(PartitionState state, int32_t leader) {
+  if (leader == kNoLeader && state.leader != kNoLeader) state.last_leader = state.leader;
+  if (leader != kNoLeader) state.last_leader = kNoLeader;
   state.leader = leader;
   state.leader_epoch++;
   state.partition_epoch++;
@@ -36,54 +50,79 @@ std::vector<PartitionChange> PlanPartitionChanges(const ClusterView& view,
       if (view.partitions.contains(id)) continue;
       PartitionState initial;
       initial.replicas = topic.replicas[p];
-      initial.isr = initial.replicas;  // every log is empty: all are in sync
+      // Every log is empty: all are in sync.
+      initial.SetIsr(initial.replicas, [&](int32_t b) { return EpochOf(view, b); });
       initial.leader = ChooseLeader(view, initial);
       changes.push_back({id, PartitionState{}, initial, "new partition"});
     }
   }
   int preferred_moves = 0;
   for (const auto& [id, state] : view.partitions) {
-    if (state.leader != kNoLeader && !view.CanLead(state.leader)) {
+    const bool leader_restarted = state.leader != kNoLeader && Stale(view, state, state.leader);
+    if (state.leader != kNoLeader && (!view.CanLead(state.leader) || leader_restarted)) {
       int32_t old_leader = state.leader;
       PartitionState after = state;
-      std::erase(after.isr, old_leader);
+      after.RemoveFromIsr(old_leader);
       int32_t next = ChooseLeader(view, after);
+      const std::string why = leader_restarted ? " restarted" : " is gone";
       if (next == kNoLeader) {
         // Nobody else holds everything: keep the ISR as it is (with the old leader, who may come
         // back) and wait offline. No unclean election.
         after = WithLeader(state, kNoLeader);
         changes.push_back({id, state, after,
-                           absl::StrCat("leader ", old_leader,
-                                        " is gone and no other ISR member "
-                                        "can lead: offline")});
+                           absl::StrCat("leader ", old_leader, why,
+                                        " and no other current ISR member can lead: offline")});
       } else {
         changes.push_back(
-            {id, state, WithLeader(after, next), absl::StrCat("leader ", old_leader, " is gone")});
+            {id, state, WithLeader(after, next), absl::StrCat("leader ", old_leader, why)});
       }
       continue;
     }
     if (state.leader == kNoLeader) {
       int32_t next = ChooseLeader(view, state);
+      std::string why = absl::StrCat("ISR member ", next, " is back");
+      if (next == kNoLeader && state.InIsr(state.last_leader) && view.CanLead(state.last_leader)) {
+        // Every ISR member that can lead has restarted since it was admitted. The last leader
+        // fsynced every acks=all record it acknowledged, so it holds them all even after a power
+        // loss: it leads again (admitted at its new epoch), and the others catch up from it.
+        next = state.last_leader;
+        why = absl::StrCat("last leader ", next, " is back (restarted; it fsynced what it acknowledged)");
+      }
       if (next != kNoLeader) {
-        changes.push_back(
-            {id, state, WithLeader(state, next), absl::StrCat("ISR member ", next, " is back")});
+        PartitionState after = WithLeader(state, next);
+        after.isr_epochs[next] = EpochOf(view, next);
+        changes.push_back({id, state, after, why});
       }
       continue;
     }
-    // The leader is fine. Dead followers leave the ISR (never the last member).
+    // The leader is fine. Followers whose lease is gone, or that restarted since they were
+    // admitted, leave the ISR (a dead one never as the last member).
     PartitionState after = state;
     const int32_t leader = state.leader;
-    std::erase_if(after.isr,
-                  [&](int32_t b) { return b != leader && !view.brokers.contains(b); });
-    if (after.isr.empty()) after.isr = state.isr;
+    std::vector<int32_t> dead, restarted;
+    for (int32_t b : state.isr) {
+      if (b == leader) continue;
+      if (!view.brokers.contains(b)) dead.push_back(b);
+      else if (Stale(view, state, b)) restarted.push_back(b);
+    }
+    for (int32_t b : restarted) after.RemoveFromIsr(b);
+    for (int32_t b : dead) after.RemoveFromIsr(b);
+    if (after.isr.empty()) {
+      after = state;
+      for (int32_t b : restarted) after.RemoveFromIsr(b);
+    }
     if (after.isr != state.isr) {
       after.partition_epoch++;
-      changes.push_back({id, state, after, "followers whose lease is gone leave the ISR"});
+      changes.push_back({id, state, after,
+                         restarted.empty() ? "followers whose lease is gone leave the ISR"
+                                           : "followers that restarted, or whose lease is gone, "
+                                             "leave the ISR"});
       continue;
     }
     int32_t preferred = state.replicas.empty() ? kNoLeader : state.replicas.front();
     if (preferred != state.leader && preferred != kNoLeader && state.InIsr(preferred) &&
-        view.CanLead(preferred) && preferred_moves < preferred_moves_max) {
+        view.CanLead(preferred) && !Stale(view, state, preferred) &&
+        preferred_moves < preferred_moves_max) {
       preferred_moves++;
       changes.push_back({id, state, WithLeader(state, preferred),
                          absl::StrCat("preferred leader ", preferred, " is back in the ISR")});

@@ -40,6 +40,89 @@ TEST_CASE("A dead leader is replaced by the next ISR member, never by an out-of-
   CHECK(changes[0].before.mod_revision == 100);
 }
 
+// KIP-966's case: a replica that restarted (perhaps after a power loss that took writes it had
+// acknowledged to the leader) must not be elected until a leader admits it again, caught up.
+PartitionState Admitted(PartitionState s, const ClusterView& view) {
+  for (int32_t b : s.isr) s.isr_epochs[b] = view.brokers.at(b).epoch;
+  return s;
+}
+
+TEST_CASE("A follower that restarted since it was admitted leaves the ISR and is never elected") {
+  ClusterView view = ThreeBrokers();
+  view.partitions[kP] = Admitted(State({1, 2, 3}, 1, {1, 2, 3}), view);
+  view.brokers[2].epoch = 99;  // broker 2 registered again: a new run
+  auto changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 1);
+  CHECK(changes[0].after.isr == std::vector<int32_t>{1, 3});
+  CHECK(changes[0].after.isr_epochs == std::map<int32_t, int64_t>{{1, 10}, {3, 30}});
+  CHECK(changes[0].after.partition_epoch == 9);
+
+  // Before that change is written the leader dies: 3 is elected, not the restarted 2 (first in
+  // preference after 1).
+  view.brokers.erase(1);
+  changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 3);
+  CHECK(changes[0].after.isr == std::vector<int32_t>{2, 3});  // 2 leaves on the next plan
+
+  // A leader admitting 2 again (caught up) records its new epoch; it may then lead.
+  PartitionState readmitted = Admitted(State({1, 2, 3}, 3, {3}), view);
+  readmitted.SetIsr({3, 2}, [&](int32_t b) { return view.brokers.at(b).epoch; });
+  CHECK(readmitted.isr_epochs == std::map<int32_t, int64_t>{{2, 99}, {3, 30}});
+  view.partitions[kP] = readmitted;
+  view.brokers.erase(3);
+  changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 2);
+}
+
+TEST_CASE("A leader that restarted within its lease is replaced by a current ISR member") {
+  ClusterView view = ThreeBrokers();
+  view.partitions[kP] = Admitted(State({1, 2, 3}, 1, {1, 2, 3}), view);
+  view.brokers[1].epoch = 55;
+  auto changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 2);
+  CHECK(changes[0].after.isr == std::vector<int32_t>{2, 3});
+  CHECK(changes[0].after.leader_epoch == 5);
+  CHECK_THAT(changes[0].reason, Catch::Contains("restarted"));
+  CHECK(view.StaleInIsr(view.partitions[kP], 1));
+  CHECK_FALSE(view.StaleInIsr(view.partitions[kP], 2));
+}
+
+TEST_CASE("With only restarted ISR members left, the partition waits for its last leader") {
+  ClusterView view = ThreeBrokers();
+  view.partitions[kP] = Admitted(State({1, 2, 3}, 1, {1, 2}), view);
+  view.brokers.erase(1);
+  view.brokers[2].epoch = 99;  // the only other ISR member restarted: it may lack acked records
+  auto changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == kNoLeader);
+  CHECK(changes[0].after.last_leader == 1);
+  CHECK(changes[0].after.isr == std::vector<int32_t>{1, 2});
+
+  view.partitions[kP] = changes[0].after;
+  CHECK(PlanPartitionChanges(view, 0).empty());  // 2 is alive but stale: still offline
+
+  // The last leader fsynced everything it acknowledged: back, even after a restart, it leads.
+  view.brokers[1] = BrokerInfo{1, "127.0.0.1", 0, 77};
+  changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 1);
+  CHECK(changes[0].after.last_leader == kNoLeader);
+  CHECK(changes[0].after.isr_epochs.at(1) == 77);
+}
+
+TEST_CASE("A new partition's ISR records each replica's broker epoch") {
+  ClusterView view = ThreeBrokers();
+  view.topics["t"] = TopicRecord{"t", 3, 2, {}, {{2, 3, 1}}};
+  auto changes = PlanPartitionChanges(view, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].after.leader == 2);
+  CHECK(changes[0].after.isr_epochs == std::map<int32_t, int64_t>{{1, 10}, {2, 20}, {3, 30}});
+}
+
 TEST_CASE("With no ISR member able to lead the partition goes offline, ISR kept") {
   ClusterView view = ThreeBrokers();
   view.partitions[kP] = State({1, 2, 3}, 1, {1});

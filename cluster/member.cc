@@ -385,7 +385,12 @@ void ClusterMember::AlterIsr(TopicPartitionId id, PartitionState expected, std::
   Post([this, id = std::move(id), expected = std::move(expected), isr = std::move(isr),
         done = std::move(done)]() mutable {
     PartitionState after = expected;
-    after.isr = std::move(isr);
+    // A member the leader admits now is admitted at its broker's current registration (a broker
+    // that registers again later is stale in this ISR: cluster/controller.h).
+    after.SetIsr(std::move(isr), [this](int32_t b) {
+      auto it = view_.brokers.find(b);
+      return it == view_.brokers.end() ? int64_t{0} : it->second.epoch;
+    });
     after.partition_epoch++;
     const std::string key = keys_.partition(id.topic, id.partition);
     Txn txn;

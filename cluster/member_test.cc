@@ -83,8 +83,12 @@ TEST_CASE("A broker whose lease expires loses its leaderships to ISR members") {
   auto a = StartMember(etcd, 1);
   auto b = StartMember(etcd, 2);
   auto c = StartMember(etcd, 3);
-  REQUIRE(Eventually([&] { return a->view()->brokers.size() == 3; }));
-  REQUIRE(CreateTopic(*a, NewTopic{"t", 3, 3, 2, {}}).ok());
+  // Creating a topic needs a controller in the creating member's view.
+  REQUIRE(Eventually([&] {
+    auto v = a->view();
+    return v->brokers.size() == 3 && v->controller.has_value();
+  }));
+  REQUIRE(CreateTopic(*a, NewTopic{"t", 3, 3, 2, {}}).ToString() == "OK");
   const TopicPartitionId led_by_2 = [&] {
     for (const auto& [id, s] : Partitions(*a)) {
       if (s.leader == 2) return id;
@@ -148,8 +152,12 @@ TEST_CASE("Leaving moves the leaver's leaderships away before its lease goes") {
   auto a = StartMember(etcd, 1);
   auto b = StartMember(etcd, 2);
   auto c = StartMember(etcd, 3);
-  REQUIRE(Eventually([&] { return a->view()->brokers.size() == 3; }));
-  REQUIRE(CreateTopic(*a, NewTopic{"t", 6, 3, 2, {}}).ok());
+  // Creating a topic needs a controller in the creating member's view.
+  REQUIRE(Eventually([&] {
+    auto v = a->view();
+    return v->brokers.size() == 3 && v->controller.has_value();
+  }));
+  REQUIRE(CreateTopic(*a, NewTopic{"t", 6, 3, 2, {}}).ToString() == "OK");
   c->Leave(5s);
   auto view = a->view();
   REQUIRE(Eventually([&] { return a->view()->brokers.size() == 2; }));
@@ -165,8 +173,12 @@ TEST_CASE("A returning broker gets its preferred leaderships back") {
   auto a = StartMember(etcd, 1);
   auto b = StartMember(etcd, 2);
   auto c = StartMember(etcd, 3);
-  REQUIRE(Eventually([&] { return a->view()->brokers.size() == 3; }));
-  REQUIRE(CreateTopic(*a, NewTopic{"t", 3, 3, 2, {}}).ok());
+  // Creating a topic needs a controller in the creating member's view.
+  REQUIRE(Eventually([&] {
+    auto v = a->view();
+    return v->brokers.size() == 3 && v->controller.has_value();
+  }));
+  REQUIRE(CreateTopic(*a, NewTopic{"t", 3, 3, 2, {}}).ToString() == "OK");
   c->Stop();
   etcd.ExpireLease(LeaseOf(etcd, keys, 3));
   REQUIRE(Eventually([&] {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,8 @@ absl::StatusOr<T> Decode(absl::string_view what, absl::string_view text, Read re
     Json json = Json::parse(text);
     return read(json);
   } catch (const Json::exception& e) {
+    return absl::DataLossError(absl::StrCat("malformed ", what, " record in etcd: ", e.what()));
+  } catch (const std::invalid_argument& e) {
     return absl::DataLossError(absl::StrCat("malformed ", what, " record in etcd: ", e.what()));
   }
 }
@@ -146,11 +149,20 @@ absl::StatusOr<TopicRecord> DecodeTopic(absl::string_view text) {
   });
 }
 
+// JSON objects have string keys: {"1": 123, ...}.
+Json IsrEpochsJson(const std::map<int32_t, int64_t>& epochs) {
+  Json json = Json::object();
+  for (const auto& [broker, epoch] : epochs) json[std::to_string(broker)] = epoch;
+  return json;
+}
+
 std::string EncodePartition(const PartitionState& state) {
   return Json{{"replicas", state.replicas},
               {"leader", state.leader},
               {"leader_epoch", state.leader_epoch},
               {"isr", state.isr},
+              {"isr_epochs", IsrEpochsJson(state.isr_epochs)},
+              {"last_leader", state.last_leader},
               {"partition_epoch", state.partition_epoch},
               {"controller_epoch", state.controller_epoch}}
       .dump();
@@ -163,6 +175,14 @@ absl::StatusOr<PartitionState> DecodePartition(absl::string_view text) {
     state.leader = json.at("leader").get<int32_t>();
     state.leader_epoch = json.at("leader_epoch").get<int32_t>();
     state.isr = json.at("isr").get<std::vector<int32_t>>();
+    if (json.contains("isr_epochs")) {
+      for (const auto& [broker, epoch] : json.at("isr_epochs").items()) {
+        auto id = ParseInt(broker);
+        if (!id) throw std::invalid_argument("isr_epochs: a key is not a broker id");
+        state.isr_epochs[*id] = epoch.get<int64_t>();
+      }
+    }
+    state.last_leader = json.value("last_leader", kNoLeader);
     state.partition_epoch = json.at("partition_epoch").get<int32_t>();
     state.controller_epoch = json.value("controller_epoch", int64_t{-1});
     return state;

@@ -73,12 +73,38 @@ struct PartitionState {
   // The epoch of the controller that last wrote the record (a leader's ISR change keeps it), so
   // that anyone reading etcd can tell which controller made each decision (-1: none yet).
   int64_t controller_epoch = -1;
+  // Each ISR member's broker epoch (BrokerInfo::epoch, its registration's revision) when it was
+  // admitted: a member whose broker has registered again since (it restarted, perhaps after a
+  // power loss that took writes it had acknowledged to the leader) is stale, leaves the ISR and
+  // is not elected until a leader admits it again, caught up (Kafka's KIP-903 and KIP-966).
+  // Members without an entry (records written before it existed) are taken as current.
+  std::map<int32_t, int64_t> isr_epochs;
+  // The leader before the partition went offline (kNoLeader while it has one, or never had). It
+  // fsynced every acks=all record it acknowledged, so it may lead again even after a restart when
+  // no current ISR member is left.
+  int32_t last_leader = kNoLeader;
 
   bool InIsr(int32_t broker) const;
+  // Sets the ISR to `members`, keeping the recorded epoch of those already in it and taking
+  // `epoch_of(broker)` (the broker's current registration; 0 if unknown) for those added.
+  template <typename EpochOf>
+  void SetIsr(std::vector<int32_t> members, EpochOf epoch_of) {
+    std::map<int32_t, int64_t> epochs;
+    for (int32_t b : members) {
+      auto it = isr_epochs.find(b);
+      epochs[b] = it != isr_epochs.end() && InIsr(b) ? it->second : epoch_of(b);
+    }
+    isr = std::move(members);
+    isr_epochs = std::move(epochs);
+  }
+  void RemoveFromIsr(int32_t broker) {
+    std::erase(isr, broker);
+    isr_epochs.erase(broker);
+  }
   bool operator==(const PartitionState& o) const {
     return replicas == o.replicas && leader == o.leader && leader_epoch == o.leader_epoch &&
-           isr == o.isr && partition_epoch == o.partition_epoch &&
-           controller_epoch == o.controller_epoch;
+           isr == o.isr && isr_epochs == o.isr_epochs && last_leader == o.last_leader &&
+           partition_epoch == o.partition_epoch && controller_epoch == o.controller_epoch;
   }
 };
 

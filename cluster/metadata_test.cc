@@ -27,7 +27,7 @@ TEST_CASE("Keys parse what they build") {
 }
 
 TEST_CASE("Records round-trip through JSON, and garbage is DataLoss") {
-  PartitionState state{{1, 2, 3}, 2, 5, {2, 3}, 9, 0};
+  PartitionState state{{1, 2, 3}, 2, 5, {2, 3}, 9, 0, -1, {{2, 100}, {3, 101}}, 3};
   auto decoded = DecodePartition(EncodePartition(state));
   REQUIRE(decoded.ok());
   CHECK(*decoded == state);
@@ -36,6 +36,16 @@ TEST_CASE("Records round-trip through JSON, and garbage is DataLoss") {
   BrokerInfo broker{4, "127.0.0.4", 9292, 0, true};
   CHECK(*DecodeBroker(EncodeBroker(broker)) == broker);
   CHECK(absl::IsDataLoss(DecodePartition("{\"leader\": 1}").status()));
+  // Records written before isr_epochs and last_leader existed read with every member current.
+  auto old = DecodePartition(
+      R"({"replicas":[1,2],"leader":1,"leader_epoch":0,"isr":[1,2],"partition_epoch":0})");
+  REQUIRE(old.ok());
+  CHECK(old->isr_epochs.empty());
+  CHECK(old->last_leader == kNoLeader);
+  CHECK(absl::IsDataLoss(
+      DecodePartition(R"({"replicas":[1],"leader":1,"leader_epoch":0,"isr":[1],)"
+                      R"("partition_epoch":0,"isr_epochs":{"x":1}})")
+          .status()));
   CHECK(absl::IsDataLoss(DecodeBroker("not json").status()));
 }
 

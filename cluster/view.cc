@@ -79,6 +79,13 @@ bool ClusterView::CanLead(int32_t broker) const {
   return it != brokers.end() && !it->second.shutting_down;
 }
 
+bool ClusterView::StaleInIsr(const PartitionState& state, int32_t broker) const {
+  auto recorded = state.isr_epochs.find(broker);
+  if (recorded == state.isr_epochs.end() || recorded->second == 0) return false;
+  auto it = brokers.find(broker);
+  return it != brokers.end() && it->second.epoch != recorded->second;
+}
+
 const PartitionState* ClusterView::Find(const TopicPartitionId& id) const {
   auto it = partitions.find(id);
   return it == partitions.end() ? nullptr : &it->second;

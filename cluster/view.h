@@ -30,6 +30,10 @@ struct ClusterView {
 
   // A broker that is registered and not shutting down: one that may lead.
   bool CanLead(int32_t broker) const;
+  // An ISR member of `state` whose broker has registered again since it was admitted (its
+  // isr_epochs entry is not its registration's epoch): it restarted, and may have lost writes it
+  // had acknowledged to the leader. It leaves the ISR and is not elected (docs/cluster.md).
+  bool StaleInIsr(const PartitionState& state, int32_t broker) const;
   const PartitionState* Find(const TopicPartitionId& id) const;
 
  private:

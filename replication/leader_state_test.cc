@@ -32,7 +32,7 @@ struct Fixture {
     REQUIRE(leader->BecomeLeader(1).ok());
   }
   std::shared_ptr<LeaderState> Make(std::vector<int32_t> isr, int32_t min_isr) {
-    cluster::PartitionState state{{1, 2, 3}, 1, 1, std::move(isr), 0, 10};
+    cluster::PartitionState state{{1, 2, 3}, 1, 1, std::move(isr), 0, 10, -1, {}, cluster::kNoLeader};
     return std::make_shared<LeaderState>(
         leader, 1, state, min_isr, /*replica_lag_max_ms=*/1000, /*now_ms=*/0,
         [this](const cluster::PartitionState& expected, std::vector<int32_t> isr,
@@ -73,7 +73,7 @@ TEST_CASE("Below min_insync_replicas the high watermark does not move (KIP-966)"
   state->OnLeaderAppend();
   CHECK(f.leader->high_watermark() == 0);
   // With min ISR 1 and the leader alone, every append is committed at once.
-  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1}, 1, 11}, 1);
+  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1}, 1, 11, -1, {}, cluster::kNoLeader}, 1);
   CHECK(f.leader->high_watermark() == 5);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("A follower that catches up is proposed for the ISR, once at a time") 
   state->OnFollowerFetch(2, 10, 4);
   CHECK(f.leader->high_watermark() == 8);
   f.proposals[0].done(absl::OkStatus());
-  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1, 2, 3}, 1, 12}, 1);
+  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1, 2, 3}, 1, 12, -1, {}, cluster::kNoLeader}, 1);
   CHECK(state->isr_expands() == 1);
   state->OnFollowerFetch(3, 10, 5);
   CHECK(f.leader->high_watermark() == 10);
@@ -145,7 +145,7 @@ TEST_CASE("A follower dropped from the ISR is not added back until it fetches ag
   state->OnFollowerFetch(3, 5, 1);
   CHECK(f.leader->high_watermark() == 5);
   // The controller drops 3 (its broker's lease is gone). Its old progress must not bring it back.
-  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1, 2}, 1, 11}, 2);
+  state->UpdateState(cluster::PartitionState{{1, 2, 3}, 1, 1, {1, 2}, 1, 11, -1, {}, cluster::kNoLeader}, 2);
   state->OnFollowerFetch(2, 5, 2);
   CHECK(f.proposals.empty());
   state->OnFollowerFetch(3, 5, 3);  // it is back and caught up

@@ -109,7 +109,12 @@ void ReplicaManager::ApplyOne(const cluster::ClusterView& view,
     }
     partition = std::move(*opened);
   }
-  if (state.leader == options_.self) {
+  // Named leader in a record that admitted an earlier run of this broker: that run may have
+  // acknowledged writes this log lost (a power loss), so it does not lead on that admission; the
+  // controller elects a current ISR member, or this broker again at its new epoch.
+  const bool stale_leader =
+      state.leader == options_.self && view.StaleInIsr(state, options_.self);
+  if (state.leader == options_.self && !stale_leader) {
     if (current.role == partition::Role::kLeader && current.leader_epoch == state.leader_epoch) {
       current.state->UpdateState(state, topic.min_insync_replicas);
       return;
@@ -144,29 +149,35 @@ void ReplicaManager::ApplyOne(const cluster::ClusterView& view,
     return;
   }
   const bool was_leader = current.role == partition::Role::kLeader;
+  const int32_t following = stale_leader ? cluster::kNoLeader : state.leader;
   if (!(current.role == partition::Role::kFollower && current.leader_epoch == state.leader_epoch &&
-        current.leader == state.leader)) {
+        current.leader == following)) {
     absl::Status st = partition->BecomeFollower(state.leader_epoch);
     if (!st.ok()) {
       LogEvent(LogLevel::kError, absl::StrCat("replication: ", id.ToString(), ": ", st.message()));
       return;
     }
-    if (state.leader >= 0) {
+    if (stale_leader) {
+      LogEvent(LogLevel::kWarn,
+               absl::StrCat("replication: ", id.ToString(), " names this broker leader at epoch ",
+                            state.leader_epoch, ", as admitted before it restarted; waiting for "
+                            "the controller to elect again"));
+    } else if (state.leader >= 0) {
       LogEvent(LogLevel::kInfo, absl::StrCat("replication: following ", id.ToString(),
                                              " from broker ", state.leader, " at epoch ",
                                              state.leader_epoch));
     }
   }
   StopFollowing(id, state.leader);
-  if (state.leader >= 0) {
+  if (state.leader >= 0 && !stale_leader) {
     if (Fetcher* fetcher = FetcherFor(view, state.leader)) {
       fetcher->Add(id, partition, state.leader_epoch);
     }
   }
   {
     absl::MutexLock lock(&mu_);
-    replicas_[id] = Replica{partition::Role::kFollower, state.leader, state.leader_epoch,
-                            partition, nullptr};
+    replicas_[id] =
+        Replica{partition::Role::kFollower, following, state.leader_epoch, partition, nullptr};
   }
   if (was_leader && hooks_.on_leadership) hooks_.on_leadership(id, false, state.leader_epoch);
 }

@@ -68,7 +68,7 @@ struct Leader {
   Leader(Replica& replica, int32_t broker, int32_t leader_epoch, std::vector<int32_t> isr)
       : r(replica), id(broker), epoch(leader_epoch) {
     REQUIRE(r.p->BecomeLeader(epoch).ok());
-    cluster::PartitionState ps{{1, 2, 3}, broker, epoch, std::move(isr), 0, 1};
+    cluster::PartitionState ps{{1, 2, 3}, broker, epoch, std::move(isr), 0, 1, -1, {}, cluster::kNoLeader};
     state = std::make_shared<LeaderState>(
         r.p, broker, ps, 1, 30'000, 0,
         [](const auto&, auto, std::function<void(absl::Status)> done) {
@@ -315,7 +315,7 @@ TEST_CASE("Replica managers copy a leader's appends to its followers and commit 
   all = {{1, &b1}, {2, &b2}, {3, &b3}};
   for (auto* b : {&b1, &b2, &b3}) b->Start(&all);
   auto view = std::make_shared<const cluster::ClusterView>(
-      ViewWith(cluster::PartitionState{{1, 2, 3}, 1, 0, {1, 2, 3}, 0, 5}));
+      ViewWith(cluster::PartitionState{{1, 2, 3}, 1, 0, {1, 2, 3}, 0, 5, -1, {}, cluster::kNoLeader}));
   for (auto* b : {&b1, &b2, &b3}) b->manager->Apply(view);
 
   Leadership l = b1.manager->Lookup(kId);
@@ -337,7 +337,7 @@ TEST_CASE("Replica managers copy a leader's appends to its followers and commit 
 
   // Leadership moves to broker 2 at epoch 1: 2 leads, 1 follows it, and new appends flow 2 -> 1, 3.
   view = std::make_shared<const cluster::ClusterView>(
-      ViewWith(cluster::PartitionState{{1, 2, 3}, 2, 1, {1, 2, 3}, 1, 6}));
+      ViewWith(cluster::PartitionState{{1, 2, 3}, 2, 1, {1, 2, 3}, 1, 6, -1, {}, cluster::kNoLeader}));
   for (auto* b : {&b1, &b2, &b3}) b->manager->Apply(view);
   Leadership l2 = b2.manager->Lookup(kId);
   REQUIRE(l2.kind == Leadership::Kind::kLeader);
