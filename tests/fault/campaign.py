@@ -59,6 +59,9 @@ FAULTS = {
     "kill-etcd": "kill -9 etcd, restart it after 1-5 s",
     "crash": "kill -9 a broker and cut its active segments back to their last fsync, as a power "
              "loss would (half the time leaving a torn tail of up to 4 KiB); restart after 1-5 s",
+    "crash-then-kill-leader": "KIP-966's sequence: crash (as above) an in-sync follower of a "
+                              "partition, restart it at once, then kill -9 that partition's "
+                              "leader; restart the leader after 1-4 s",
     "pause": "SIGSTOP a broker for 1-10 s, then SIGCONT",
     "pause-kill": "SIGSTOP a partition's leader 2-6 s, kill -9 it while stopped, restart 1-4 s later",
     "isolate": "cut one broker from every other process (nftables) for 2-10 s",
@@ -385,6 +388,22 @@ class Nemesis:
             self._sleep(1, 5)
             c.restart(name)
             self._event("stop", fault, name)
+        elif fault == "crash-then-kill-leader":
+            leader = self._leader_or_any()
+            follower = self.rng.choice([b for b in sorted(BROKERS) if b != leader])
+            target = f"broker-{follower}+broker-{leader}"
+            self._event("start", fault, target)
+            c.signal(f"broker-{follower}", signal.SIGKILL)
+            segments, dropped = c.lose_unsynced(follower, self.rng)
+            self.history.write(json.dumps({
+                "time_ms": int(time.time() * 1000) - c.t0_ms, "process": "nemesis",
+                "type": "note", "fault": fault, "target": f"broker-{follower}",
+                "segments_cut": segments, "bytes_dropped": dropped}) + "\n")
+            c.restart(f"broker-{follower}")
+            c.signal(f"broker-{leader}", signal.SIGKILL)
+            self._sleep(1, 4)
+            c.restart(f"broker-{leader}")
+            self._event("stop", fault, target)
         elif fault == "kill-etcd":
             self._event("start", fault, "etcd")
             c.signal("etcd", signal.SIGKILL)
