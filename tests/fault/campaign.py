@@ -512,6 +512,7 @@ def run_once(args, seed, run_dir):
     nemesis_path = os.path.join(run_dir, "nemesis.jsonl")
     history_paths = [nemesis_path]
     clients = []
+    bench, bench_result = None, None
     fault_client = os.path.join(args.build, "tests", "fault_client")
     try:
         cluster.start_etcd()
@@ -544,14 +545,35 @@ def run_once(args, seed, run_dir):
         client("consume", "consumer-0")
         for n in range(2):
             client("group", f"group-{n}", "--group", GROUP)
+        if args.bench:
+            # The cluster benchmark's replication-cost shape (closed loop, acks=all, RF 3) beside
+            # the checked workload, for the whole fault phase.
+            r = cluster.cli("topic", "create", "bench", "--partitions", "3",
+                            "--replication-factor", "3", "--min-insync-replicas", "2")
+            if r.returncode != 0:
+                raise HarnessError(f"creating the bench topic: {r.stdout}{r.stderr}")
+            bench = subprocess.Popen(
+                [cluster.strata, "--bootstrap", BOOTSTRAP, "bench", "produce", "--topic", "bench",
+                 "--acks", "all", "--duration", str(int(args.duration)), "--json"],
+                stdout=subprocess.PIPE, stderr=open(os.path.join(run_dir, "bench.log"), "a"),
+                text=True)
 
         nemesis = Nemesis(cluster, net, rng, args.faults,
                           open(nemesis_path, "a"))
         end = time.time() + args.duration
         time.sleep(rng.uniform(2, 4))
         while time.time() < end:
-            nemesis.run_one()
-            time.sleep(rng.uniform(1, 4))
+            if args.faults:
+                nemesis.run_one()
+                time.sleep(rng.uniform(1, 4))
+            else:
+                time.sleep(min(1, max(0, end - time.time())))
+        if bench is not None:
+            out, _ = bench.communicate(timeout=args.duration + 120)
+            try:
+                bench_result = json.loads(out)
+            except ValueError:
+                bench_result = {"error": f"strata bench printed no result (exit {bench.returncode})"}
         log(f"faults done ({sum(nemesis.counts.values())}): healing")
         nemesis.heal_all()
         Cluster._wait(cluster.healthy, 90, "the cluster did not heal: some partition is "
@@ -590,6 +612,9 @@ def run_once(args, seed, run_dir):
         diffs = compare_replicas(cluster, run_dir, ends)
         counts = nemesis.counts
     finally:
+        if bench is not None and bench.poll() is None:
+            bench.kill()
+            bench.wait()
         for _, p in clients:
             if p.poll() is None:
                 p.kill()
@@ -606,11 +631,93 @@ def run_once(args, seed, run_dir):
     result = checker.check(events)
     result["replicas_differ"] = diffs
     result["faults"] = counts
+    result["impact"] = fault_impact(events)
+    if bench_result is not None:
+        result["bench"] = bench_result
     with open(os.path.join(run_dir, "check.json"), "w") as f:
         json.dump(result, f, indent=1)
     report.draw(events, os.path.join(run_dir, "timeline.svg"),
                 f"Strata fault campaign, seed {seed}")
     return result
+
+
+def fault_impact(events):
+    """What the faults cost the workload, from its history: per fault kind, the longest pause in
+    acknowledgements of any partition that overlaps each window (for a leader's kill, its
+    failover time as the producers saw it); and acknowledgements per second and acknowledgement
+    latency inside the fault windows against outside them."""
+    windows, open_ = [], {}
+    end_ms = max((e.get("time_ms", 0) for e in events), default=0)
+    acks, invoked = {}, {}
+    for e in events:
+        if e.get("process") == "nemesis" and e.get("type") in ("start", "stop"):
+            key = (e["fault"], e["target"])
+            if e["type"] == "start":
+                open_[key] = e["time_ms"]
+            elif key in open_:
+                windows.append((e["fault"], open_.pop(key), e["time_ms"]))
+        elif e.get("type") == "invoke" and e.get("f") == "send":
+            invoked[e["value"]] = e["time_ms"]
+        elif e.get("type") == "ok" and e.get("f") == "send":
+            acks.setdefault(e["partition"], []).append((e["time_ms"], e["value"]))
+    windows += [(f, t, end_ms) for (f, _), t in open_.items()]
+    if not acks:
+        return {}
+    first = min(a[0][0] for a in acks.values())
+    last = max(a[-1][0] for a in acks.values())
+    per_kind = {}
+    for fault, start, stop in windows:
+        longest = 0
+        for times in acks.values():
+            for (a, _), (b, _) in zip(times, times[1:]):
+                if b >= start and a <= stop:
+                    longest = max(longest, b - a)
+        per_kind.setdefault(fault, []).append(longest)
+
+    def inside(t):
+        return any(start <= t <= stop for _, start, stop in windows)
+
+    lat_in, lat_out, n_in, n_out = [], [], 0, 0
+    for times in acks.values():
+        for t, value in times:
+            latency = t - invoked.get(value, t)
+            if inside(t):
+                n_in += 1
+                lat_in.append(latency)
+            else:
+                n_out += 1
+                lat_out.append(latency)
+    ms_in = sum(min(stop, last) - max(start, first) for _, start, stop in windows
+                if stop > first and start < last)
+    ms_out = max(1, last - first - ms_in)
+
+    def pct(values, q):
+        values = sorted(values)
+        return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+    return {
+        "ack_pause_ms": {k: {"count": len(v), "median": pct(v, 0.5), "max": max(v)}
+                         for k, v in sorted(per_kind.items())},
+        "in_faults": {"seconds": round(ms_in / 1000, 1),
+                      "acks_per_s": round(n_in / max(ms_in, 1) * 1000, 1),
+                      "latency_p50_ms": pct(lat_in, 0.5), "latency_p99_ms": pct(lat_in, 0.99)},
+        "outside_faults": {"seconds": round(ms_out / 1000, 1),
+                           "acks_per_s": round(n_out / ms_out * 1000, 1),
+                           "latency_p50_ms": pct(lat_out, 0.5),
+                           "latency_p99_ms": pct(lat_out, 0.99)},
+    }
+
+
+def print_impact(impact):
+    if not impact:
+        return
+    print("  longest pause in acknowledgements during each fault (ms): " + "; ".join(
+        f"{k} median {v['median']} max {v['max']} (n={v['count']})"
+        for k, v in impact["ack_pause_ms"].items()))
+    for side in ("in_faults", "outside_faults"):
+        v = impact[side]
+        print(f"  {side.replace('_', ' ')}: {v['seconds']} s, {v['acks_per_s']} acks/s, "
+              f"latency p50 {v['latency_p50_ms']} ms p99 {v['latency_p99_ms']} ms")
 
 
 def summary_row(seed, result):
@@ -650,10 +757,14 @@ def main():
                         help="folder for the runs (default: a new one under /tmp)")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"),
                         help="build folder with stratad, strata and fault_client")
+    parser.add_argument("--bench", action="store_true",
+                        help="also run `strata bench produce --acks all` on a topic of its own "
+                             "for the whole fault phase, and report its throughput and latency")
     parser.add_argument("--keep", action="store_true",
                         help="keep the brokers' data of clean runs too")
     args = parser.parse_args()
-    args.faults = [f for f in args.faults.split(",") if f]
+    # "none": the same run with no faults, the baseline for --bench and the impact figures.
+    args.faults = [f for f in args.faults.split(",") if f and f != "none"]
     unknown = [f for f in args.faults if f not in FAULTS]
     if unknown:
         parser.error(f"unknown fault(s) {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
@@ -712,6 +823,12 @@ def main():
                 shutil.rmtree(os.path.join(run_dir, f"broker-{i}", "data"), ignore_errors=True)
             shutil.rmtree(os.path.join(run_dir, "etcd", "data"), ignore_errors=True)
         print_table(rows[-1:] if n else rows)
+        print_impact(result.get("impact"))
+        if "bench" in result:
+            b = result["bench"]
+            print(f"  bench (acks=all, RF 3, closed loop): {b.get('msgs_per_s')} msgs/s, "
+                  f"p50 {b.get('latency_ms', {}).get('p50')} ms, "
+                  f"p99 {b.get('latency_ms', {}).get('p99')} ms {b.get('error', '')}")
     if args.runs > 1:
         print()
         print_table(rows)
