@@ -1,6 +1,9 @@
 #include "broker/broker.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "broker/cluster_metrics.h"
 #include "broker/group_metrics.h"
@@ -17,6 +20,18 @@
 namespace strata::broker {
 
 namespace {
+
+// `host` when it is an IPv4 address of this machine (a socket can be bound to it), else "" (any).
+std::string LocalBindAddress(const std::string& host) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (host == "0.0.0.0" || inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return "";
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok ? host : "";
+}
 constexpr auto kRetentionInterval = absl::Seconds(5);
 }
 
@@ -186,15 +201,14 @@ absl::Status Broker::Open() {
 
 absl::Status Broker::JoinCluster(const HostPort& advertised) {
   std::vector<std::string> endpoints = absl::StrSplit(config_.etcd, ',', absl::SkipWhitespace());
-  // Connections to etcd leave from the advertised address when it is a specific IPv4 address,
-  // like replica fetches (TcpReplicaChannel), so each broker's traffic has its own source.
-  in_addr parsed{};
-  const bool bind_etcd = advertised.host != "0.0.0.0" &&
-                         inet_pton(AF_INET, advertised.host.c_str(), &parsed) == 1;
+  // Connections to etcd and to other brokers leave from the advertised address when this machine
+  // has it, so that each broker's traffic has its own source (docs/fault-testing.md aims faults at
+  // one link that way). An address it does not have (behind NAT, say) is not bound to.
+  const std::string bind_host = LocalBindAddress(advertised.host);
   STRATA_ASSIGN_OR_RETURN(
       etcd_, cluster::EtcdHttpClient::Create(
                  endpoints, std::chrono::milliseconds(limits::etcd_request_timeout_ms),
-                 bind_etcd ? advertised.host : std::string()));
+                 bind_host));
   replication::ReplicaManagerOptions options;
   options.self = config_.node_id;
   options.replica_lag_max_ms = config_.replica_lag_max_ms;
@@ -224,7 +238,6 @@ absl::Status Broker::JoinCluster(const HostPort& advertised) {
                              std::function<void(absl::Status)> done) {
     member_->AlterIsr(id, expected, std::move(isr), std::move(done));
   };
-  const std::string bind_host = advertised.host;
   hooks.channels = [bind_host](int32_t, const std::string& host, uint16_t port) {
     return std::make_unique<TcpReplicaChannel>(
         host, port, bind_host, std::chrono::milliseconds(limits::replica_connect_timeout_ms));

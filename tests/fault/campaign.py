@@ -342,11 +342,18 @@ class Nemesis:
         self.history = history
         self.counts = {}
 
-    def _event(self, kind, fault, target):
+    def _event(self, kind, fault, target, **fields):
         self.history.write(json.dumps({
             "time_ms": int(time.time() * 1000) - self.cluster.t0_ms, "process": "nemesis",
-            "type": kind, "fault": fault, "target": target}) + "\n")
+            "type": kind, "fault": fault, "target": target, **fields}) + "\n")
         self.history.flush()
+
+    def _crash(self, fault, broker):
+        """kill -9 the broker, then lose its unsynced writes as a power loss would."""
+        self.cluster.signal(f"broker-{broker}", signal.SIGKILL)
+        segments, dropped = self.cluster.lose_unsynced(broker, self.rng)
+        self._event("note", fault, f"broker-{broker}", segments_cut=segments,
+                    bytes_dropped=dropped)
 
     def _broker(self):
         return self.rng.choice(sorted(BROKERS))
@@ -362,29 +369,19 @@ class Nemesis:
         fault = self.rng.choice(self.faults)
         self.counts[fault] = self.counts.get(fault, 0) + 1
         c, net = self.cluster, self.net
-        if fault in ("kill", "kill-leader", "kill-controller"):
-            if fault == "kill":
-                target = self._broker()
-            elif fault == "kill-leader":
+        if fault in ("kill", "kill-leader", "kill-controller", "crash"):
+            if fault == "kill-leader":
                 target = self._leader_or_any()
-            else:
+            elif fault == "kill-controller":
                 target = c.controller() or self._broker()
+            else:
+                target = self._broker()
             name = f"broker-{target}"
             self._event("start", fault, name)
-            c.signal(name, signal.SIGKILL)
-            self._sleep(1, 5)
-            c.restart(name)
-            self._event("stop", fault, name)
-        elif fault == "crash":
-            target = self._broker()
-            name = f"broker-{target}"
-            self._event("start", fault, name)
-            c.signal(name, signal.SIGKILL)
-            segments, dropped = c.lose_unsynced(target, self.rng)
-            self.history.write(json.dumps({
-                "time_ms": int(time.time() * 1000) - c.t0_ms, "process": "nemesis",
-                "type": "note", "fault": fault, "target": name, "segments_cut": segments,
-                "bytes_dropped": dropped}) + "\n")
+            if fault == "crash":
+                self._crash(fault, target)
+            else:
+                c.signal(name, signal.SIGKILL)
             self._sleep(1, 5)
             c.restart(name)
             self._event("stop", fault, name)
@@ -393,12 +390,7 @@ class Nemesis:
             follower = self.rng.choice([b for b in sorted(BROKERS) if b != leader])
             target = f"broker-{follower}+broker-{leader}"
             self._event("start", fault, target)
-            c.signal(f"broker-{follower}", signal.SIGKILL)
-            segments, dropped = c.lose_unsynced(follower, self.rng)
-            self.history.write(json.dumps({
-                "time_ms": int(time.time() * 1000) - c.t0_ms, "process": "nemesis",
-                "type": "note", "fault": fault, "target": f"broker-{follower}",
-                "segments_cut": segments, "bytes_dropped": dropped}) + "\n")
+            self._crash(fault, follower)
             c.restart(f"broker-{follower}")
             c.signal(f"broker-{leader}", signal.SIGKILL)
             self._sleep(1, 4)
