@@ -8,6 +8,7 @@
 #include "broker/cluster_metrics.h"
 #include "broker/group_metrics.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "broker/replica_channel.h"
@@ -205,10 +206,17 @@ absl::Status Broker::JoinCluster(const HostPort& advertised) {
   // has it, so that each broker's traffic has its own source (docs/fault-testing.md aims faults at
   // one link that way). An address it does not have (behind NAT, say) is not bound to.
   const std::string bind_host = LocalBindAddress(advertised.host);
+  // A loopback source reaches only loopback destinations: with an etcd elsewhere, leave it.
+  bool etcd_on_loopback = true;
+  for (const std::string& endpoint : endpoints) {
+    etcd_on_loopback = etcd_on_loopback && (absl::StartsWith(endpoint, "127.") ||
+                                            absl::StartsWith(endpoint, "localhost:"));
+  }
+  const bool loopback_source = absl::StartsWith(bind_host, "127.");
   STRATA_ASSIGN_OR_RETURN(
       etcd_, cluster::EtcdHttpClient::Create(
                  endpoints, std::chrono::milliseconds(limits::etcd_request_timeout_ms),
-                 bind_host));
+                 loopback_source && !etcd_on_loopback ? std::string() : bind_host));
   replication::ReplicaManagerOptions options;
   options.self = config_.node_id;
   options.replica_lag_max_ms = config_.replica_lag_max_ms;
@@ -235,8 +243,9 @@ absl::Status Broker::JoinCluster(const HostPort& advertised) {
   };
   hooks.propose_isr = [this](const cluster::TopicPartitionId& id,
                              const cluster::PartitionState& expected, std::vector<int32_t> isr,
+                             std::map<int32_t, int64_t> epochs,
                              std::function<void(absl::Status)> done) {
-    member_->AlterIsr(id, expected, std::move(isr), std::move(done));
+    member_->AlterIsr(id, expected, std::move(isr), std::move(epochs), std::move(done));
   };
   hooks.channels = [bind_host](int32_t, const std::string& host, uint16_t port) {
     return std::make_unique<TcpReplicaChannel>(

@@ -18,10 +18,17 @@ bool Stale(const ClusterView& view, const PartitionState& state, int32_t broker)
   return view.StaleInIsr(state, broker);
 }
 
+// A partition that has never had a leader holds no data anywhere: whichever run of a replica
+// comes, it misses nothing.
+bool NeverLed(const PartitionState& state) {
+  return state.leader == kNoLeader && state.leader_epoch == 0 && state.last_leader == kNoLeader;
+}
+
 // The first replica, in preference order, that is a current ISR member and can lead.
 int32_t ChooseLeader(const ClusterView& view, const PartitionState& state) {
   for (int32_t replica : state.replicas) {
-    if (state.InIsr(replica) && view.CanLead(replica) && !Stale(view, state, replica)) {
+    if (state.InIsr(replica) && view.CanLead(replica) &&
+        (NeverLed(state) || !Stale(view, state, replica))) {
       return replica;
     }
   }

@@ -231,8 +231,9 @@ void ClusterMember::Run() {
       }
     }
     if (view_changed_) {
-      // Our own controller epoch ends when the view shows another controller key (or none).
-      if (controller_epoch_ != 0 &&
+      // Our own controller epoch ends when the view shows another controller key (or none); a
+      // view older than our campaign's write cannot show it yet, and says nothing.
+      if (controller_epoch_ != 0 && view_.revision >= awaited_revision_ &&
           !(view_.controller && view_.controller->epoch == controller_epoch_)) {
         LogEvent(LogLevel::kInfo,
                  absl::StrCat("cluster: no longer the controller (epoch ", controller_epoch_, ")"));
@@ -381,25 +382,37 @@ void ClusterMember::DeleteTopic(std::string name, milliseconds timeout, Done don
 }
 
 void ClusterMember::AlterIsr(TopicPartitionId id, PartitionState expected, std::vector<int32_t> isr,
-                             Done done) {
+                             std::map<int32_t, int64_t> epochs, Done done) {
   Post([this, id = std::move(id), expected = std::move(expected), isr = std::move(isr),
-        done = std::move(done)]() mutable {
-    PartitionState after = expected;
-    // A member the leader admits now is admitted at its broker's current registration (a broker
-    // that registers again later is stale in this ISR: cluster/controller.h).
-    after.SetIsr(std::move(isr), [this](int32_t b) {
-      auto it = view_.brokers.find(b);
-      return it == view_.brokers.end() ? int64_t{0} : it->second.epoch;
-    });
-    after.partition_epoch++;
+        epochs = std::move(epochs), done = std::move(done)]() mutable {
     const std::string key = keys_.partition(id.topic, id.partition);
     Txn txn;
     txn.compares.push_back(Compare::ModRevision(key, expected.mod_revision));
+    // A member added now is admitted at the broker epoch the leader saw when it proved caught up,
+    // and only if that broker has not registered again since (its key's create_revision is
+    // still that epoch): a run that restarted after the proof has not proved anything
+    // (docs/cluster.md#restarted-replicas-kip-966).
+    for (int32_t b : isr) {
+      if (expected.InIsr(b)) continue;
+      auto epoch = epochs.find(b);
+      if (epoch == epochs.end() || epoch->second <= 0) {
+        return done(absl::AbortedError(absl::StrCat(
+            "broker ", b, " is not registered in this leader's view of the cluster yet")));
+      }
+      txn.compares.push_back(Compare::CreateRevision(keys_.broker(b), epoch->second));
+    }
+    PartitionState after = expected;
+    after.SetIsr(std::move(isr), [&epochs](int32_t b) {
+      auto it = epochs.find(b);
+      return it == epochs.end() ? int64_t{0} : it->second;
+    });
+    after.partition_epoch++;
     txn.success.push_back(Op::Put(key, EncodePartition(after)));
     auto result = etcd_.Commit(txn);
     if (!result.ok()) return done(result.status());
     if (!result->succeeded) {
-      return done(absl::AbortedError(absl::StrCat(id.ToString(), " changed meanwhile")));
+      return done(absl::AbortedError(absl::StrCat(
+          id.ToString(), " changed meanwhile, or a broker being added has restarted since")));
     }
     LogEvent(LogLevel::kInfo,
              absl::StrCat("cluster: ", id.ToString(), ": isr [", absl::StrJoin(after.isr, ","),

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -75,7 +76,8 @@ class ClusterMember {
   // A leader's ISR change: sets `isr` on the partition's state if it is still exactly `expected`
   // (same mod revision), bumping the partition epoch; `done` with OK once written, Aborted if the
   // state had changed (the caller reads the new one from the next view).
-  void AlterIsr(TopicPartitionId id, PartitionState expected, std::vector<int32_t> isr, Done done);
+  void AlterIsr(TopicPartitionId id, PartitionState expected, std::vector<int32_t> isr,
+                std::map<int32_t, int64_t> epochs, Done done);
   // Reserves `count` idempotent-producer ids unique across the cluster: raises the counter at
   // `producer_ids` by compare-and-set and returns the first id of the block. Blocking (one etcd
   // transaction, a few if brokers race); callable from any thread.

@@ -60,8 +60,11 @@ TEST_CASE("Three members elect one controller and create a replicated topic") {
   auto b = StartMember(etcd, 2);
   auto c = StartMember(etcd, 3);
   REQUIRE(Eventually([&] {
-    auto v = c->view();
-    return v->brokers.size() == 3 && v->controller.has_value();
+    for (ClusterMember* m : {a.get(), b.get(), c.get()}) {
+      auto v = m->view();
+      if (v->brokers.size() != 3 || !v->controller.has_value()) return false;
+    }
+    return true;
   }));
   REQUIRE(CreateTopic(*b, NewTopic{"orders", 3, 0, 0, {}}).ToString() == "OK");
   auto view = a->view();
@@ -191,17 +194,34 @@ TEST_CASE("A returning broker gets its preferred leaderships back") {
   // Broker 3 is back but not in any ISR (it has not caught up): it leads nothing.
   std::this_thread::sleep_for(200ms);
   for (const auto& [id, s] : Partitions(*a)) CHECK(s.leader != 3);
-  // Its leaders take it back into the ISR once it has caught up (here: at once).
-  for (const auto& [id, s] : Partitions(*a)) {
+  // Its leaders take it back into the ISR once it has caught up (here: at once), at the broker
+  // epoch they see; an addition naming the epoch of an earlier run of broker 3 is refused.
+  REQUIRE(Eventually([&] { return a->view()->brokers.contains(3); }));
+  const int64_t epoch3 = a->view()->brokers.at(3).epoch;
+  auto alter = [&](const TopicPartitionId& id, const PartitionState& s, int64_t epoch) {
     std::vector<int32_t> isr = s.isr;
     isr.push_back(3);
+    std::map<int32_t, int64_t> epochs;
+    for (int32_t b : isr) epochs[b] = b == 3 ? epoch : a->view()->brokers.at(b).epoch;
     absl::Notification done;
-    a->AlterIsr(id, s, isr, [&](absl::Status status) {
-      CHECK(status.ToString() == "OK");
+    absl::Status result;
+    a->AlterIsr(id, s, isr, epochs, [&](absl::Status status) {
+      result = status;
       done.Notify();
     });
     done.WaitForNotification();
+    return result;
+  };
+  for (const auto& [id, s] : Partitions(*a)) {
+    CHECK(absl::IsAborted(alter(id, s, epoch3 - 1)));
+    CHECK(alter(id, s, epoch3).ToString() == "OK");
   }
+  REQUIRE(Eventually([&] {
+    for (const auto& [id, s] : Partitions(*a)) {
+      if (!s.isr_epochs.contains(3) || s.isr_epochs.at(3) != epoch3) return false;
+    }
+    return true;
+  }));
   REQUIRE(Eventually([&] {
     for (const auto& [id, s] : Partitions(*a)) {
       if (s.leader != s.replicas.front()) return false;

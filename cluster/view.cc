@@ -80,8 +80,10 @@ bool ClusterView::CanLead(int32_t broker) const {
 }
 
 bool ClusterView::StaleInIsr(const PartitionState& state, int32_t broker) const {
+  // No entry: a record from before isr_epochs, taken as current. An entry of 0: admitted while
+  // its registration was not known, so no run of it can be trusted to be the one admitted.
   auto recorded = state.isr_epochs.find(broker);
-  if (recorded == state.isr_epochs.end() || recorded->second == 0) return false;
+  if (recorded == state.isr_epochs.end()) return false;
   auto it = brokers.find(broker);
   return it != brokers.end() && it->second.epoch != recorded->second;
 }

@@ -32,7 +32,8 @@ struct ClusterView {
   bool CanLead(int32_t broker) const;
   // An ISR member of `state` whose broker has registered again since it was admitted (its
   // isr_epochs entry is not its registration's epoch): it restarted, and may have lost writes it
-  // had acknowledged to the leader. It leaves the ISR and is not elected (docs/cluster.md).
+  // had acknowledged to the leader. It leaves the ISR and is not elected (docs/cluster.md). An
+  // entry of 0 (admitted while its registration was unknown) is stale once it is registered.
   bool StaleInIsr(const PartitionState& state, int32_t broker) const;
   const PartitionState* Find(const TopicPartitionId& id) const;
 

@@ -376,11 +376,14 @@ void Segment::RecordSyncedForTests(const std::string& log_path, uint64_t bytes) 
   std::string name = log_path;
   std::replace(name.begin(), name.end(), '/', '%');
   const std::string path = absl::StrCat(dir, "/", name);
+  // Written aside and renamed over, so a kill -9 mid-write leaves the previous record whole.
+  const std::string temp = path + ".tmp";
   const std::string text = absl::StrCat(bytes, "\n");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  (void)!::write(fd, text.data(), text.size());
+  const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
   ::close(fd);
+  if (written) (void)::rename(temp.c_str(), path.c_str());
 }
 
 absl::Status Segment::WriteIndexFiles() {

@@ -127,7 +127,13 @@ void ReplicaManager::ApplyOne(const cluster::ClusterView& view,
     }
     auto propose = [this, id](const cluster::PartitionState& expected, std::vector<int32_t> isr,
                               std::function<void(absl::Status)> done) {
-      hooks_.propose_isr(id, expected, std::move(isr), std::move(done));
+      std::map<int32_t, int64_t> epochs;
+      const std::shared_ptr<const cluster::ClusterView> now = this->view();
+      for (int32_t b : isr) {
+        auto it = now->brokers.find(b);
+        if (it != now->brokers.end()) epochs[b] = it->second.epoch;
+      }
+      hooks_.propose_isr(id, expected, std::move(isr), std::move(epochs), std::move(done));
     };
     auto on_hw = [this, id] {
       if (hooks_.on_high_watermark) hooks_.on_high_watermark(id);

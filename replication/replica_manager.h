@@ -50,9 +50,13 @@ struct ReplicaManagerHooks {
   std::function<void(const std::string& topic)> delete_topic;
   // A leader's high watermark moved (wake consumers' long polls).
   std::function<void(const cluster::TopicPartitionId& id)> on_high_watermark;
-  // A leader's ISR change, to be written to the cluster (ClusterMember::AlterIsr).
+  // A leader's ISR change, to be written to the cluster (ClusterMember::AlterIsr), with each
+  // member's broker epoch as this broker's view had it when the change was proposed (that is,
+  // when a follower's fetch showed it caught up): an addition is written only if that broker has
+  // not registered again since.
   std::function<void(const cluster::TopicPartitionId& id, const cluster::PartitionState& expected,
-                     std::vector<int32_t> isr, std::function<void(absl::Status)> done)>
+                     std::vector<int32_t> isr, std::map<int32_t, int64_t> epochs,
+                     std::function<void(absl::Status)> done)>
       propose_isr;
   // This broker became, or stopped being, the leader of `id` (the group coordinator follows
   // the leadership of __consumer_offsets partitions).

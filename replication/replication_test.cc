@@ -234,7 +234,8 @@ struct Broker {
       return p;
     };
     hooks.propose_isr = [this](const cluster::TopicPartitionId& id, const auto&,
-                               std::vector<int32_t> isr, std::function<void(absl::Status)> done) {
+                               std::vector<int32_t> isr, std::map<int32_t, int64_t>,
+                               std::function<void(absl::Status)> done) {
       {
         absl::MutexLock lock(&mu);
         proposals.emplace_back(id, std::move(isr));

@@ -25,6 +25,7 @@ Every process the campaign starts is stopped by pid, failure included.
 """
 import argparse
 import base64
+import heapq
 import json
 import os
 import random
@@ -156,12 +157,16 @@ class Cluster:
         """After a kill -9 of broker i: cuts the last segment of each partition back to its last
         fsynced length (0 if it never synced), as a power loss would; with `torn`, keeps up to
         4 KiB more of what was written, a torn write. Returns (segments cut, bytes dropped)."""
-        synced = {}
+        synced, unreadable = {}, set()
         for name in os.listdir(self.synced_dir(i)):
+            if name.endswith(".tmp"):
+                continue  # a record being written when the broker died; the previous one stands
             with open(os.path.join(self.synced_dir(i), name)) as f:
                 text = f.read().strip()
             if text.isdigit():
                 synced[name.replace("%", "/")] = int(text)
+            else:
+                unreadable.add(name.replace("%", "/"))
         data = os.path.join(self.folder, f"broker-{i}", "data")
         cut, dropped = 0, 0
         for part in sorted(os.listdir(data)):
@@ -172,6 +177,8 @@ class Cluster:
             if not segments:
                 continue
             path = os.path.join(pdir, segments[-1])
+            if path in unreadable:
+                continue  # cutting without knowing what was durable could cut durable data
             size = os.path.getsize(path)
             keep = synced.get(path, 0)
             with open(path, "rb") as f:
@@ -461,10 +468,14 @@ class Nemesis:
 
 
 def read_history(paths):
-    events = []
+    """Every process's history merged by time, each file's own order kept (a clock stepping back
+    must not put a process's completion before its invocation)."""
+    per_file = []
     for path in paths:
         if not os.path.exists(path):
             continue
+        events = []
+        per_file.append(events)
         with open(path) as f:
             for n, line in enumerate(f, 1):
                 line = line.strip()
@@ -474,10 +485,10 @@ def read_history(paths):
                     events.append(json.loads(line))
                 except ValueError:
                     # A client killed mid-line leaves a torn last line; anything else is a bug.
-                    events.append({"time_ms": 0, "process": "harness", "type": "note",
+                    events.append({"time_ms": events[-1]["time_ms"] if events else 0,
+                                   "process": "harness", "type": "note",
                                    "torn_line": f"{os.path.basename(path)}:{n}"})
-    events.sort(key=lambda e: e.get("time_ms", 0))
-    return events
+    return list(heapq.merge(*per_file, key=lambda e: e.get("time_ms", 0)))
 
 
 def compare_replicas(cluster, folder, ends):

@@ -74,6 +74,10 @@ Anomalies
                         Counted per skipped offset; an example is one jump or one run of offsets.
   final_read_gap        in the final read of a partition, an offset missing between the first
                         and the last offset it read (offsets are dense). Counted per offset.
+  out_of_range          a consumer or group member was told its position is out of range
+                        (an "out_of_range" event): positions come only from records it read
+                        and offsets it committed, so the log refused an offset it had itself
+                        made readable. Counted per event.
 
 Counts are of distinct values unless said otherwise; each kind keeps up to 10 examples, naming
 the lines, values and offsets involved. A history without any final read leaves the rules that
@@ -96,6 +100,7 @@ KINDS = (
     "nonmonotonic",
     "skip",
     "final_read_gap",
+    "out_of_range",
 )
 
 DESCRIPTIONS = {
@@ -109,6 +114,7 @@ DESCRIPTIONS = {
     "nonmonotonic": "a process read a partition backwards without a restart",
     "skip": "offsets a consumer or group passed over",
     "final_read_gap": "offsets missing inside the final read",
+    "out_of_range": "a consumer's own position refused as out of range",
 }
 
 MAX_EXAMPLES = 10
@@ -674,6 +680,7 @@ def check(events, line_numbers=None):
     check_order(history, index, anomalies)
     check_group_skip(history, index, anomalies)
     check_final_read_gap(index, anomalies)
+    check_out_of_range(events, line_numbers, anomalies)
     warnings = []
     if not index.has_final:
         warnings.append("no final read: lost_below_read, acked_missing_from_final, aborted_read, "
@@ -681,6 +688,15 @@ def check(events, line_numbers=None):
     return {"anomalies": anomalies.as_dict(), "stats": stats(history, windows),
             "valid": not any(anomalies.counts.values()), "warnings": warnings,
             "malformed": None}
+
+
+def check_out_of_range(events, line_numbers, anomalies):
+    for n, e in enumerate(events):
+        if e.get("type") == "out_of_range":
+            line = line_numbers[n] if line_numbers else n + 1
+            anomalies.add("out_of_range", {"line": line, "process": e.get("process"),
+                                           "partition": e.get("partition"),
+                                           "error": e.get("error")})
 
 
 # ---------------------------------------------------------------------------------------------

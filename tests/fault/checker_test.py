@@ -298,6 +298,13 @@ class OrderTest(unittest.TestCase):
         self.assertEqual((example["first_missing"], example["last_missing"]), (3, 4))
 
 
+class OutOfRangeTest(unittest.TestCase):
+    def test_a_refused_position_is_reported(self):
+        h = clean_history()
+        h.add("consumer-0", "out_of_range", partition=0, error="OUT_OF_RANGE: offset 3")
+        self.assertEqual(*only(checker.check(h.events), out_of_range=1))
+
+
 class MalformedTest(unittest.TestCase):
     def check_malformed(self, events, line, reason_part):
         result = checker.check(events)

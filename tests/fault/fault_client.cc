@@ -225,7 +225,9 @@ int Consume(const std::map<std::string, std::string>& flags, History& history) {
   while (!stop_requested.load()) {
     auto records = consumer->Poll(200);
     if (!records.ok()) {
-      history.Log("note", absl::StrCat(",\"error\":", Quote(records.status().ToString())));
+      // Positions come only from records read, so a refused one is an anomaly, not a note.
+      history.Log(absl::IsOutOfRange(records.status()) ? "out_of_range" : "note",
+                  absl::StrCat(",\"error\":", Quote(records.status().ToString())));
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
