@@ -14,10 +14,6 @@ int64_t EpochOf(const ClusterView& view, int32_t broker) {
   return it == view.brokers.end() ? 0 : it->second.epoch;
 }
 
-bool Stale(const ClusterView& view, const PartitionState& state, int32_t broker) {
-  return view.StaleInIsr(state, broker);
-}
-
 // A partition that has never had a leader holds no data anywhere: whichever run of a replica
 // comes, it misses nothing.
 bool NeverLed(const PartitionState& state) {
@@ -28,7 +24,7 @@ bool NeverLed(const PartitionState& state) {
 int32_t ChooseLeader(const ClusterView& view, const PartitionState& state) {
   for (int32_t replica : state.replicas) {
     if (state.InIsr(replica) && view.CanLead(replica) &&
-        (NeverLed(state) || !Stale(view, state, replica))) {
+        (NeverLed(state) || !view.StaleInIsr(state, replica))) {
       return replica;
     }
   }
@@ -65,7 +61,7 @@ std::vector<PartitionChange> PlanPartitionChanges(const ClusterView& view,
   }
   int preferred_moves = 0;
   for (const auto& [id, state] : view.partitions) {
-    const bool leader_restarted = state.leader != kNoLeader && Stale(view, state, state.leader);
+    const bool leader_restarted = state.leader != kNoLeader && view.StaleInIsr(state, state.leader);
     if (state.leader != kNoLeader && (!view.CanLead(state.leader) || leader_restarted)) {
       int32_t old_leader = state.leader;
       PartitionState after = state;
@@ -110,7 +106,7 @@ std::vector<PartitionChange> PlanPartitionChanges(const ClusterView& view,
     for (int32_t b : state.isr) {
       if (b == leader) continue;
       if (!view.brokers.contains(b)) dead.push_back(b);
-      else if (Stale(view, state, b)) restarted.push_back(b);
+      else if (view.StaleInIsr(state, b)) restarted.push_back(b);
     }
     for (int32_t b : restarted) after.RemoveFromIsr(b);
     for (int32_t b : dead) after.RemoveFromIsr(b);
@@ -128,7 +124,7 @@ std::vector<PartitionChange> PlanPartitionChanges(const ClusterView& view,
     }
     int32_t preferred = state.replicas.empty() ? kNoLeader : state.replicas.front();
     if (preferred != state.leader && preferred != kNoLeader && state.InIsr(preferred) &&
-        view.CanLead(preferred) && !Stale(view, state, preferred) &&
+        view.CanLead(preferred) && !view.StaleInIsr(state, preferred) &&
         preferred_moves < preferred_moves_max) {
       preferred_moves++;
       changes.push_back({id, state, WithLeader(state, preferred),
