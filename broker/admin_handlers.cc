@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/request_handler.h"
+#include "broker/admin_ops.h"
 #include "io/file_system.h"
 #include "partition/topic_config.h"
 #include "protocol/configs_generated.h"
@@ -47,24 +48,6 @@ bool DescribeEach(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Str
     found(*info);
   }
   return any_missing;
-}
-
-// The key=value pairs of a topic's config, in the config file's order.
-std::vector<std::pair<std::string, std::string>> ConfigEntries(const TopicConfig& config) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const std::string text = partition::FormatTopicConfig(config);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
-  }
-  return out;
 }
 
 }  // namespace
@@ -112,97 +95,47 @@ Response RequestHandler::Metadata(const protocol::Frame& frame, const fb::Metada
   return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::CreateTopics(const protocol::Frame& frame, const fb::CreateTopicsRequest* req) {
+asio::awaitable<Response> RequestHandler::CreateTopics(const protocol::Frame& frame,
+                                                       const fb::CreateTopicsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
-  const bool validate_only = req->validate_only();
   if (req->topics() != nullptr) {
     for (const auto* t : *req->topics()) {
-      const std::string name = Str(t->name());
-      auto result = [&]() -> std::pair<fb::ErrorCode, std::string> {
-        if (absl::Status st = partition::ValidateTopicName(name); !st.ok()) {
-          return {fb::ErrorCode::INVALID_TOPIC, std::string(st.message())};
-        }
-        if (IsInternalTopic(name)) {
-          return {fb::ErrorCode::INVALID_TOPIC,
-                  absl::StrCat("topic names starting with __ are reserved for the broker's "
-                               "internal topics; choose another name")};
-        }
-        if (t->replication_factor() > 1 || t->min_insync_replicas() > 1) {
-          return {fb::ErrorCode::INVALID_CONFIG,
-                  absl::StrCat("this broker runs alone and keeps one copy of each partition; a "
-                               "replication factor of ", t->replication_factor(), " needs a "
-                               "cluster (docs/cluster.md, scripts/cluster.sh)")};
-        }
-        auto overrides = ConfigOverrides(t->configs());
-        if (overrides.count("partitions") != 0) {
-          return {fb::ErrorCode::INVALID_CONFIG,
-                  "partitions: set the partition count with the request's partitions field, "
-                  "not as a config"};
-        }
-        overrides["partitions"] = std::to_string(t->partitions());
-        auto config = partition::ApplyTopicConfigOverrides(TopicConfig{}, overrides);
-        if (!config.ok()) return {fb::ErrorCode::INVALID_CONFIG, std::string(config.status().message())};
-        if (s_.topics->Describe(name).ok()) {
-          return {fb::ErrorCode::TOPIC_ALREADY_EXISTS,
-                  absl::StrCat("topic `", name, "` already exists")};
-        }
-        if (validate_only) return {fb::ErrorCode::NONE, ""};
-        absl::Status st = s_.topics->Create(name, *config);
-        if (st.ok()) return {fb::ErrorCode::NONE, ""};
-        if (absl::IsAlreadyExists(st)) {
-          return {fb::ErrorCode::TOPIC_ALREADY_EXISTS, std::string(st.message())};
-        }
-        if (absl::IsInvalidArgument(st)) {
-          return {fb::ErrorCode::INVALID_CONFIG, std::string(st.message())};
-        }
-        if (io::IsNoSpace(st)) {
-          return {fb::ErrorCode::STORAGE_FULL,
-                  absl::StrCat("broker ", s_.node_id, ": ", st.message())};
-        }
-        return {fb::ErrorCode::STORAGE_ERROR, st.ToString()};
-      }();
-      has_error |= result.first != fb::ErrorCode::NONE;
-      results.push_back(fb::CreateTopicResult(b, b.CreateString(name), result.first,
-                                              b.CreateString(result.second)));
+      NewTopicRequest topic;
+      topic.name = Str(t->name());
+      topic.partitions = t->partitions();
+      topic.replication_factor = t->replication_factor();
+      topic.min_insync_replicas = t->min_insync_replicas();
+      topic.config = ConfigOverrides(t->configs());
+      topic.validate_only = req->validate_only();
+      const std::string name = topic.name;
+      const Error result = co_await CreateTopic(s_, std::move(topic));
+      has_error |= !result.ok();
+      results.push_back(fb::CreateTopicResult(b, b.CreateString(name), result.code,
+                                              b.CreateString(result.message)));
     }
   }
   b.Finish(fb::CreateCreateTopicsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
-  return FinishResponse(frame, b, has_error);
+  co_return FinishResponse(frame, b, has_error);
 }
 
-Response RequestHandler::DeleteTopics(const protocol::Frame& frame, const fb::DeleteTopicsRequest* req) {
+asio::awaitable<Response> RequestHandler::DeleteTopics(const protocol::Frame& frame,
+                                                       const fb::DeleteTopicsRequest* req) {
   ResponseBuilder b;
   bool has_error = false;
   std::vector<flatbuffers::Offset<fb::TopicResult>> results;
   if (req->topics() != nullptr) {
     for (const auto* t : *req->topics()) {
       const std::string name = Str(t);
-      absl::Status st = IsInternalTopic(name)
-                            ? absl::PermissionDeniedError(absl::StrCat(
-                                  name, " is an internal topic of the broker and cannot be "
-                                        "deleted (delete consumer groups with DeleteGroups)"))
-                            : s_.topics->Delete(name);
-      fb::ErrorCode code = fb::ErrorCode::NONE;
-      std::string message;
-      if (absl::IsPermissionDenied(st)) {
-        code = fb::ErrorCode::INVALID_TOPIC;
-        message = std::string(st.message());
-      } else if (absl::IsNotFound(st)) {
-        code = fb::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-        message = absl::StrCat("topic `", name, "` does not exist");
-      } else if (!st.ok()) {
-        code = fb::ErrorCode::STORAGE_ERROR;
-        message = st.ToString();
-      }
-      has_error |= code != fb::ErrorCode::NONE;
-      results.push_back(
-          fb::CreateTopicResult(b, b.CreateString(name), code, b.CreateString(message)));
+      const Error result = co_await DeleteTopic(s_, name);
+      has_error |= !result.ok();
+      results.push_back(fb::CreateTopicResult(b, b.CreateString(name), result.code,
+                                              b.CreateString(result.message)));
     }
   }
   b.Finish(fb::CreateDeleteTopicsResponse(b, fb::ErrorCode::NONE, 0, b.CreateVector(results)));
-  return FinishResponse(frame, b, has_error);
+  co_return FinishResponse(frame, b, has_error);
 }
 
 Response RequestHandler::InitProducerId(const protocol::Frame& frame, const fb::InitProducerIdRequest* req) {
@@ -228,7 +161,7 @@ Response RequestHandler::DescribeConfigs(const protocol::Frame& frame, const fb:
   };
   const auto found = [&](const partition::TopicInfo& info) {
     std::vector<flatbuffers::Offset<fb::ConfigEntry>> entries;
-    for (const auto& [key, value] : ConfigEntries(info.config)) {
+    for (const auto& [key, value] : TopicConfigEntries(info.config)) {
       entries.push_back(fb::CreateConfigEntry(b, b.CreateString(key), b.CreateString(value)));
     }
     topics.push_back(fb::CreateDescribedTopicConfig(b, b.CreateString(info.name),

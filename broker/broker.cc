@@ -1,5 +1,8 @@
 #include "broker/broker.h"
 
+#include "broker/connection.h"
+#include "broker/kafka_connection.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -116,12 +119,31 @@ absl::Status Broker::Open() {
     workers_.push_back(std::make_unique<asio::io_context>(1));
     contexts.push_back(workers_.back().get());
   }
-  STRATA_ASSIGN_OR_RETURN(listener_,
-                          Listener::Bind(*io_, contexts, config_.listen, handler_.get(), &metrics_,
-                                         &request_memory_, &config_));
+  STRATA_ASSIGN_OR_RETURN(
+      listener_, Listener::Bind(*io_, contexts, config_.listen, "native protocol listener",
+                                "--listen", &metrics_, [this](asio::ip::tcp::socket socket) {
+                                  return std::make_shared<Connection>(
+                                      std::move(socket), handler_.get(), &metrics_,
+                                      &request_memory_, &config_);
+                                }));
   services.advertised = listener_->address();
   if (!config_.advertised_listen.empty()) {
     STRATA_ASSIGN_OR_RETURN(services.advertised, ParseHostPort(config_.advertised_listen));
+  }
+  if (config_.kafka_listen.has_value()) {
+    STRATA_ASSIGN_OR_RETURN(
+        kafka_listener_,
+        Listener::Bind(*io_, contexts, *config_.kafka_listen, "Kafka listener", "--kafka-listen",
+                       &metrics_, [this](asio::ip::tcp::socket socket) {
+                         return std::make_shared<KafkaConnection>(
+                             std::move(socket), kafka_handler_.get(), &metrics_,
+                             &request_memory_, &config_);
+                       }));
+    services.kafka_advertised = kafka_listener_->address();
+    if (!config_.kafka_advertised_listen.empty()) {
+      STRATA_ASSIGN_OR_RETURN(services.kafka_advertised,
+                              ParseHostPort(config_.kafka_advertised_listen));
+    }
   }
   *handler_ = RequestHandler(services);
   if (config_.metrics_enabled) {
@@ -157,7 +179,7 @@ absl::Status Broker::Open() {
     // With both listeners bound (a configuration mistake fails before the broker registers) and
     // before serving: the first view gives every local replica its role. Other brokers that
     // fetch from this one meanwhile wait in the listen backlog.
-    STRATA_RETURN_IF_ERROR(JoinCluster(services.advertised));
+    STRATA_RETURN_IF_ERROR(JoinCluster(services.advertised, services.kafka_advertised));
     services.replicas = replicas_.get();
     services.cluster = member_.get();
     producer_ids_->UseBlockSource(
@@ -167,6 +189,8 @@ absl::Status Broker::Open() {
     services.offsets_topic_segment_bytes = config_.offsets_topic_segment_bytes;
     *handler_ = RequestHandler(services);
   }
+  // The Kafka listener's connections use it from Start on (services are final now).
+  kafka_handler_ = std::make_unique<KafkaHandler>(services);
 
   for (const std::string& name : topics_->List()) {
     auto info = topics_->Describe(name);
@@ -180,6 +204,7 @@ absl::Status Broker::Open() {
   }
 
   listener_->Start();
+  if (kafka_listener_ != nullptr) kafka_listener_->Start();
   if (metrics_server_ != nullptr) metrics_server_->Start();
   for (asio::io_context* context : contexts) {
     auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
@@ -191,7 +216,12 @@ absl::Status Broker::Open() {
   LogEvent(LogLevel::kInfo,
            absl::StrCat("stratad node ", config_.node_id, " serving ", topics_->List().size(),
                         " topics from ", config_.data_dir, "; native protocol on ",
-                        listener_->address().ToString(), ", metrics on ",
+                        listener_->address().ToString(),
+                        kafka_listener_ != nullptr
+                            ? absl::StrCat(", kafka protocol on ",
+                                           kafka_listener_->address().ToString())
+                            : std::string(),
+                        ", metrics on ",
                         metrics_server_ != nullptr
                             ? absl::StrCat("http://", metrics_server_->address().ToString(),
                                            "/metrics")
@@ -200,7 +230,8 @@ absl::Status Broker::Open() {
   return absl::OkStatus();
 }
 
-absl::Status Broker::JoinCluster(const HostPort& advertised) {
+absl::Status Broker::JoinCluster(const HostPort& advertised,
+                                 const std::optional<HostPort>& kafka_advertised) {
   std::vector<std::string> endpoints = absl::StrSplit(config_.etcd, ',', absl::SkipWhitespace());
   // Connections to etcd and to other brokers leave from the advertised address when this machine
   // has it, so that each broker's traffic has its own source (docs/fault-testing.md aims faults at
@@ -256,6 +287,10 @@ absl::Status Broker::JoinCluster(const HostPort& advertised) {
   cluster::MemberOptions member_options;
   member_options.cluster_name = config_.cluster_name;
   member_options.self = cluster::BrokerInfo{config_.node_id, advertised.host, advertised.port};
+  if (kafka_advertised.has_value()) {
+    member_options.self.kafka_host = kafka_advertised->host;
+    member_options.self.kafka_port = kafka_advertised->port;
+  }
   member_options.lease_ttl_seconds = config_.broker_lease_ttl_s;
   member_options.leader_rebalance_interval_ms = config_.leader_rebalance_interval_ms;
   member_ = std::make_unique<cluster::ClusterMember>(
@@ -392,6 +427,7 @@ absl::Status Broker::Shutdown() {
   }
   LogEvent(LogLevel::kInfo, "shutting down: draining connections");
   listener_->Stop();
+  if (kafka_listener_ != nullptr) kafka_listener_->Stop();
   if (metrics_server_ != nullptr) metrics_server_->Stop();
   fetch_waiters_.NotifyAll();
   // Waiting JoinGroup/SyncGroup requests answer SHUTTING_DOWN so their connections can drain.
@@ -402,6 +438,7 @@ absl::Status Broker::Shutdown() {
     absl::SleepFor(absl::Milliseconds(10));
   }
   listener_->CloseAll();
+  if (kafka_listener_ != nullptr) kafka_listener_->CloseAll();
   io_->stop();
   for (auto& w : workers_) w->stop();
   for (auto& t : threads_) t.join();
@@ -428,6 +465,7 @@ Broker::~Broker() {
   absl::Status st = Shutdown();
   (void)st;
   listener_.reset();
+  kafka_listener_.reset();
   metrics_server_.reset();
   // io_ first: an accept still queued there when the threads stopped holds a socket of a worker
   // context (connections are accepted straight onto a worker), which must outlive it. The other

@@ -21,6 +21,7 @@
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 #include "broker/producer_ids.h"
+#include "broker/kafka_handler.h"
 #include "broker/request_handler.h"
 #include "broker/request_memory.h"
 #include "broker/server.h"
@@ -64,7 +65,8 @@ class Broker {
   void CompactionLoop();
   // In a cluster: the etcd client, the replica manager and the cluster member, registered with
   // `advertised` as this broker's address. Called with the io threads running.
-  absl::Status JoinCluster(const HostPort& advertised);
+  absl::Status JoinCluster(const HostPort& advertised,
+                           const std::optional<HostPort>& kafka_advertised);
   // The local partition `index` of a cluster topic, its topic created here if need be.
   absl::StatusOr<std::shared_ptr<partition::Partition>> OpenReplica(
       const cluster::TopicRecord& topic, int32_t index);
@@ -93,6 +95,8 @@ class Broker {
   std::unique_ptr<cluster::ClusterMember> member_;
   std::unique_ptr<RequestHandler> handler_;
   std::unique_ptr<Listener> listener_;
+  std::unique_ptr<KafkaHandler> kafka_handler_;
+  std::unique_ptr<Listener> kafka_listener_;  // null unless kafka_listen is set
   std::unique_ptr<MetricsServer> metrics_server_;
   std::vector<std::thread> threads_;
   std::thread retention_thread_;

@@ -112,6 +112,19 @@ const std::map<std::string, Setter>& Keys() {
          c.metrics_enabled = true;
          return absl::OkStatus();
        }},
+      {"kafka_listen",
+       [](const TomlValue& v, BrokerConfig& c) -> absl::Status {
+         if (!v.is_string) {
+           return absl::InvalidArgumentError("expects a \"HOST:PORT\" string or \"off\"");
+         }
+         if (v.text == "off") {
+           c.kafka_listen.reset();
+           return absl::OkStatus();
+         }
+         STRATA_ASSIGN_OR_RETURN(c.kafka_listen, ParseHostPort(v.text));
+         return absl::OkStatus();
+       }},
+      {"kafka_advertised_listen", StringKey(&BrokerConfig::kafka_advertised_listen)},
       {"node_id", IntKey(&BrokerConfig::node_id)},
       {"threads", IntKey(&BrokerConfig::threads)},
       {"log_level", StringKey(&BrokerConfig::log_level)},
@@ -222,6 +235,14 @@ absl::Status BrokerConfig::Validate() const {
   if (log_cleaner_interval_ms < 100) {
     return absl::InvalidArgumentError("log_cleaner_interval_ms: must be at least 100");
   }
+  if (!kafka_advertised_listen.empty()) {
+    auto hp = ParseHostPort(kafka_advertised_listen);
+    if (!hp.ok() || hp->port == 0 || hp->host == "0.0.0.0" || hp->host == "::") {
+      return absl::InvalidArgumentError(
+          "kafka_advertised_listen: expects HOST:PORT with a port and a host Kafka clients can "
+          "dial (not 0.0.0.0)");
+    }
+  }
   if (clustered()) {
     if (cluster_name.empty() || cluster_name.find('/') != std::string::npos) {
       return absl::InvalidArgumentError("cluster_name: must be non-empty, without '/'");
@@ -294,6 +315,9 @@ std::string BrokerConfigHelp() {
       "  listen                = \"", d.listen.ToString(), "\"   native protocol listener\n",
       "  metrics_listen        = \"", d.metrics_listen.ToString(),
       "\"   Prometheus /metrics (\"off\" disables)\n",
+      "  kafka_listen          = \"off\"   Kafka-compatible listener HOST:PORT (docs/kafka.md)\n",
+      "  kafka_advertised_listen = \"\"   address Kafka clients dial (default: the bound "
+      "kafka_listen)\n",
       "  node_id               = ", d.node_id, "\n",
       "  threads               = ", d.threads, "   io threads (0: one per core)\n",
       "  log_level             = \"", d.log_level, "\"   debug, info, warn, error, off\n",

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -32,6 +33,11 @@ struct BrokerConfig {
   HostPort listen{"127.0.0.1", 9292};
   HostPort metrics_listen{"127.0.0.1", 9300};
   bool metrics_enabled = true;  // metrics_listen = "off" disables the listener
+  // The Kafka-compatible listener (docs/kafka.md): off (nullopt) unless set, e.g. 127.0.0.1:9092.
+  std::optional<HostPort> kafka_listen;
+  // The address Kafka clients are told to dial (Metadata, FindCoordinator); empty: the bound
+  // kafka_listen address. Must be routable from the clients: never 0.0.0.0.
+  std::string kafka_advertised_listen;
   int32_t node_id = 0;
   int threads = 0;  // io threads; 0: one per core
   std::string log_level = "info";

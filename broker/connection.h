@@ -22,22 +22,23 @@
 #include "broker/config.h"
 #include "broker/request_handler.h"
 #include "broker/request_memory.h"
+#include "broker/server.h"
 
 namespace strata::broker {
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public Session, public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, RequestHandler* handler, BrokerMetrics* metrics,
              RequestMemory* memory, const BrokerConfig* config);
-  ~Connection();
+  ~Connection() override;
 
   // Starts the coroutines on the connection's strand.
-  void Start();
+  void Start() override;
   // Stops reading new requests; the connection closes once in-progress requests have answered
   // (or at once if none). Thread-safe (posts to the strand).
-  void Drain();
+  void Drain() override;
   // Closes the socket now. Thread-safe (posts to the strand).
-  void Close();
+  void Close() override;
 
  private:
   asio::awaitable<void> Reader();

@@ -4,7 +4,9 @@
 // holds the state machine; JoinGroup, SyncGroup and DeleteGroups may wait (for other members, for
 // an fsync) without holding the connection's strand.
 #include "absl/strings/str_cat.h"
+#include "broker/admin_ops.h"
 #include "broker/await_callback.h"
+#include "cluster/member.h"
 #include "broker/request_handler.h"
 #include "protocol/groups_generated.h"
 #include "protocol/message.h"
@@ -73,17 +75,31 @@ flatbuffers::Offset<flatbuffers::String> Message(flatbuffers::FlatBufferBuilder&
 
 }  // namespace
 
-Response RequestHandler::FindCoordinator(const protocol::Frame& frame, const fb::FindCoordinatorRequest* req) {
-  const GroupResult r = s_.groups->FindCoordinator(Str(req->key()));
+asio::awaitable<Response> RequestHandler::FindCoordinator(const protocol::Frame& frame,
+                                                          const fb::FindCoordinatorRequest* req) {
+  const CoordinatorLookup found = co_await LookUpCoordinator(s_, Str(req->key()));
   ResponseBuilder b;
-  if (!r.ok()) {
-    b.Finish(fb::CreateFindCoordinatorResponse(b, GroupErrorCode(r.error), Message(b, r)));
-  } else {
-    b.Finish(fb::CreateFindCoordinatorResponse(b, fb::ErrorCode::NONE, 0, s_.node_id,
-                                               b.CreateString(s_.advertised.host),
-                                               s_.advertised.port));
+  // The coordinator's native address: this broker's, or the one it registered in the cluster.
+  std::optional<HostPort> address;
+  if (found.error.ok()) {
+    if (s_.cluster == nullptr) {
+      address = s_.advertised;
+    } else if (auto view = s_.cluster->view(); view->brokers.contains(found.broker_id)) {
+      const auto& broker = view->brokers.at(found.broker_id);
+      address = HostPort{broker.host, broker.port};
+    }
   }
-  return FinishResponse(frame, b, !r.ok());
+  if (!address.has_value()) {
+    const Error error = found.error.ok()
+                            ? Error{fb::ErrorCode::COORDINATOR_NOT_AVAILABLE,
+                                    "the coordinator just left the cluster; retry"}
+                            : found.error;
+    b.Finish(fb::CreateFindCoordinatorResponse(b, error.code, b.CreateString(error.message)));
+    co_return FinishResponse(frame, b, true);
+  }
+  b.Finish(fb::CreateFindCoordinatorResponse(b, fb::ErrorCode::NONE, 0, found.broker_id,
+                                             b.CreateString(address->host), address->port));
+  co_return FinishResponse(frame, b, false);
 }
 
 asio::awaitable<Response> RequestHandler::JoinGroup(const protocol::Frame& frame, const fb::JoinGroupRequest* req,

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   const BrokerConfig defaults;
   CLI::App app(kHelp, "stratad");
   std::string config_file, data_dir, listen, metrics_listen, log_level, etcd, cluster_name,
-      advertised_listen;
+      advertised_listen, kafka_listen, kafka_advertised_listen;
   int64_t replica_lag_max_ms = 0, broker_lease_ttl_s = 0;
   int32_t node_id = 0;
   int threads = 0;
@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", metrics_listen,
                  "Prometheus /metrics listener HOST:PORT, or `off`")
       ->default_str(defaults.metrics_listen.ToString());
+  app.add_option("--kafka-listen", kafka_listen,
+                 "Kafka-compatible listener HOST:PORT, e.g. 127.0.0.1:9092 (port 0: any free "
+                 "port), or `off`; existing Kafka clients then work unchanged (docs/kafka.md)")
+      ->default_str("off");
+  app.add_option("--kafka-advertised-listen", kafka_advertised_listen,
+                 "HOST:PORT Kafka clients are told to dial (default: the bound --kafka-listen)");
   app.add_option("--node-id", node_id, "This broker's node id")->default_str("0");
   app.add_option("--threads", threads, "io threads (0: one per core)")->default_str("0");
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")
@@ -105,6 +111,18 @@ int main(int argc, char** argv) {
       config.metrics_listen = *hp;
       config.metrics_enabled = true;
     }
+  }
+  if (app.count("--kafka-listen") > 0) {
+    if (kafka_listen == "off") {
+      config.kafka_listen.reset();
+    } else {
+      auto hp = strata::broker::ParseHostPort(kafka_listen);
+      if (!hp.ok()) return fail_usage(hp.status());
+      config.kafka_listen = *hp;
+    }
+  }
+  if (app.count("--kafka-advertised-listen") > 0) {
+    config.kafka_advertised_listen = kafka_advertised_listen;
   }
   if (app.count("--node-id") > 0) config.node_id = node_id;
   if (app.count("--threads") > 0) config.threads = threads;

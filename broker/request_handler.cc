@@ -125,22 +125,12 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
         break;
       case ApiKey::kCreateTopics:
         if (const auto* r = Verified<fb::CreateTopicsRequest>(frame, response)) {
-          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
-          if (s_.cluster != nullptr) {
-            response = co_await ClusterCreateTopics(frame, r);
-          } else {
-            response = CreateTopics(frame, r);
-          }
+          response = co_await CreateTopics(frame, r);
         }
         break;
       case ApiKey::kDeleteTopics:
         if (const auto* r = Verified<fb::DeleteTopicsRequest>(frame, response)) {
-          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
-          if (s_.cluster != nullptr) {
-            response = co_await ClusterDeleteTopics(frame, r);
-          } else {
-            response = DeleteTopics(frame, r);
-          }
+          response = co_await DeleteTopics(frame, r);
         }
         break;
       case ApiKey::kInitProducerId:
@@ -175,12 +165,7 @@ asio::awaitable<Response> RequestHandler::Handle(const protocol::Frame& frame,
         break;
       case ApiKey::kFindCoordinator:
         if (const auto* r = Verified<fb::FindCoordinatorRequest>(frame, response)) {
-          // Not a conditional expression: GCC 12 destroys a co_await's result twice there.
-          if (s_.cluster != nullptr) {
-            response = co_await ClusterFindCoordinator(frame, r);
-          } else {
-            response = FindCoordinator(frame, r);
-          }
+          response = co_await FindCoordinator(frame, r);
         }
         break;
       case ApiKey::kJoinGroup:

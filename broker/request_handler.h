@@ -70,8 +70,10 @@ class RequestHandler {
   // Each handler gets its request verified (request_handler.cc dispatches through Verified).
   Response ApiVersions(const protocol::Frame& frame, const fb::ApiVersionsRequest* req);
   Response Metadata(const protocol::Frame& frame, const fb::MetadataRequest* req);
-  Response CreateTopics(const protocol::Frame& frame, const fb::CreateTopicsRequest* req);
-  Response DeleteTopics(const protocol::Frame& frame, const fb::DeleteTopicsRequest* req);
+  asio::awaitable<Response> CreateTopics(const protocol::Frame& frame,
+                                         const fb::CreateTopicsRequest* req);
+  asio::awaitable<Response> DeleteTopics(const protocol::Frame& frame,
+                                         const fb::DeleteTopicsRequest* req);
   Response InitProducerId(const protocol::Frame& frame, const fb::InitProducerIdRequest* req);
   Response DescribeConfigs(const protocol::Frame& frame, const fb::DescribeConfigsRequest* req);
   Response AlterConfigs(const protocol::Frame& frame, const fb::AlterConfigsRequest* req);
@@ -80,7 +82,8 @@ class RequestHandler {
                                     std::span<std::byte> body);
   asio::awaitable<Response> Fetch(const protocol::Frame& frame, const fb::FetchRequest* req);
   // Consumer groups (group_handlers.cc, offset_handlers.cc).
-  Response FindCoordinator(const protocol::Frame& frame, const fb::FindCoordinatorRequest* req);
+  asio::awaitable<Response> FindCoordinator(const protocol::Frame& frame,
+                                            const fb::FindCoordinatorRequest* req);
   asio::awaitable<Response> JoinGroup(const protocol::Frame& frame, const fb::JoinGroupRequest* req,
                                       const std::string& client_host);
   asio::awaitable<Response> SyncGroup(const protocol::Frame& frame,
@@ -96,13 +99,7 @@ class RequestHandler {
   Response OffsetFetch(const protocol::Frame& frame, const fb::OffsetFetchRequest* req);
   // A broker of a cluster (cluster_handlers.cc).
   Response ClusterMetadata(const protocol::Frame& frame, const fb::MetadataRequest* req);
-  asio::awaitable<Response> ClusterCreateTopics(const protocol::Frame& frame,
-                                                const fb::CreateTopicsRequest* req);
-  asio::awaitable<Response> ClusterDeleteTopics(const protocol::Frame& frame,
-                                                const fb::DeleteTopicsRequest* req);
   Response DescribeCluster(const protocol::Frame& frame, const fb::DescribeClusterRequest* req);
-  asio::awaitable<Response> ClusterFindCoordinator(const protocol::Frame& frame,
-                                                   const fb::FindCoordinatorRequest* req);
 
   Services s_;
   DataPlane data_;  // produce, fetch and list-offsets; the handlers above are its adapters

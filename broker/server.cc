@@ -39,16 +39,13 @@ absl::StatusOr<asio::ip::tcp::acceptor> BindAcceptor(asio::io_context& io, const
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& io,
                                                          std::vector<asio::io_context*> workers,
                                                          const HostPort& address,
-                                                         RequestHandler* handler,
+                                                         const char* what, const char* flag,
                                                          BrokerMetrics* metrics,
-                                                         RequestMemory* memory,
-                                                         const BrokerConfig* config) {
-  STRATA_ASSIGN_OR_RETURN(auto acceptor,
-                          BindAcceptor(io, address, "native protocol listener", "--listen"));
+                                                         SessionFactory factory) {
+  STRATA_ASSIGN_OR_RETURN(auto acceptor, BindAcceptor(io, address, what, flag));
   HostPort bound{address.host, acceptor.local_endpoint().port()};
   return std::unique_ptr<Listener>(new Listener(std::move(workers), std::move(acceptor),
-                                                std::move(bound), handler, metrics, memory,
-                                                config));
+                                                std::move(bound), metrics, std::move(factory)));
 }
 
 void Listener::Start() {
@@ -78,8 +75,7 @@ asio::awaitable<void> Listener::AcceptLoop() {
     metrics_->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     asio::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    auto connection =
-        std::make_shared<Connection>(std::move(socket), handler_, metrics_, memory_, config_);
+    std::shared_ptr<Session> connection = factory_(std::move(socket));
     connection->Start();
     absl::MutexLock lock(&mu_);
     std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
@@ -87,9 +83,9 @@ asio::awaitable<void> Listener::AcceptLoop() {
   }
 }
 
-std::vector<std::shared_ptr<Connection>> Listener::LiveConnections() {
+std::vector<std::shared_ptr<Session>> Listener::LiveConnections() {
   absl::MutexLock lock(&mu_);
-  std::vector<std::shared_ptr<Connection>> live;
+  std::vector<std::shared_ptr<Session>> live;
   for (const auto& weak : connections_) {
     if (auto c = weak.lock()) live.push_back(std::move(c));
   }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "broker/config.h"
 #include "broker/fetch_waiters.h"
@@ -29,6 +30,8 @@ struct Services {
   consumer_offsets::GroupCoordinator* groups = nullptr;
   int32_t node_id = 0;
   HostPort advertised;  // the native listener as clients should reach it
+  // The Kafka-compatible listener as Kafka clients should reach it; nullopt: no such listener.
+  std::optional<HostPort> kafka_advertised;
   const std::atomic<bool>* stopping = nullptr;  // set once shutdown starts
   // In a cluster (docs/cluster.md); both null on a single broker.
   replication::ReplicaManager* replicas = nullptr;

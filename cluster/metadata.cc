@@ -102,6 +102,10 @@ std::optional<Keys::Parsed> Keys::Parse(absl::string_view key) const {
 std::string EncodeBroker(const BrokerInfo& broker) {
   Json json = {{"id", broker.id}, {"host", broker.host}, {"port", broker.port}};
   if (broker.shutting_down) json["shutting_down"] = true;
+  if (broker.kafka_port != 0) {
+    json["kafka_host"] = broker.kafka_host;
+    json["kafka_port"] = broker.kafka_port;
+  }
   return json.dump();
 }
 
@@ -112,6 +116,8 @@ absl::StatusOr<BrokerInfo> DecodeBroker(absl::string_view text) {
     broker.host = json.at("host").get<std::string>();
     broker.port = json.at("port").get<uint16_t>();
     broker.shutting_down = json.value("shutting_down", false);
+    broker.kafka_host = json.value("kafka_host", std::string());
+    broker.kafka_port = json.value("kafka_port", uint16_t{0});
     return broker;
   });
 }

@@ -38,6 +38,10 @@ struct BrokerInfo {
   // Set by a broker that is shutting down cleanly: the controller moves its leaderships away
   // and does not elect it.
   bool shutting_down = false;
+  // The broker's Kafka-compatible listener as Kafka clients dial it (docs/kafka.md); port 0: it
+  // has none.
+  std::string kafka_host;
+  uint16_t kafka_port = 0;
 
   bool operator==(const BrokerInfo&) const = default;
 };

@@ -35,6 +35,8 @@ TEST_CASE("Records round-trip through JSON, and garbage is DataLoss") {
   CHECK(*DecodeTopic(EncodeTopic(topic)) == topic);
   BrokerInfo broker{4, "127.0.0.4", 9292, 0, true};
   CHECK(*DecodeBroker(EncodeBroker(broker)) == broker);
+  BrokerInfo with_kafka{5, "127.0.0.5", 9292, 0, false, "10.0.0.5", 9092};
+  CHECK(*DecodeBroker(EncodeBroker(with_kafka)) == with_kafka);
   CHECK(absl::IsDataLoss(DecodePartition("{\"leader\": 1}").status()));
   // Records written before isr_epochs and last_leader existed read with every member current.
   auto old = DecodePartition(
