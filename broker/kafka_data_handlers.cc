@@ -24,6 +24,8 @@ int16_t BatchErrorCode(const absl::Status& st) {
       return static_cast<int16_t>(KafkaError::kUnsupportedCompressionType);
     case absl::StatusCode::kInvalidArgument:
       return static_cast<int16_t>(KafkaError::kInvalidRecord);
+    case absl::StatusCode::kResourceExhausted:
+      return static_cast<int16_t>(KafkaError::kMessageTooLarge);
     default:
       return static_cast<int16_t>(KafkaError::kCorruptMessage);
   }

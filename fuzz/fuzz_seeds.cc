@@ -6,6 +6,7 @@
 //
 // Generated rather than committed: the seeds follow the schemas and the batch format as they
 // change.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "record/batch.h"
+#include "record/kafka_batch.h"
 #include "protocol/api.h"
 #include "protocol/api_versions_generated.h"
 #include "protocol/configs_generated.h"
@@ -372,6 +374,25 @@ int main(int argc, char** argv) {
   Bytes fixed{std::byte{1}};  // flags byte: the target recomputes checksums
   fixed.insert(fixed.end(), all_batches.begin(), all_batches.end());
   w.Write("fuzz_batch", fixed);
+  // fuzz_kafka_batch: the same batches as a Kafka listener serves them, with the flags byte clear
+  // (CRC as computed) and set (the target recomputes it); and a v0 message, which is refused.
+  for (const Bytes& batch : batches) {
+    const auto header = strata::record::StrataToKafkaHeader(batch).value();
+    const auto records = strata::record::StrataRecordsSection(batch);
+    for (std::byte flags : {std::byte{0}, std::byte{1}}) {
+      Bytes seed{flags};
+      seed.insert(seed.end(), header.begin(), header.end());
+      seed.insert(seed.end(), records.begin(), records.end());
+      w.Write("fuzz_kafka_batch", seed);
+    }
+  }
+  {
+    // Flags, then a v0 message: offset 0, size 14, crc, magic 0, attributes, null key and value.
+    Bytes v0(1 + 26, std::byte{0});
+    v0[1 + 11] = std::byte{14};
+    std::fill(v0.begin() + 1 + 18, v0.end(), std::byte{0xff});
+    w.Write("fuzz_kafka_batch", v0);
+  }
 
   Bytes stream;  // a connection's receive buffer: several frames, the last one cut short
   uint32_t correlation_id = 1;

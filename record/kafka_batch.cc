@@ -20,7 +20,9 @@ namespace {
 
 // Kafka's integers are big-endian; common/endian.h is Strata's little-endian. Field by field,
 // like everything else on the wire.
-inline uint16_t GetBe16(const std::byte* p) { return uint16_t(uint16_t(p[0]) << 8 | uint16_t(p[1])); }
+inline uint16_t GetBe16(const std::byte* p) {
+  return uint16_t(uint16_t(p[0]) << 8 | uint16_t(p[1]));
+}
 inline uint32_t GetBe32(const std::byte* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 8) | uint32_t(p[i]);
@@ -103,15 +105,15 @@ absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::b
   // shorter than a v2 header, and a client sending one must hear that its format is the problem.
   if (kafka.size() < kf::kMagicPos + 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "Kafka record batch of %d bytes is cut short: its magic byte is at offset %d",
-        kafka.size(), kf::kMagicPos));
+        "Kafka record batch of %d bytes is cut short: its magic byte is at offset %d", kafka.size(),
+        kf::kMagicPos));
   }
   const int32_t batch_length = int32_t(GetBe32(k + kf::kBatchLengthPos));
   const int64_t framed_bytes = int64_t(kf::kLogOverheadBytes) + batch_length;
   if (framed_bytes < int64_t(kf::kMagicPos + 1) || framed_bytes > int64_t(kafka.size())) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "Kafka record batch: batchLength %d frames %d bytes but %d bytes were given",
-        batch_length, framed_bytes, kafka.size()));
+        "Kafka record batch: batchLength %d frames %d bytes but %d bytes were given", batch_length,
+        framed_bytes, kafka.size()));
   }
   const int8_t magic = int8_t(k[kf::kMagicPos]);
   if (magic == 0 || magic == 1) {
@@ -162,15 +164,15 @@ absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::b
                      "compression.type=lz4 or none"));
   }
   if (codec != kf::kCodecNone && codec != kf::kCodecLz4) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("Kafka record batch has compression codec %d, which does not exist", codec));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "Kafka record batch has compression codec %d, which does not exist", codec));
   }
   if ((attributes & (kf::kTransactionalBit | kf::kControlBit)) != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "transactional and control batches are not supported (attributes 0x%04x)", attributes));
   }
-  constexpr uint16_t kKnownBits = kf::kCompressionMask | kf::kTimestampTypeBit |
-                                  kf::kTransactionalBit | kf::kControlBit;
+  constexpr uint16_t kKnownBits =
+      kf::kCompressionMask | kf::kTimestampTypeBit | kf::kTransactionalBit | kf::kControlBit;
   if ((attributes & ~kKnownBits) != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "Kafka record batch has attributes 0x%04x: bits above 5 (bit 6 is the delete horizon "
@@ -203,9 +205,8 @@ absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::b
   absl::StatusOr<BatchHeader> header = ParseBatchHeader(out);
   absl::Status st = header.ok() ? CheckDenseBatch(*header) : header.status();
   if (!st.ok()) {
-    return absl::Status(st.code(),
-                        absl::StrCat("Kafka record batch breaks Strata's batch rules: ",
-                                     st.message()));
+    return absl::Status(
+        st.code(), absl::StrCat("Kafka record batch breaks Strata's batch rules: ", st.message()));
   }
   return out;
 }

@@ -60,7 +60,9 @@ uint32_t ReferenceCrc32c(const Bytes& b, size_t from) {
 }
 
 // Recomputes a Kafka batch's CRC after the test edited it.
-void FixCrc(Bytes& kafka) { PutBe(kafka, kf::kCrcPos, 4, ReferenceCrc32c(kafka, kf::kCrcCoverPos)); }
+void FixCrc(Bytes& kafka) {
+  PutBe(kafka, kf::kCrcPos, 4, ReferenceCrc32c(kafka, kf::kCrcCoverPos));
+}
 
 RecordInput Rec(int64_t timestamp_ms, std::optional<std::string_view> key,
                 std::optional<std::string_view> value, std::vector<RecordHeader> headers = {}) {
@@ -252,8 +254,8 @@ Bytes SampleKafka(Compression c = Compression::kNone) {
 TEST_CASE("a changed byte under the CRC is DataLoss") {
   for (Compression c : {Compression::kNone, Compression::kLz4}) {
     const Bytes good = SampleKafka(c);
-    for (size_t pos : {size_t(17), size_t(21), size_t(30), size_t(60), size_t(61),
-                       good.size() / 2, good.size() - 1}) {
+    for (size_t pos : {size_t(17), size_t(21), size_t(30), size_t(60), size_t(61), good.size() / 2,
+                       good.size() - 1}) {
       Bytes bad = good;
       bad[pos] ^= std::byte{0x01};
       absl::StatusOr<Bytes> r = KafkaBatchToStrata(bad);
@@ -279,12 +281,13 @@ TEST_CASE("message format v0 and v1 are FailedPrecondition") {
     kafka[kf::kMagicPos] = std::byte(magic);
     absl::StatusOr<Bytes> r = KafkaBatchToStrata(kafka);
     CHECK(r.status().code() == absl::StatusCode::kFailedPrecondition);
-    CHECK(Says(r.status(), "message format v0/v1 is not supported; use a client that sends v2 "
-                           "record batches (Kafka 0.11+)"));
+    CHECK(Says(r.status(),
+               "message format v0/v1 is not supported; use a client that sends v2 "
+               "record batches (Kafka 0.11+)"));
     // A real message is far shorter than a v2 header: offset, size, crc, magic, attributes,
     // (v1 only: timestamp), null key, null value.
-    Bytes message = Hex({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, magic == 0 ? 14 : 22, 0x12, 0x34, 0x56,
-                         0x78, magic, 0});
+    Bytes message = Hex(
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, magic == 0 ? 14 : 22, 0x12, 0x34, 0x56, 0x78, magic, 0});
     if (magic == 1) message.resize(message.size() + 8, std::byte{0x01});
     message.resize(message.size() + 8, std::byte{0xff});
     REQUIRE(message.size() == (magic == 0 ? 26u : 34u));
