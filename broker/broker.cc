@@ -286,7 +286,9 @@ absl::Status Broker::JoinCluster(const HostPort& advertised,
 
   cluster::MemberOptions member_options;
   member_options.cluster_name = config_.cluster_name;
-  member_options.self = cluster::BrokerInfo{config_.node_id, advertised.host, advertised.port};
+  member_options.self.id = config_.node_id;
+  member_options.self.host = advertised.host;
+  member_options.self.port = advertised.port;
   if (kafka_advertised.has_value()) {
     member_options.self.kafka_host = kafka_advertised->host;
     member_options.self.kafka_port = kafka_advertised->port;

@@ -162,6 +162,17 @@ TEST_CASE("CRC-32C: the SSE4.2 and table implementations agree at every length a
     REQUIRE(Crc32cSse42(0, s) == Crc32cSoftware(0, s));
     REQUIRE(Crc32cSoftware(0, s) == ReferenceCrc32c(s));
   }
+  // Around the lengths where three interleaved streams take over (3 x 8 KiB per round), at every
+  // alignment and with a starting crc: the streams' registers are joined correctly.
+  const Bytes wide = RandomBytes(rng, 5 * 24576 + 64);
+  for (size_t n : {24575, 24576, 24577, 24583, 49151, 49152, 49165, 5 * 24576 + 5}) {
+    for (size_t offset = 0; offset < 9; ++offset) {
+      const std::span<const std::byte> s = std::span<const std::byte>(wide).subspan(offset, n);
+      const uint32_t seed_crc = uint32_t(rng());
+      INFO("offset " << offset << ", " << n << " bytes, starting crc 0x" << std::hex << seed_crc);
+      REQUIRE(Crc32cSse42(seed_crc, s) == Crc32cSoftware(seed_crc, s));
+    }
+  }
   // A batch-sized input.
   const Bytes big = RandomBytes(rng, (1 << 20) + 3);
   CHECK(Crc32cSse42(0, big) == Crc32cSoftware(0, big));

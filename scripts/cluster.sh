@@ -10,8 +10,8 @@
 #   ./scripts/cluster.sh down        stop everything this script started, by pid
 #
 # Ports: broker I listens on $STRATA_CLUSTER_PORT_BASE+I (default 9400+I), its metrics on
-# 9500+I, etcd's clients on 9490 and its peers on 9491. docs/cluster.md explains the cluster;
-# each broker's settings are in its broker-I/stratad.toml.
+# 9500+I, Kafka clients on 9600+I (docs/kafka.md), etcd's clients on 9490 and its peers on 9491.
+# docs/cluster.md explains the cluster; each broker's settings are in its broker-I/stratad.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +77,7 @@ node_id = $i
 data_dir = "$d/data"
 listen = "127.0.0.1:$((base + i))"
 metrics_listen = "127.0.0.1:$((base + 100 + i))"
+kafka_listen = "127.0.0.1:$((base + 200 + i))"
 etcd = "127.0.0.1:$etcd_port"
 cluster_name = "local"
 TOML
@@ -85,7 +86,7 @@ TOML
   echo $! >"$d/pid"
   for _ in $(seq 1 150); do
     if grep -q "native protocol on" "$d/stratad.log" 2>/dev/null && alive "$d/pid"; then
-      echo "broker $i: 127.0.0.1:$((base + i)) (pid $(cat "$d/pid"), log $d/stratad.log)"
+      echo "broker $i: 127.0.0.1:$((base + i)), Kafka clients 127.0.0.1:$((base + 200 + i)) (pid $(cat "$d/pid"), log $d/stratad.log)"
       return
     fi
     if ! alive "$d/pid"; then break; fi
@@ -158,6 +159,7 @@ Try:
   $strata --bootstrap $b cluster status                     # under-replicated, new leaders
   ./scripts/cluster.sh restart 1                            # it catches up and leads again
   $strata --bootstrap $b consume orders --from earliest --count 100000 | tail -1
+  kcat -b 127.0.0.1:$((base + 201)) -L                  # the same cluster, as a Kafka client sees it
   ./scripts/cluster.sh down
 TXT
     ;;
