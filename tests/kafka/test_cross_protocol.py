@@ -77,12 +77,42 @@ class CrossProtocolTest(fx.BrokerTestCase):
             self.assertEqual(k["headers"], "source=native,run=42")
             self.assertEqual(k["timestamp"], n["timestamp"], f"offset {k['offset']}")
 
-        via_confluent = consume_partition(self.bootstrap, topic, 0, len(NATIVE_LINES))
+        # Both check each batch's CRC-32C, as the broker serves it.
+        via_confluent = consume_partition(self.bootstrap, topic, 0, len(NATIVE_LINES),
+                                          {"check.crcs": True})
+        self.assertEqual(len(via_confluent), len(NATIVE_LINES))
         for line, n, m in zip(NATIVE_LINES, native, via_confluent):
             key, value = expected_native(line)
             self.assertEqual((m.offset(), m.key(), m.value()), (n["offset"], key, value))
             self.assertEqual(m.headers(), [("source", b"native"), ("run", b"42")])
             self.assertEqual(m.timestamp()[1], n["timestamp"])
+
+        via_kafka_python = self.kafka_python_records(topic, len(NATIVE_LINES))
+        self.assertEqual(len(via_kafka_python), len(NATIVE_LINES))
+        for line, n, r in zip(NATIVE_LINES, native, via_kafka_python):
+            key, value = expected_native(line)
+            self.assertEqual((r.offset, r.key, r.value), (n["offset"], key, value))
+            self.assertEqual(r.headers, [("source", b"native"), ("run", b"42")])
+            self.assertEqual(r.timestamp, n["timestamp"])
+
+    def kafka_python_records(self, topic, count):
+        from kafka import KafkaConsumer
+        from kafka import TopicPartition as KTP
+        c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                          check_crcs=True)
+        try:
+            tp = KTP(topic, 0)
+            c.assign([tp])
+            c.seek_to_beginning(tp)
+            out = []
+            for _ in range(60):
+                for recs in c.poll(timeout_ms=500, max_records=count - len(out)).values():
+                    out.extend(recs)
+                if len(out) >= count:
+                    break
+            return out
+        finally:
+            c.close()
 
     def test_native_produce_read_by_kafka_clients(self):
         for compression in ("none", "lz4"):
