@@ -6,6 +6,7 @@
 #include "broker/commit_wait.h"
 #include "broker/request_handler.h"
 #include "common/limits.h"
+#include "record/batch.h"
 #include "replication/replica_manager.h"
 #include "replication/serve.h"
 
@@ -407,6 +408,29 @@ asio::awaitable<FetchResponse> DataPlane::Fetch(FetchRequest request) const {
   co_return response;
 }
 
+namespace {
+
+// The timestamp and batch leader epoch of the record at r.offset, read back from the log. A read
+// that fails leaves them -1: the offset is the answer that matters.
+void FoundRecord(const partition::Partition& partition, ListOffsetsPartitionResult& r) {
+  auto read = partition.Read(r.offset, 1);  // the batch holding the offset, whatever its size
+  if (!read.ok() || read->bytes.empty()) return;
+  auto header = record::ParseBatchHeader(read->bytes);
+  if (!header.ok()) return;
+  auto reader = record::BatchReader::Open(read->bytes.first(header->size_bytes()));
+  if (!reader.ok()) return;
+  record::Record rec;
+  for (;;) {
+    auto more = reader->NextInto(rec);
+    if (!more.ok() || !*more) return;
+    if (rec.offset >= r.offset) break;
+  }
+  r.timestamp = rec.timestamp_ms;
+  r.leader_epoch = header->leader_epoch;
+}
+
+}  // namespace
+
 ListOffsetsResponse DataPlane::ListOffsets(const ListOffsetsRequest& request) const {
   const bool stopping = s_.stopping->load(std::memory_order_acquire);
   ListOffsetsResponse response;
@@ -433,6 +457,9 @@ ListOffsetsResponse DataPlane::ListOffsets(const ListOffsetsRequest& request) co
           continue;
         }
         r.offset = found->value_or((*part)->high_watermark());
+        if (found->has_value() && r.offset < (*part)->high_watermark()) {
+          FoundRecord(**part, r);
+        }
       }
     }
   }

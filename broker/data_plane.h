@@ -153,6 +153,10 @@ struct ListOffsetsPartitionResult {
   int32_t index = 0;
   Error error;
   int64_t offset = -1;
+  // A timestamp lookup that found a record: its timestamp and the leader epoch of its batch
+  // (Kafka's ListOffsets answers both); -1 otherwise.
+  int64_t timestamp = -1;
+  int32_t leader_epoch = -1;
 };
 
 struct ListOffsetsTopicResult {

@@ -217,8 +217,13 @@ KafkaResponse KafkaHandler::ListOffsets(const kafka::RequestHeader& h,
       p.error_code = KafkaErrorCode(found.error.code);
       p.timestamp = -1;
       p.offset = found.error.ok() ? found.offset : -1;
-      if (found.error.ok() && asked >= 0 && latest.error.ok() && found.offset >= latest.offset) {
-        p.offset = -1;  // no record at or after the timestamp
+      if (found.error.ok() && asked >= 0) {
+        if (latest.error.ok() && found.offset >= latest.offset) {
+          p.offset = -1;  // no record at or after the timestamp
+        } else {
+          p.timestamp = found.timestamp;
+          p.leader_epoch = found.leader_epoch;
+        }
       }
     }
   }

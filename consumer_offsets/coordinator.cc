@@ -302,12 +302,9 @@ void GroupCoordinator::CommitOffsets(const std::string& group_id, const std::str
                                              limits::offset_metadata_bytes_max));
       continue;
     }
-    if (e.offset < 0) {
-      outcome->entries[i] = Err(GroupError::kInvalidRequest,
-                                absl::StrCat("cannot commit offset ", e.offset,
-                                             " (offsets are >= 0)"));
-      continue;
-    }
+    // A negative offset is stored as given, as Kafka does: Kafka clients commit -1 and -2 as
+    // "latest" and "earliest" (kafkajs resets a position that way). Whoever reads a committed
+    // offset takes a negative one as "nothing committed" (docs/consumer-groups.md).
     auto part = topics_->GetPartition(e.topic, e.partition);
     if (!part.ok() && (absl::IsNotFound(part.status()) || absl::IsOutOfRange(part.status()))) {
       outcome->entries[i] = Err(GroupError::kUnknownTopicOrPartition,

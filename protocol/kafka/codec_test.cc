@@ -199,8 +199,8 @@ TEST_CASE("the described APIs are sorted by key and name the versions served") {
     last = api.key;
     CHECK(api.min_version <= api.max_version);
   }
-  REQUIRE(FindApi(0).has_value());
-  CHECK(FindApi(0)->min_version == 3);
+  REQUIRE(FindApi(1).has_value());
+  CHECK(FindApi(1)->min_version == 4);  // Fetch: v2 record batches only
   CHECK_FALSE(FindApi(9999).has_value());
 }
 
