@@ -15,6 +15,8 @@ mkdir -p strata-data
 # The addresses stratad will use, so the commands below reach it (flags win over the defaults).
 listen=127.0.0.1:9292
 metrics=127.0.0.1:9300
+kafka=127.0.0.1:9092  # Kafka clients (docs/kafka.md); --kafka-listen off turns it off
+kafka_flag=(--kafka-listen "$kafka")
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
@@ -22,6 +24,8 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --listen=*) listen=${args[i]#--listen=} ;;
     --metrics-listen) metrics=${args[i + 1]:-$metrics} ;;
     --metrics-listen=*) metrics=${args[i]#--metrics-listen=} ;;
+    --kafka-listen) kafka=${args[i + 1]:-$kafka}; kafka_flag=() ;;
+    --kafka-listen=*) kafka=${args[i]#--kafka-listen=}; kafka_flag=() ;;
   esac
 done
 strata="build/client/strata"
@@ -29,8 +33,8 @@ if [ "$listen" != "127.0.0.1:9292" ]; then strata="build/client/strata --bootstr
 
 cat <<TXT
 
-== Starting stratad: native protocol on $listen, metrics on http://$metrics/metrics,
-   data in ./strata-data. Ctrl-C stops it cleanly.
+== Starting stratad: native protocol on $listen, Kafka clients on $kafka, metrics on
+   http://$metrics/metrics, data in ./strata-data. Ctrl-C stops it cleanly.
 
 In another terminal, try:
   $strata topic create orders --partitions 8
@@ -43,6 +47,8 @@ In another terminal, try:
   curl -s http://$metrics/metrics | grep strata_partition
   build/client/strata log verify strata-data/orders-0     # offline check (stop stratad first)
   build/client/strata --help
+  kcat -b $kafka -L                               # the same broker, as a Kafka client sees it
+  kcat -b $kafka -C -t orders -o beginning -e     # what strata produce wrote
 
 TXT
-exec build/broker/stratad --data-dir ./strata-data "$@"
+exec build/broker/stratad --data-dir ./strata-data "${kafka_flag[@]}" "$@"
