@@ -685,10 +685,15 @@ uint64_t ComputeBatchChecksum(std::span<const std::byte> batch) {
 // --- Reading ---------------------------------------------------------------------------------
 
 absl::StatusOr<BatchReader> BatchReader::Open(std::span<const std::byte> batch) {
+  STRATA_ASSIGN_OR_RETURN(const BatchHeader header, VerifyBatch(batch));
+  return OpenSection(header,
+                     batch.subspan(bf::kHeaderBytes, header.size_bytes() - bf::kHeaderBytes));
+}
+
+absl::StatusOr<BatchReader> BatchReader::OpenSection(const BatchHeader& header,
+                                                     std::span<const std::byte> section) {
   BatchReader reader;
-  STRATA_ASSIGN_OR_RETURN(reader.header_, VerifyBatch(batch));
-  std::span<const std::byte> section =
-      batch.subspan(bf::kHeaderBytes, reader.header_.size_bytes() - bf::kHeaderBytes);
+  reader.header_ = header;
   switch (reader.header_.compression()) {
     case Compression::kNone:
       reader.records_ = section;

@@ -187,6 +187,11 @@ uint64_t ComputeBatchChecksum(std::span<const std::byte> batch);
 class BatchReader {
  public:
   static absl::StatusOr<BatchReader> Open(std::span<const std::byte> batch);
+  // A reader of `section`, the records section of a batch whose `header` the caller parsed and
+  // whose integrity it checked some other way (a Kafka batch's CRC-32C: record/kafka_batch.h).
+  // `section` must outlive the reader. DataLoss for an unreadable LZ4 frame or codec.
+  static absl::StatusOr<BatchReader> OpenSection(const BatchHeader& header,
+                                                 std::span<const std::byte> section);
 
   const BatchHeader& header() const { return header_; }
   // The next record, or nullopt after the last. DataLoss if a record is malformed or the

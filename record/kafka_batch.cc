@@ -98,7 +98,11 @@ absl::Status CheckLz4FrameStart(std::span<const std::byte> records) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::byte> kafka) {
+namespace {
+
+// Every check of KafkaBatchToStrata that reads only the Kafka batch, in order; the header's
+// fields on success (no checksum: the batch has none of Strata's yet).
+absl::StatusOr<BatchHeader> CheckKafkaBatch(std::span<const std::byte> kafka) {
   const std::byte* k = kafka.data();
 
   // Framing, as far as it takes to read the magic byte: an entry of an old message set can be far
@@ -182,20 +186,43 @@ absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::b
   const std::span<const std::byte> records = kafka.subspan(kf::kRecordsPos);
   if (codec == kf::kCodecLz4) STRATA_RETURN_IF_ERROR(CheckLz4FrameStart(records));
 
+  BatchHeader h;
+  h.base_offset = int64_t(GetBe64(k + kf::kBaseOffsetPos));
+  h.batch_length = int32_t(strata_bytes - bf::kLogOverheadBytes);
+  h.leader_epoch = int32_t(GetBe32(k + kf::kPartitionLeaderEpochPos));
+  h.magic = bf::kMagic;
+  h.attributes = attributes;
+  h.last_offset_delta = int32_t(GetBe32(k + kf::kLastOffsetDeltaPos));
+  h.first_timestamp = int64_t(GetBe64(k + kf::kBaseTimestampPos));
+  h.max_timestamp = int64_t(GetBe64(k + kf::kMaxTimestampPos));
+  h.producer_id = int64_t(GetBe64(k + kf::kProducerIdPos));
+  h.producer_epoch = int16_t(GetBe16(k + kf::kProducerEpochPos));
+  h.base_sequence = int32_t(GetBe32(k + kf::kBaseSequencePos));
+  h.record_count = int32_t(GetBe32(k + kf::kRecordCountPos));
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::byte> kafka) {
+  STRATA_ASSIGN_OR_RETURN(const BatchHeader h, CheckKafkaBatch(kafka));
+  const std::span<const std::byte> records = kafka.subspan(kf::kRecordsPos);
+  const size_t strata_bytes = h.size_bytes();
+
   std::vector<std::byte> out(strata_bytes);
   std::byte* s = out.data();
-  PutI64(s + bf::kBaseOffsetPos, int64_t(GetBe64(k + kf::kBaseOffsetPos)));
-  PutI32(s + bf::kBatchLengthPos, int32_t(strata_bytes - bf::kLogOverheadBytes));
-  PutI32(s + bf::kLeaderEpochPos, int32_t(GetBe32(k + kf::kPartitionLeaderEpochPos)));
+  PutI64(s + bf::kBaseOffsetPos, h.base_offset);
+  PutI32(s + bf::kBatchLengthPos, h.batch_length);
+  PutI32(s + bf::kLeaderEpochPos, h.leader_epoch);
   s[bf::kMagicPos] = std::byte(bf::kMagic);
-  PutU16(s + bf::kAttributesPos, attributes);
-  PutI32(s + bf::kLastOffsetDeltaPos, int32_t(GetBe32(k + kf::kLastOffsetDeltaPos)));
-  PutI64(s + bf::kFirstTimestampPos, int64_t(GetBe64(k + kf::kBaseTimestampPos)));
-  PutI64(s + bf::kMaxTimestampPos, int64_t(GetBe64(k + kf::kMaxTimestampPos)));
-  PutI64(s + bf::kProducerIdPos, int64_t(GetBe64(k + kf::kProducerIdPos)));
-  PutI16(s + bf::kProducerEpochPos, int16_t(GetBe16(k + kf::kProducerEpochPos)));
-  PutI32(s + bf::kBaseSequencePos, int32_t(GetBe32(k + kf::kBaseSequencePos)));
-  PutI32(s + bf::kRecordCountPos, int32_t(GetBe32(k + kf::kRecordCountPos)));
+  PutU16(s + bf::kAttributesPos, h.attributes);
+  PutI32(s + bf::kLastOffsetDeltaPos, h.last_offset_delta);
+  PutI64(s + bf::kFirstTimestampPos, h.first_timestamp);
+  PutI64(s + bf::kMaxTimestampPos, h.max_timestamp);
+  PutI64(s + bf::kProducerIdPos, h.producer_id);
+  PutI16(s + bf::kProducerEpochPos, h.producer_epoch);
+  PutI32(s + bf::kBaseSequencePos, h.base_sequence);
+  PutI32(s + bf::kRecordCountPos, h.record_count);
   std::copy(records.begin(), records.end(), s + bf::kRecordsPos);
   // Last: the checksum covers every header field written above from attributes on.
   PutU64(s + bf::kChecksumPos, ComputeBatchChecksum(out));
@@ -209,6 +236,11 @@ absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::b
         st.code(), absl::StrCat("Kafka record batch breaks Strata's batch rules: ", st.message()));
   }
   return out;
+}
+
+absl::StatusOr<BatchReader> OpenKafkaBatch(std::span<const std::byte> kafka) {
+  STRATA_ASSIGN_OR_RETURN(const BatchHeader h, CheckKafkaBatch(kafka));
+  return BatchReader::OpenSection(h, kafka.subspan(kf::kRecordsPos));
 }
 
 absl::StatusOr<KafkaBatchHeader> StrataToKafkaHeader(std::span<const std::byte> strata_batch) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "record/batch.h"
 #include "record/batch_format.h"
 
 namespace strata::record {
@@ -127,6 +128,12 @@ inline constexpr uint16_t kCodecZstd = 4;
 // The records themselves are not decoded, as on Strata's own produce path; readers decode and
 // check them (BatchReader).
 absl::StatusOr<std::vector<std::byte>> KafkaBatchToStrata(std::span<const std::byte> kafka);
+
+// A reader of the records of one Kafka batch, in place: the checks of KafkaBatchToStrata up to
+// its codec (framing, magic, CRC-32C, codec, attributes), then the records section decoded where
+// it lies, without building a Strata batch. For a consumer of Kafka batches
+// (bench/kafka_bench.cc's replay); the same status codes as KafkaBatchToStrata.
+absl::StatusOr<BatchReader> OpenKafkaBatch(std::span<const std::byte> kafka);
 
 // The 61-byte Kafka header that stands in for a Strata batch's 65-byte one.
 using KafkaBatchHeader = std::array<std::byte, kafka_batch_format::kHeaderBytes>;

@@ -494,3 +494,35 @@ TEST_CASE("compacted batches are served, and only dense ones are taken back") {
 
 }  // namespace
 }  // namespace strata::record
+
+namespace strata::record {
+namespace {
+
+TEST_CASE("OpenKafkaBatch reads a Kafka batch's records in place, after the same checks") {
+  for (const Bytes& strata : SampleBatches()) {
+    const Bytes kafka = ToKafka(strata);
+    auto expected = BatchReader::Open(strata);
+    REQUIRE(expected.ok());
+    auto in_place = OpenKafkaBatch(kafka);
+    REQUIRE(in_place.ok());
+    CHECK(in_place->header().base_offset == expected->header().base_offset);
+    CHECK(in_place->header().record_count == expected->header().record_count);
+    auto want = expected->ReadAll();
+    auto got = in_place->ReadAll();
+    REQUIRE(want.ok());
+    REQUIRE(got.ok());
+    REQUIRE(got->size() == want->size());
+    for (size_t i = 0; i < got->size(); ++i) {
+      CHECK((*got)[i].offset == (*want)[i].offset);
+      CHECK((*got)[i].timestamp_ms == (*want)[i].timestamp_ms);
+      CHECK((*got)[i].key == (*want)[i].key);
+      CHECK((*got)[i].value == (*want)[i].value);
+    }
+    Bytes damaged = kafka;
+    damaged.back() ^= std::byte{1};
+    CHECK(absl::IsDataLoss(OpenKafkaBatch(damaged).status()));
+  }
+}
+
+}  // namespace
+}  // namespace strata::record
