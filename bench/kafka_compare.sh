@@ -29,7 +29,7 @@ log() { echo "== $(date +%T) $*" >&2; }
 ./scripts/setup.sh
 [ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 log "building stratad strata kafka_bench in $build"
-cmake --build "$build" -j2 --target stratad strata kafka_bench >/dev/null
+cmake --build "$build" -j2 --target stratad strata kafka_bench loopback_stream >/dev/null
 stratad=$build/broker/stratad
 strata=$build/client/strata
 kafka_bench=$build/bench/kafka_bench
@@ -61,6 +61,9 @@ start_broker() {  # a fresh broker on fresh data; sets pid, native, kafka
 stop_broker() { kill -TERM "$pid"; wait "$pid" || true; pid=; }
 
 results=$tmp/results.jsonl
+# The machine's limit for W4: one raw loopback TCP stream (1 MiB writes and reads).
+log "limit: one raw loopback TCP stream"
+"$build/bench/loopback_stream" 1024 >"$tmp/stream.json"
 for r in $(seq 1 "$runs"); do
   order="native kafka"
   [ $((r % 2)) -eq 0 ] && order="kafka native"
@@ -85,9 +88,10 @@ for r in $(seq 1 "$runs"); do
   done
 done
 
-python3 - "$results" "$runs" "$records" <<'PY'
+python3 - "$results" "$runs" "$records" "$tmp/stream.json" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+stream = json.load(open(sys.argv[4]))["loopback_stream_mib_s"]
 print(f"\nKafka listener vs native protocol: {sys.argv[2]} runs of {sys.argv[3]} 1 KiB records, "
       "medians (min..max), msgs/s")
 print(f"{'workload':<44} {'native (strata bench)':>26} {'Kafka (librdkafka)':>26} {'Kafka/native':>13}")
@@ -100,4 +104,6 @@ for w, side, name in (("w1", "kafka", "W1 produce, 1 producer, acks=1, 1 partiti
                       ("w4", "kafka-lean", "W4 replay W1 (kafka_bench replay)")):
     native, kafka = fig("native", w), fig(side, w)
     print(f"{name:<44} {cell(native):>26} {cell(kafka):>26} {kafka[0] / native[0]:>13.2f}")
+print(f"limit: one loopback TCP stream moves {stream:,.0f} MiB/s, "
+      f"{stream * 1024:,.0f} 1 KiB records/s at most (W4's ceiling)")
 PY
