@@ -235,6 +235,13 @@ absl::Status BrokerConfig::Validate() const {
   if (log_cleaner_interval_ms < 100) {
     return absl::InvalidArgumentError("log_cleaner_interval_ms: must be at least 100");
   }
+  if (kafka_listen.has_value() && kafka_advertised_listen.empty() &&
+      (kafka_listen->host == "0.0.0.0" || kafka_listen->host == "::")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kafka_listen: ", kafka_listen->ToString(),
+        " listens on every address, which Kafka clients cannot be told to dial; set "
+        "kafka_advertised_listen (--kafka-advertised-listen) to the HOST:PORT they reach"));
+  }
   if (!kafka_advertised_listen.empty()) {
     auto hp = ParseHostPort(kafka_advertised_listen);
     if (!hp.ok() || hp->port == 0 || hp->host == "0.0.0.0" || hp->host == "::") {

@@ -18,6 +18,32 @@ TEST_CASE("host:port parsing", "[broker][config]") {
   CHECK(!ParseHostPort("host:abc").ok());
 }
 
+TEST_CASE("the Kafka listener is off unless kafka_listen sets it", "[broker][config]") {
+  CHECK_FALSE(BrokerConfig{}.kafka_listen.has_value());
+  auto on = ParseBrokerToml("kafka_listen = \"127.0.0.1:9092\"\n"
+                            "kafka_advertised_listen = \"kafka.example:9092\"\n",
+                            BrokerConfig{});
+  REQUIRE(on.ok());
+  REQUIRE(on->kafka_listen.has_value());
+  CHECK(on->kafka_listen->port == 9092);
+  CHECK(on->kafka_advertised_listen == "kafka.example:9092");
+  auto off = ParseBrokerToml("kafka_listen = \"off\"\n", *on);
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->kafka_listen.has_value());
+  // Clients cannot dial 0.0.0.0: an advertised address must be one they can.
+  auto unroutable =
+      ParseBrokerToml("kafka_advertised_listen = \"0.0.0.0:9092\"\n", BrokerConfig{});
+  REQUIRE_FALSE(unroutable.ok());
+  CHECK(unroutable.status().message().find("kafka_advertised_listen") != std::string::npos);
+  auto every_address = ParseBrokerToml("kafka_listen = \"0.0.0.0:9092\"\n", BrokerConfig{});
+  REQUIRE_FALSE(every_address.ok());
+  CHECK(every_address.status().message().find("kafka_advertised_listen") != std::string::npos);
+  CHECK(ParseBrokerToml("kafka_listen = \"0.0.0.0:9092\"\n"
+                        "kafka_advertised_listen = \"10.0.0.1:9092\"\n",
+                        BrokerConfig{})
+            .ok());
+}
+
 TEST_CASE("the TOML subset sets keys and refuses unknown ones", "[broker][config]") {
   auto c = ParseBrokerToml(
       "# a comment\n"

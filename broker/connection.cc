@@ -1,5 +1,7 @@
 #include "broker/connection.h"
 
+#include "broker/frame_read.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/endian.h"
 #include "common/limits.h"
@@ -108,31 +110,11 @@ asio::awaitable<void> Connection::Reader() {
     const size_t total = protocol::kCorrelationIdPos + GetU32(size_field.data());
     std::vector<std::byte> frame(size_field.begin(), size_field.end());
     size_t reserved = 0;
-    asio::steady_timer pause(socket_.get_executor());
-    while (frame.size() < total && open_) {
-      const size_t old = frame.size();
-      const size_t chunk = std::min(limits::frame_read_chunk_bytes, total - old);
-      while (open_ && !memory_->TryReserve(chunk, total)) {
-        // Every request byte the broker may hold is held: wait for handlers to finish.
-        metrics_->request_memory_waits.fetch_add(1, std::memory_order_relaxed);
-        pause.expires_after(std::chrono::milliseconds(5));
-        co_await pause.async_wait(kUseAwaitableTuple);
-      }
-      if (!open_) break;
-      frame.resize(old + chunk);
-      auto [ec2, got] = co_await socket_.async_read_some(asio::buffer(frame.data() + old, chunk),
-                                                         kUseAwaitableTuple);
-      // Hold only what arrived: a sender trickling bytes must not hold a chunk per read.
-      memory_->Release(chunk - got);
-      reserved += got;
-      frame.resize(old + got);
-      if (ec2) {
-        CloseNow();
-        break;
-      }
-    }
-    if (!open_) {
+    const bool whole =
+        co_await ReadFrameBody(socket_, *memory_, *metrics_, open_, total, frame, reserved);
+    if (!whole) {
       memory_->Release(reserved);
+      CloseNow();
       break;
     }
     frame_started_ = false;

@@ -456,10 +456,10 @@ ListOffsetsResponse DataPlane::ListOffsets(const ListOffsetsRequest& request) co
           r.error = {ErrorCode::STORAGE_ERROR, found.status().ToString()};
           continue;
         }
-        r.offset = found->value_or((*part)->high_watermark());
-        if (found->has_value() && r.offset < (*part)->high_watermark()) {
-          FoundRecord(**part, r);
-        }
+        const int64_t high_watermark = (*part)->high_watermark();
+        r.offset = found->value_or(high_watermark);
+        r.found = found->has_value() && r.offset < high_watermark;
+        if (r.found) FoundRecord(**part, r);
       }
     }
   }

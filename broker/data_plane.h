@@ -153,8 +153,10 @@ struct ListOffsetsPartitionResult {
   int32_t index = 0;
   Error error;
   int64_t offset = -1;
-  // A timestamp lookup that found a record: its timestamp and the leader epoch of its batch
-  // (Kafka's ListOffsets answers both); -1 otherwise.
+  // A timestamp lookup: whether a record at or after the timestamp exists (offset is the latest
+  // when none does), and if so its timestamp and its batch's leader epoch (Kafka's ListOffsets
+  // answers both; -1 when they cannot be read back).
+  bool found = false;
   int64_t timestamp = -1;
   int32_t leader_epoch = -1;
 };

@@ -98,7 +98,10 @@ KafkaResponse KafkaHandler::Metadata(const kafka::RequestHeader& h,
       Partition& part = topic.partitions.emplace_back();
       part.partition_index = p;
       const cluster::PartitionState* state = view->Find({name, p});
-      if (state == nullptr || state->leader == cluster::kNoLeader) {
+      // A leader not in the view, or without a Kafka listener, is one Kafka clients cannot
+      // reach: not available, as Kafka answers for a leader it cannot name a listener of.
+      auto leader = state != nullptr ? view->brokers.find(state->leader) : view->brokers.end();
+      if (state == nullptr || leader == view->brokers.end() || leader->second.kafka_port == 0) {
         part.error_code = static_cast<int16_t>(KafkaError::kLeaderNotAvailable);
         part.leader_id = -1;
         if (state != nullptr) part.replica_nodes = state->replicas;

@@ -1,5 +1,7 @@
 #include "broker/kafka_connection.h"
 
+#include "broker/frame_read.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/logging.h"
@@ -99,35 +101,20 @@ asio::awaitable<void> KafkaConnection::Serve() {
     }
     std::vector<std::byte> frame;
     size_t reserved = 0;
-    asio::steady_timer pause(socket_.get_executor());
-    while (frame.size() < size && open_) {
-      const size_t old = frame.size();
-      const size_t chunk = std::min(limits::frame_read_chunk_bytes, size_t(size) - old);
-      while (open_ && !memory_->TryReserve(chunk, size)) {
-        metrics_->request_memory_waits.fetch_add(1, std::memory_order_relaxed);
-        pause.expires_after(std::chrono::milliseconds(5));
-        co_await pause.async_wait(kUseAwaitableTuple);
-      }
-      if (!open_) break;
-      frame.resize(old + chunk);
-      auto [ec2, got] = co_await socket_.async_read_some(asio::buffer(frame.data() + old, chunk),
-                                                         kUseAwaitableTuple);
-      memory_->Release(chunk - got);
-      reserved += got;
-      frame.resize(old + got);
-      if (ec2) break;
-    }
+    const bool whole =
+        co_await ReadFrameBody(socket_, *memory_, *metrics_, open_, size, frame, reserved);
     struct ReleaseMemory {
       RequestMemory* memory;
       size_t bytes;
       ~ReleaseMemory() { memory->Release(bytes); }
     } release{memory_, reserved};
-    if (!open_ || frame.size() < size) break;
+    if (!whole) break;
     frame_started_ = false;
     metrics_->bytes_in.fetch_add(size + size_field.size(), std::memory_order_relaxed);
+    // Busy from here until the answer is written: the watchdog leaves a request alone however
+    // long it takes (a JoinGroup waits out a rebalance), and Drain lets the answer go out whole.
     busy_ = true;
     KafkaResponse response = co_await handler_->Handle(frame, peer_host_);
-    busy_ = false;
     if (response.close) {
       LogEvent(LogLevel::kDebug, absl::StrCat("closing Kafka connection from ", peer_host_, ": ",
                                               response.close_reason));
@@ -143,6 +130,10 @@ asio::awaitable<void> KafkaConnection::Serve() {
       if (ec3) break;
       metrics_->bytes_out.fetch_add(written, std::memory_order_relaxed);
     }
+    busy_ = false;
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::milliseconds(config_->connection_idle_ms);
+    watchdog_.cancel();  // re-arm it for the idle deadline
   }
   CloseNow();
 }

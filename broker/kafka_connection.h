@@ -49,7 +49,7 @@ class KafkaConnection : public Session, public std::enable_shared_from_this<Kafk
   // Used only on the socket's strand.
   bool open_ = true;
   bool draining_ = false;
-  bool busy_ = false;  // a request is being handled: Drain lets it answer
+  bool busy_ = false;  // a request is being handled or answered: Drain lets it finish
   asio::steady_timer watchdog_;
   std::chrono::steady_clock::time_point deadline_;
   bool frame_started_ = false;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/kafka_handler.h"
 #include "common/endian.h"
+#include "common/limits.h"
 #include "common/logging.h"
 #include "record/batch_format.h"
 
@@ -22,8 +23,6 @@ int16_t BatchErrorCode(const absl::Status& st) {
       return static_cast<int16_t>(KafkaError::kUnsupportedForMessageFormat);
     case absl::StatusCode::kUnimplemented:
       return static_cast<int16_t>(KafkaError::kUnsupportedCompressionType);
-    case absl::StatusCode::kInvalidArgument:
-      return static_cast<int16_t>(KafkaError::kInvalidRecord);
     case absl::StatusCode::kResourceExhausted:
       return static_cast<int16_t>(KafkaError::kMessageTooLarge);
     default:
@@ -108,18 +107,58 @@ asio::awaitable<KafkaResponse> KafkaHandler::Produce(const kafka::RequestHeader&
     }
   }
   if (req.acks == 0) {
+    // No answer to carry an error: like Kafka, a failed acks=0 produce closes the connection, so
+    // the client notices, refreshes its metadata and reconnects.
     KafkaResponse none;
     none.send = false;
+    for (const auto& t : resp.responses) {
+      for (const auto& p : t.partition_responses) {
+        if (p.error_code != 0 && !none.close) {
+          none.close = true;
+          none.close_reason = absl::StrCat("an acks=0 produce to ", t.name, "-", p.index,
+                                           " failed with Kafka error ", p.error_code);
+        }
+      }
+    }
     co_return none;
   }
   co_return EncodeResponse(h, resp);
 }
 
+namespace {
+
+bool HasRecords(std::span<const std::byte> strata_batch) {
+  return GetU32(strata_batch.data() + record::batch_format::kRecordCountPos) > 0;
+}
+
+// The whole Strata batches of a read, back to back.
+std::vector<std::span<const std::byte>> SplitBatches(std::span<const std::byte> rest) {
+  std::vector<std::span<const std::byte>> batches;
+  while (rest.size() >= record::batch_format::kHeaderBytes) {
+    const size_t size = record::batch_format::kLogOverheadBytes +
+                        GetU32(rest.data() + record::batch_format::kBatchLengthPos);
+    if (size > rest.size()) break;
+    batches.push_back(rest.first(size));
+    rest = rest.subspan(size);
+  }
+  return batches;
+}
+
+// A read that holds batches but not one record: only batches compaction emptied.
+bool OnlyEmptyBatches(const std::optional<log::ReadResult>& read) {
+  if (!read.has_value() || read->bytes.empty()) return false;
+  for (const auto& batch : SplitBatches(read->bytes)) {
+    if (HasRecords(batch)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 asio::awaitable<KafkaResponse> KafkaHandler::Fetch(const kafka::RequestHeader& h,
                                                    const kafka::FetchRequest& req) {
   FetchRequest request;
   request.replica_id = -1;  // a Kafka client is always a consumer, never a Strata replica
-  request.max_wait = std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
   request.min_bytes = static_cast<size_t>(std::max(req.min_bytes, 0));
   request.max_bytes = static_cast<size_t>(std::max(req.max_bytes, 0));
   for (const auto& t : req.topics) {
@@ -132,7 +171,44 @@ asio::awaitable<KafkaResponse> KafkaHandler::Fetch(const kafka::RequestHeader& h
     }
   }
 
-  FetchResponse result = co_await data_.Fetch(std::move(request));
+  // Compaction can leave batches with no records (they keep a producer's last sequence). They are
+  // never served: some clients loop on them (kafkajs). When every batch a read found is empty and
+  // no partition has records, the read goes on past them, within the request's max_wait, so the
+  // long poll waits for real records instead of answering at once with nothing; the client keeps
+  // its position and moves past the empty batches with the first record after them.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(req.max_wait_ms, 0));
+  FetchResponse result;
+  int reads_past_empty = 0;
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    request.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(left, std::chrono::steady_clock::duration::zero()));
+    result = co_await data_.Fetch(request);
+    bool any_records = false, any_only_empty = false;
+    for (const auto& topic : result.topics) {
+      for (const auto& r : topic.partitions) {
+        if (OnlyEmptyBatches(r.read)) {
+          any_only_empty = true;
+        } else if (r.read.has_value() && !r.read->bytes.empty()) {
+          any_records = true;
+        }
+      }
+    }
+    // Past the deadline the broker still reads on a few times (a run of empty batches longer
+    // than one read covers, with max_wait_ms 0), so a client that never waits still moves.
+    if (any_records || !any_only_empty) break;
+    if (++reads_past_empty > limits::kafka_fetch_empty_reads_max &&
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    for (size_t i = 0; i < result.topics.size(); ++i) {
+      for (size_t j = 0; j < result.topics[i].partitions.size(); ++j) {
+        const auto& read = result.topics[i].partitions[j].read;
+        if (OnlyEmptyBatches(read)) request.topics[i].partitions[j].fetch_offset = read->next_offset;
+      }
+    }
+  }
 
   KafkaResponse out;
   kafka::FetchResponse resp;
@@ -149,23 +225,8 @@ asio::awaitable<KafkaResponse> KafkaHandler::Fetch(const kafka::RequestHeader& h
       p.log_start_offset = r.log_start_offset;
       p.records = kafka::Records{};
       if (!r.read.has_value() || r.read->bytes.empty()) continue;
-      // Whole Strata batches, back to back. Compaction can leave a batch with no records (it
-      // keeps a producer's last sequence); some clients loop on such batches, so they are served
-      // only when nothing else is, which lets a consumer move past them.
-      std::vector<std::span<const std::byte>> stored;
-      size_t with_records = 0;
-      std::span<const std::byte> rest = r.read->bytes;
-      while (rest.size() >= record::batch_format::kHeaderBytes) {
-        const size_t size = record::batch_format::kLogOverheadBytes +
-                            GetU32(rest.data() + record::batch_format::kBatchLengthPos);
-        if (size > rest.size()) break;
-        stored.push_back(rest.first(size));
-        with_records += GetU32(rest.data() + record::batch_format::kRecordCountPos) > 0;
-        rest = rest.subspan(size);
-      }
-      for (const auto& batch : stored) {
-        const bool empty = GetU32(batch.data() + record::batch_format::kRecordCountPos) == 0;
-        if (empty && with_records > 0) continue;
+      for (const auto& batch : SplitBatches(r.read->bytes)) {
+        if (!HasRecords(batch)) continue;
         auto header = record::StrataToKafkaHeader(batch);
         if (!header.ok()) {
           // Verified when stored: a failure here is damage found on the way out.
@@ -191,17 +252,11 @@ asio::awaitable<KafkaResponse> KafkaHandler::Fetch(const kafka::RequestHeader& h
 
 KafkaResponse KafkaHandler::ListOffsets(const kafka::RequestHeader& h,
                                         const kafka::ListOffsetsRequest& req) {
-  // Each partition twice: the offset asked, then the latest. A timestamp past every record finds
-  // the latest offset here, where Kafka answers -1 (no such record); the second entry tells them
-  // apart.
   ListOffsetsRequest request;
   for (const auto& t : req.topics) {
     ListOffsetsTopic& topic = request.topics.emplace_back();
     topic.name = t.name;
-    for (const auto& p : t.partitions) {
-      topic.partitions.push_back({p.partition_index, p.timestamp});
-      topic.partitions.push_back({p.partition_index, kLatestTimestamp});
-    }
+    for (const auto& p : t.partitions) topic.partitions.push_back({p.partition_index, p.timestamp});
   }
   const ListOffsetsResponse result = data_.ListOffsets(request);
   kafka::ListOffsetsResponse resp;
@@ -209,21 +264,17 @@ KafkaResponse KafkaHandler::ListOffsets(const kafka::RequestHeader& h,
     auto& t = resp.topics.emplace_back();
     t.name = req.topics[i].name;
     for (size_t j = 0; j < req.topics[i].partitions.size(); ++j) {
-      const int64_t asked = req.topics[i].partitions[j].timestamp;
-      const auto& found = result.topics[i].partitions[2 * j];
-      const auto& latest = result.topics[i].partitions[2 * j + 1];
+      const bool by_time = req.topics[i].partitions[j].timestamp >= 0;
+      const auto& r = result.topics[i].partitions[j];
       auto& p = t.partitions.emplace_back();
-      p.partition_index = found.index;
-      p.error_code = KafkaErrorCode(found.error.code);
-      p.timestamp = -1;
-      p.offset = found.error.ok() ? found.offset : -1;
-      if (found.error.ok() && asked >= 0) {
-        if (latest.error.ok() && found.offset >= latest.offset) {
-          p.offset = -1;  // no record at or after the timestamp
-        } else {
-          p.timestamp = found.timestamp;
-          p.leader_epoch = found.leader_epoch;
-        }
+      p.partition_index = r.index;
+      p.error_code = KafkaErrorCode(r.error.code);
+      p.offset = r.error.ok() ? r.offset : -1;
+      if (r.error.ok() && by_time) {
+        // Kafka answers a timestamp with no record at or after it with offset -1.
+        p.offset = r.found ? r.offset : -1;
+        p.timestamp = r.found ? r.timestamp : -1;
+        p.leader_epoch = r.found ? r.leader_epoch : -1;
       }
     }
   }

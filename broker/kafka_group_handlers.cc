@@ -233,6 +233,23 @@ KafkaResponse KafkaHandler::OffsetFetch(const kafka::RequestHeader& h,
   consumer_offsets::FetchOutcome outcome = s_.groups->FetchOffsets(req.group_id, "", -1, wanted);
   kafka::OffsetFetchResponse resp;
   resp.error_code = GroupCode(outcome.group.error);
+  if (h.api_version < 2 && resp.error_code != 0 && req.topics.has_value()) {
+    // No top-level error before v2: every partition asked carries it (as Kafka answers), so a
+    // client that reads only partitions (kafka-python sends v1) sees the failure and retries
+    // instead of taking "no offsets" and resetting its positions.
+    for (const auto& t : *req.topics) {
+      auto& topic = resp.topics.emplace_back();
+      topic.name = t.name;
+      for (int32_t index : t.partition_indexes) {
+        auto& p = topic.partitions.emplace_back();
+        p.partition_index = index;
+        p.committed_offset = -1;
+        p.metadata = std::string();
+        p.error_code = resp.error_code;
+      }
+    }
+    return EncodeResponse(h, resp);
+  }
   for (const auto& o : outcome.offsets) {
     if (resp.topics.empty() || resp.topics.back().name != o.topic) {
       resp.topics.emplace_back().name = o.topic;
@@ -241,12 +258,6 @@ KafkaResponse KafkaHandler::OffsetFetch(const kafka::RequestHeader& h,
     p.partition_index = o.partition;
     p.committed_offset = o.value.has_value() ? o.value->offset : -1;
     p.metadata = o.value.has_value() ? o.value->metadata : std::string();
-  }
-  if (h.api_version < 2 && resp.error_code != 0) {
-    // No top-level error before v2: each partition carries it.
-    for (auto& t : resp.topics) {
-      for (auto& p : t.partitions) p.error_code = resp.error_code;
-    }
   }
   return EncodeResponse(h, resp);
 }

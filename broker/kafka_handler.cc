@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cluster/member.h"
+#include "common/limits.h"
 #include "common/logging.h"
 
 namespace strata::broker {
@@ -117,6 +118,12 @@ asio::awaitable<KafkaResponse> KafkaHandler::Handle(std::span<const std::byte> f
     co_return Close(absl::StrCat(api->name, " v", h.api_version, " is not served; this broker "
                                  "serves v", api->min_version, " to v", api->max_version,
                                  " (ApiVersions says so)"));
+  }
+  if (h.api_key != kafka::ProduceRequest::kApiKey &&
+      frame.size() > limits::kafka_request_bytes_max) {
+    co_return Close(absl::StrCat(api->name, " request of ", frame.size(),
+                                 " bytes is over limits::kafka_request_bytes_max (",
+                                 limits::kafka_request_bytes_max, "); only Produce may be larger"));
   }
   std::string why;
   const int16_t v = h.api_version;

@@ -87,7 +87,6 @@ enum class KafkaError : int16_t {
   kMemberIdRequired = 79,
   kGroupMaxSizeReached = 81,
   kFencedInstanceId = 82,
-  kInvalidRecord = 87,
 };
 
 // Strata's code as Kafka's, by what the client should do (docs/kafka.md#errors).

@@ -138,6 +138,15 @@ static_assert(broker_request_bytes_max >= 4 * frame_bytes_max, "room for several
 // clients holding large partly-received frames (slowly, or with hostile intent) can fill at most
 // the rest and never stall everyone else's ordinary requests.
 inline constexpr size_t frame_small_bytes_max = 1u << 20;  // 1 MiB
+// A Kafka request other than Produce (docs/kafka.md). Decoding one makes objects several times its
+// size on the wire (a 2-byte string becomes a 32-byte std::string, a 16-byte topic entry an
+// 88-byte struct), memory the request budget above does not count; this bounds it per request.
+// Real clients' requests are far smaller: a Metadata request naming 4,000 topics is about 1 MiB.
+inline constexpr size_t kafka_request_bytes_max = 1u << 20;  // 1 MiB
+// Reads a Kafka Fetch makes past batches with no records (which are never served) once its
+// max_wait has passed, so a client that never waits still gets past a run of them longer than one
+// read covers (docs/kafka.md#batches).
+inline constexpr int kafka_fetch_empty_reads_max = 16;
 inline constexpr size_t request_small_reserve_bytes = 128u << 20;  // 128 MiB
 static_assert(broker_request_bytes_max > request_small_reserve_bytes + 4 * frame_bytes_max,
               "large frames keep room for several maximal frames");

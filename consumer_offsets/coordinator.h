@@ -122,8 +122,9 @@ class GroupCoordinator {
       const std::string& group_id, const std::vector<LeavingMember>& members);
 
   // Checks the member (generation -1 and an empty member id: only for a group without members),
-  // then each entry (the partition must exist, metadata within limits::offset_metadata_bytes_max,
-  // offset >= 0), stores the valid entries in one durable write and calls `done`.
+  // then each entry (the partition must exist, metadata within limits::offset_metadata_bytes_max;
+  // a negative offset is stored as given, as Kafka does, and read as "nothing committed"), stores
+  // the valid entries in one durable write and calls `done`.
   void CommitOffsets(const std::string& group_id, const std::string& member_id,
                      const std::optional<std::string>& group_instance_id, int32_t generation,
                      std::vector<CommitEntry> entries, absl::AnyInvocable<void(CommitOutcome)> done);
