@@ -41,7 +41,8 @@ expect_lines() {
 wait_for_broker() {
   port=
   for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1")
+    # The log may not exist yet: the broker's shell creates it after the caller went on.
+    port=$(sed -n 's/.*native protocol on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" 2>/dev/null || true)
     [[ -n "$port" ]] && break
     sleep 0.05
   done
