@@ -146,8 +146,15 @@ class ConfluentTest(fx.BrokerTestCase):
         codecs, refused = fx.librdkafka_codecs(log.text())
         self.assertIsNone(refused, f"librdkafka did not compress: {refused}")
         self.assertTrue(codecs, "no Produce debug lines")
-        self.assertEqual(set(codecs), {"uncompressed" if codec == "none" else codec},
-                         f"codecs of the Produce requests: {codecs}")
+        if codec == "none":
+            self.assertEqual(set(codecs), {"uncompressed"},
+                             f"codecs of the Produce requests: {codecs}")
+        else:
+            # librdkafka sends a batch plain when compressing it would not make it smaller, so
+            # plain batches may appear beside compressed ones; at least one must be compressed.
+            self.assertIn(codec, codecs, f"codecs of the Produce requests: {codecs}")
+            self.assertLessEqual(set(codecs), {codec, "uncompressed"},
+                                 f"codecs of the Produce requests: {codecs}")
 
     def test_produce_consume_acks_and_lz4(self):
         for acks in ("0", "1", "all"):

@@ -141,7 +141,12 @@ class KcatTest(fx.BrokerTestCase):
             codecs, refused = fx.librdkafka_codecs(err)
             self.assertIsNone(refused, f"librdkafka did not compress: {refused}")
             self.assertTrue(codecs, "no Produce debug lines:\n" + err[-3000:])
-            self.assertEqual(set(codecs), {codec}, f"codecs of the Produce requests: {codecs}")
+            # librdkafka sends a batch plain when compressing it would not make it smaller (a
+            # small first batch of random-looking records can be one), so plain batches may
+            # appear beside compressed ones; at least one must be compressed.
+            self.assertIn(codec, codecs, f"codecs of the Produce requests: {codecs}")
+            self.assertLessEqual(set(codecs), {codec, "uncompressed"},
+                                 f"codecs of the Produce requests: {codecs}")
 
     def test_produce_consume_acks_and_lz4(self):
         for acks in ("0", "1", "all"):
