@@ -156,6 +156,23 @@ def librdkafka_codecs(debug_text):
     return codecs, refused.group(0) if refused else None
 
 
+def assert_librdkafka_compressed(test, debug_text, codec):
+    """Asserts, from librdkafka's debug=msg output, that its Produce requests really used
+    `codec` ("none": every one plain). librdkafka silently sends every batch plain when it thinks
+    the broker cannot take the codec, and sends one batch plain when compressing would not make it
+    smaller (a small first batch of random-looking records can be one), so beside compressed
+    batches plain ones may appear; at least one must be compressed."""
+    codecs, refused = librdkafka_codecs(debug_text)
+    test.assertIsNone(refused, f"librdkafka did not compress: {refused}")
+    test.assertTrue(codecs, "no Produce debug lines:\n" + debug_text[-3000:])
+    if codec == "none":
+        test.assertEqual(set(codecs), {"uncompressed"}, f"codecs of the Produce requests: {codecs}")
+        return
+    test.assertIn(codec, codecs, f"codecs of the Produce requests: {codecs}")
+    test.assertLessEqual(set(codecs), {codec, "uncompressed"},
+                         f"codecs of the Produce requests: {codecs}")
+
+
 def _die_with_parent():
     """In the child before exec: SIGKILL it if the test process dies (a ctest timeout kills the
     test with SIGKILL, which leaves no chance for cleanup). Linux only; harmless elsewhere."""
